@@ -1,1 +1,502 @@
+//! # The stack switch of the bare-metal coroutines kernel
+//!
+//! The NASM program this project starts from keeps one saved stack pointer per
+//! routine (`main_context`, `coro1_context`, `coro2_context`) and a 4096-byte
+//! `.bss` stack per coroutine. It moves RSP onto a coroutine's stack, *calls*
+//! the coroutine and moves RSP back: the coroutine can only run to its end.
+//!
+//! This crate keeps exactly those pieces — a [`Stack`] and a [`Context`] slot
+//! holding one saved RSP — and adds what a real coroutine needs: a way to
+//! leave in the middle ([`Yielder::suspend`]) and to come back later
+//! ([`Coroutine::resume`]). Both go through one naked function, [`switch`]:
+//!
+//! ```text
+//!   switch(from, to, value):       (from = slot to save into, to = slot to load)
+//!
+//!      the side that leaves                      the side that continues
+//!      (e.g. main's stack)                       (e.g. COROUTINE1_STACK)
+//!      +-------------------+                     +-------------------+
+//!      | ...caller frames  |                     | ...its frames     |
+//!      | where to continue | <- pushed by caller | where to continue |
+//!      | rbp               |                     | rbp               |
+//!      | rbx               |                     | rbx               |
+//!      | r12               |                     | r12               |
+//!      | r13               |                     | r13               |
+//!      | r14               |                     | r14               |
+//!      | r15               | <- RSP stored in    | r15               | <- RSP loaded
+//!      +-------------------+    *from            +-------------------+    from *to
+//! ```
+//!
+//! A suspended side is therefore nothing but its stack: the callee-saved
+//! registers and the address to continue at are on it, and its [`Context`]
+//! holds the RSP that points at them. Everything else (rax, rcx, rdx, rsi,
+//! rdi, r8–r11, flags) is caller-saved in the System V ABI, so whoever calls
+//! [`switch`] already expects it to be lost.
+//!
+//! ## A fresh stack
+//!
+//! [`Coroutine::new`] paints the stack (to measure its high-water mark later),
+//! writes a canary at the bottom and builds the frame that [`switch`] expects
+//! to find, so the first switch "returns" into [`coroutine_trampoline`]:
+//!
+//! ```text
+//!   top = stack base + N (16-byte aligned)
+//!   +-------------------------------+ top
+//!   | Yielder { own, caller, body } |   32 bytes; the trampoline passes its
+//!   |                               |   address to the body as `&Yielder`
+//!   +-------------------------------+ top - 32   (16-byte aligned)
+//!   | coroutine_trampoline          |   "where to continue"
+//!   | rbp = 0                       |   ends gdb's frame-pointer chain
+//!   | rbx = 0                       |
+//!   | r12 = 0 ... r15 = 0           |
+//!   +-------------------------------+ top - 88   = first saved RSP (*own)
+//!   | painted with PAINT            |
+//!   |            ...                |
+//!   | CANARY                        |   checked after every switch back
+//!   +-------------------------------+ stack base (lowest address)
+//! ```
+//!
+//! The trampoline starts with RSP = top − 32, a multiple of 16, and `call`s
+//! the body: at the body's first instruction RSP + 8 is a multiple of 16, as
+//! the System V ABI requires. When the body returns, [`coroutine_main`]
+//! stores 0 in the coroutine's slot ("finished") and switches back for the
+//! last time; nothing ever switches into it again, so the body never runs off
+//! the top of its stack. The trampoline's `ud2` after the call is the guard:
+//! if that promise were ever broken, the CPU traps instead of executing
+//! whatever follows.
+//!
+//! ## Why the switch is entered with `jmp`, not `call`
+//!
+//! A `call` pushes the return address on the CPU's return stack buffer and a
+//! `ret` predicts its target from it. A switch never returns to the code
+//! that called it: it continues wherever the other side left off, so a
+//! `call`/`ret` pair around it is mispredicted on every switch (measured in
+//! `BENCHMARKS.md`). [`Context::switch_to`] therefore pushes "where to
+//! continue" itself and `jmp`s into [`switch`], and [`switch`] leaves with
+//! `pop rcx; jmp rcx`: the return stack buffer is never touched, and the one
+//! indirect jump per switch is predicted by the branch target buffer.
+//! [`switch`] stays an ordinary `extern "sysv64"` function all the same: a
+//! plain call also works, as the tests show, only slower.
+//!
+//! ## What is not saved
+//!
+//! The x87 control word and MXCSR are callee-saved too. The kernel is built
+//! soft-float and never touches them, and a coroutine that changes them on the
+//! host changes them for everyone, as with corosensei. Saving them costs two
+//! stores and two loads per switch for a case this project never has.
+
 #![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+#[cfg(not(target_arch = "x86_64"))]
+compile_error!("coroutine-switch switches x86_64 stacks only");
+
+use core::arch::{asm, naked_asm};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// The size of each coroutine stack in the original program (`resb 4096`).
+pub const STACK_SIZE: usize = 4096;
+
+/// The byte pattern painted over a fresh stack; [`Stack::high_water_mark`]
+/// counts how far from the top it was overwritten.
+pub const PAINT: u8 = 0xCD;
+
+/// The word written at the lowest address of a stack. If it changes, the
+/// coroutine wrote below the end of its stack: an overflow.
+pub const CANARY: u64 = 0xDEAD_C0DE_CAFE_F00D;
+
+/// The number of bytes [`Coroutine::new`] places on a fresh stack: the
+/// [`Yielder`] (32) plus the frame [`switch`] pops (continue address and six
+/// registers, 56).
+pub const INITIAL_FRAME_SIZE: usize = YIELDER_SLOT + 7 * 8;
+
+/// Space reserved for the [`Yielder`] at the top of a coroutine stack; a
+/// multiple of 16 so the trampoline's RSP stays 16-byte aligned.
+const YIELDER_SLOT: usize = 32;
+
+/// A coroutine stack: `N` bytes, 16-byte aligned, zero-initialised so that a
+/// `static` of this type lands in `.bss` like the original's `resb 4096`.
+#[repr(C, align(16))]
+pub struct Stack<const N: usize = STACK_SIZE> {
+    bytes: UnsafeCell<[u8; N]>,
+}
+
+// SAFETY: the bytes are only written through raw pointers by
+// `Coroutine::new` (whose contract gives it exclusive use of the stack) and by
+// the coroutine running on it; `Stack`'s own methods only read. Sharing the
+// address between threads is what a `static` stack needs.
+unsafe impl<const N: usize> Sync for Stack<N> {}
+
+impl<const N: usize> Stack<N> {
+    // Checked at compile time for every N that is used.
+    const VALID: () = assert!(
+        N % 16 == 0 && N >= INITIAL_FRAME_SIZE + 8,
+        "a stack must be a multiple of 16 bytes and hold the initial frame and the canary"
+    );
+
+    /// A zeroed stack (all of it in `.bss` when used as a `static`).
+    pub const fn new() -> Self {
+        let () = Self::VALID;
+        Self {
+            bytes: UnsafeCell::new([0; N]),
+        }
+    }
+
+    /// The lowest address of the stack; the canary lives here.
+    pub fn bottom(&self) -> u64 {
+        self.bytes.get() as u64
+    }
+
+    /// One past the highest address: where RSP starts, as in the original's
+    /// `coroutine1_stack + 4096`.
+    pub fn top(&self) -> u64 {
+        self.bottom() + N as u64
+    }
+
+    /// Whether `rsp` points into this stack. RSP equal to [`top`](Self::top)
+    /// counts as inside: it is an empty stack, not a neighbouring one.
+    pub fn contains(&self, rsp: u64) -> bool {
+        (self.bottom()..=self.top()).contains(&rsp)
+    }
+
+    /// Whether the canary at the bottom is intact.
+    pub fn canary_intact(&self) -> bool {
+        // SAFETY: the bottom is 16-byte aligned and inside the stack; a
+        // volatile read because the coroutine wrote it behind the compiler's
+        // back.
+        unsafe { (self.bottom() as *const u64).read_volatile() == CANARY }
+    }
+
+    /// How many bytes below the top were ever written since
+    /// [`Coroutine::new`] painted the stack: the deepest the coroutine got.
+    ///
+    /// A byte that happens to be written with [`PAINT`] is not seen; the
+    /// figure can only be low by the length of such a run at the very edge.
+    pub fn high_water_mark(&self) -> usize {
+        let base = self.bottom() as *const u8;
+        // The canary is not paint, so start just above it.
+        let untouched = (8..N)
+            // SAFETY: `i < N`, so every address read is inside the stack.
+            .take_while(|&i| unsafe { base.add(i).read_volatile() } == PAINT)
+            .count();
+        N - 8 - untouched
+    }
+}
+
+impl<const N: usize> Default for Stack<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A context slot: the saved RSP of a routine that is not running, like the
+/// original's `main_context`, `coro1_context` and `coro2_context`.
+///
+/// 0 means "nothing to resume": a coroutine that was never set up or that
+/// has finished. It is an atomic only so that it can be a plain `static` and
+/// be read safely; the switch itself writes it with a plain `mov`.
+#[repr(transparent)]
+pub struct Context {
+    rsp: AtomicU64,
+}
+
+impl Context {
+    /// An empty slot (in `.bss` when used as a `static`).
+    pub const fn new() -> Self {
+        Self {
+            rsp: AtomicU64::new(0),
+        }
+    }
+
+    /// The stack pointer stored in the slot, 0 if empty.
+    pub fn saved_rsp(&self) -> u64 {
+        self.rsp.load(Ordering::Relaxed)
+    }
+
+    /// The slot's address, as [`switch`] takes it.
+    pub fn as_ptr(&self) -> *mut u64 {
+        self.rsp.as_ptr()
+    }
+
+    /// Saves the current RSP in `self` and continues the routine whose RSP is
+    /// in `to`, handing it `value`. Returns the value handed back by whoever
+    /// switches to `self` next.
+    ///
+    /// This is the one way the safe API enters [`switch`]; see the crate
+    /// documentation for why it uses `jmp` rather than `call`.
+    ///
+    /// # Safety
+    ///
+    /// `to` must hold an RSP saved by [`switch`] (or prepared by
+    /// [`Coroutine::new`]) on a stack that is still alive and not running, and
+    /// nothing else may switch to that RSP afterwards. Something must later
+    /// switch back to `self`, or this call never returns (and the frames on
+    /// the current stack are never dropped).
+    #[inline(always)]
+    pub unsafe fn switch_to(&self, to: &Context, value: u64) -> u64 {
+        let received: u64;
+        // SAFETY: the caller guarantees `to` is resumable. The block pushes
+        // one word (the continue address) that `switch` pops again before
+        // jumping back to label 2, so RSP is unchanged at the end. Everything
+        // the System V ABI lets a call clobber is declared clobbered, so the
+        // compiler keeps nothing live across it but the callee-saved
+        // registers, which `switch` restores.
+        unsafe {
+            asm!(
+                // Where to continue when someone switches back to us...
+                "lea rcx, [rip + 2f]",
+                // ...stored where a `call` would have put its return address.
+                "push rcx",
+                // Enter the switch without touching the return stack buffer.
+                "jmp {switch}",
+                // Switched back to: `switch` popped the address above and
+                // jumped here with the received value in rax.
+                "2:",
+                switch = sym switch,
+                in("rdi") self.as_ptr(),
+                in("rsi") to.as_ptr(),
+                in("rdx") value,
+                lateout("rax") received,
+                clobber_abi("sysv64"),
+            );
+        }
+        received
+    }
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Saves the callee-saved registers of the running side on its stack, stores
+/// its RSP in `*from`, loads RSP from `*to`, restores the other side's
+/// registers from its stack and continues it with `value` in rax.
+///
+/// The other side sees its own call to `switch` return `value`. The original
+/// program passed a result in rax the same way.
+///
+/// On entry (System V): rdi = `from`, rsi = `to`, rdx = `value`, and
+/// `[rsp]` = where to continue this side, pushed by `call` or by
+/// [`Context::switch_to`].
+///
+/// # Safety
+///
+/// `from` must be valid for a write of one `u64`. `*to` must hold an RSP
+/// stored by this function (or prepared by [`Coroutine::new`]) on a stack that
+/// is still alive and not running, and must not be switched to twice.
+#[unsafe(naked)]
+pub unsafe extern "sysv64" fn switch(from: *mut u64, to: *const u64, value: u64) -> u64 {
+    naked_asm!(
+        // Save this side's callee-saved registers on its own stack, above
+        // them the continue address pushed by our caller.
+        "push rbp",
+        "push rbx",
+        "push r12",
+        "push r13",
+        "push r14",
+        "push r15",
+        // This side is now fully described by RSP: save it in its slot.
+        "mov [rdi], rsp",
+        // The other side's stack. From here on we run on it.
+        "mov rsp, [rsi]",
+        // Restore its registers in the reverse order of the pushes above.
+        "pop r15",
+        "pop r14",
+        "pop r13",
+        "pop r12",
+        "pop rbx",
+        "pop rbp",
+        // The value it receives, as the return value of its own `switch`.
+        "mov rax, rdx",
+        // Continue it. `pop; jmp` instead of `ret`: see the crate docs.
+        "pop rcx",
+        "jmp rcx",
+    )
+}
+
+/// What a coroutine handed back to [`Coroutine::resume`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resumed {
+    /// It called [`Yielder::suspend`] with this value and can be resumed.
+    Yielded(u64),
+    /// Its body returned this value; it is finished.
+    Returned(u64),
+}
+
+/// The body of a coroutine: it receives its [`Yielder`] and the value of the
+/// first [`Coroutine::resume`], and returns its final value.
+pub type Body = fn(&Yielder, u64) -> u64;
+
+/// What a running coroutine uses to give control back to its resumer. It
+/// lives at the top of the coroutine's own stack, written there by
+/// [`Coroutine::new`].
+#[repr(C)]
+pub struct Yielder {
+    /// The coroutine's own slot, where suspending saves its RSP.
+    own: *const Context,
+    /// The resumer's slot, saved by [`Coroutine::resume`].
+    caller: *const Context,
+    /// The function the trampoline runs.
+    body: Body,
+}
+
+impl Yielder {
+    /// Suspends the coroutine and hands `value` to the [`Coroutine::resume`]
+    /// that started this run. Returns the value passed to the next `resume`.
+    #[inline(always)]
+    pub fn suspend(&self, value: u64) -> u64 {
+        // SAFETY: a `Yielder` only exists on a coroutine stack that
+        // `Coroutine::new` set up, and only the running coroutine can reach
+        // it. Its resumer stored its RSP in `caller` when it resumed us and is
+        // suspended until we switch back; `own` outlives the coroutine (the
+        // `Coroutine` borrows it).
+        unsafe { (*self.own).switch_to(&*self.caller, value) }
+    }
+
+    /// The coroutine's own context slot.
+    pub fn context(&self) -> &Context {
+        // SAFETY: see `suspend`: `own` outlives the coroutine.
+        unsafe { &*self.own }
+    }
+}
+
+/// A coroutine on a borrowed [`Stack`], with its own [`Context`] slot and the
+/// slot of whoever resumes it (`main_context` in the original).
+pub struct Coroutine<'a, const N: usize = STACK_SIZE> {
+    stack: &'a Stack<N>,
+    own: &'a Context,
+    caller: &'a Context,
+}
+
+impl<'a, const N: usize> Coroutine<'a, N> {
+    /// Prepares `stack` so that the first [`resume`](Self::resume) runs
+    /// `body` on it: paints it, writes the canary, the [`Yielder`] and the
+    /// frame [`switch`] pops (see the crate docs for the layout), and stores
+    /// the resulting RSP in `own`.
+    ///
+    /// # Safety
+    ///
+    /// For as long as the returned coroutine is used, `stack` and `own` must
+    /// belong to it alone (no other coroutine set up on them, no other code
+    /// writing them), and `caller` must not be the slot of a coroutine that
+    /// is running when this one is resumed (in the original, main resumes
+    /// both coroutines through the one `main_context`: that is fine, because
+    /// neither coroutine resumes the other).
+    pub unsafe fn new(
+        stack: &'a Stack<N>,
+        own: &'a Context,
+        caller: &'a Context,
+        body: Body,
+    ) -> Self {
+        let base = stack.bottom() as *mut u8;
+        let top = stack.top();
+        let yielder = Yielder { own, caller, body };
+        // The frame `switch` pops, lowest address first (r15 is popped
+        // first, the continue address last).
+        let frame: [u64; 7] = [
+            0,                                    // r15
+            0,                                    // r14
+            0,                                    // r13
+            0,                                    // r12
+            0,                                    // rbx
+            0,                                    // rbp: ends the frame chain
+            coroutine_trampoline as usize as u64, // continue address
+        ];
+        let yielder_at = top - YIELDER_SLOT as u64;
+        let frame_at = yielder_at - size_of_val(&frame) as u64;
+        // SAFETY: the caller gives us exclusive use of the stack. All writes
+        // are inside its N bytes (N >= INITIAL_FRAME_SIZE + 8 is checked at
+        // compile time) and aligned: the base is 16-byte aligned and every
+        // offset is a multiple of 8.
+        unsafe {
+            base.write_bytes(PAINT, N);
+            (base as *mut u64).write_volatile(CANARY);
+            (yielder_at as *mut Yielder).write(yielder);
+            (frame_at as *mut [u64; 7]).write(frame);
+        }
+        own.rsp.store(frame_at, Ordering::Relaxed);
+        Self { stack, own, caller }
+    }
+
+    /// Switches into the coroutine, handing it `value` (the first resume
+    /// passes it to the body, later ones return it from
+    /// [`Yielder::suspend`]), and returns what it handed back.
+    ///
+    /// # Panics
+    ///
+    /// If the coroutine has finished, and if its canary was overwritten while
+    /// it ran (it overflowed its stack).
+    #[inline(always)]
+    pub fn resume(&self, value: u64) -> Resumed {
+        assert!(
+            !self.is_finished(),
+            "resumed a finished coroutine (stack at {:#x})",
+            self.stack.bottom()
+        );
+        // SAFETY: `own` holds an RSP prepared by `new` or saved by the
+        // coroutine's last `suspend`, on a stack that `new`'s contract keeps
+        // to this coroutine; it is not running (we are). The coroutine
+        // always switches back to `caller`: on `suspend`, and at the end
+        // from `coroutine_main`.
+        let received = unsafe { self.caller.switch_to(self.own, value) };
+        assert!(
+            self.stack.canary_intact(),
+            "the coroutine on the stack at {:#x} overflowed it: its canary was overwritten",
+            self.stack.bottom()
+        );
+        if self.is_finished() {
+            Resumed::Returned(received)
+        } else {
+            Resumed::Yielded(received)
+        }
+    }
+
+    /// Whether the body has returned (its slot is empty).
+    pub fn is_finished(&self) -> bool {
+        self.own.saved_rsp() == 0
+    }
+
+    /// The stack the coroutine runs on.
+    pub fn stack(&self) -> &'a Stack<N> {
+        self.stack
+    }
+}
+
+/// The first code a coroutine runs: [`switch`] jumps here on the first
+/// resume.
+///
+/// On entry: RSP = top − 32, pointing at the [`Yielder`]; rax = the value of
+/// the first resume; rbx, rbp, r12–r15 = 0 (popped from the fresh frame).
+#[unsafe(naked)]
+unsafe extern "sysv64" fn coroutine_trampoline() -> ! {
+    naked_asm!(
+        // First argument: &Yielder, which sits right at RSP.
+        "mov rdi, rsp",
+        // Second argument: the value passed to the first resume.
+        "mov rsi, rax",
+        // RSP is 16-byte aligned here, so after the call pushes its return
+        // address the callee starts with RSP + 8 ≡ 0 (mod 16).
+        "call {main}",
+        // coroutine_main never returns. If it somehow did, trap here rather
+        // than run whatever bytes follow.
+        "ud2",
+        main = sym coroutine_main,
+    )
+}
+
+/// Runs the body, marks the coroutine finished and switches back to its
+/// resumer for the last time.
+extern "sysv64" fn coroutine_main(yielder: &Yielder, first: u64) -> ! {
+    let result = (yielder.body)(yielder, first);
+    // RSP 0 in the slot: `resume` reports `Returned` and refuses to resume.
+    yielder.context().rsp.store(0, Ordering::Relaxed);
+    // Our final RSP goes to a slot that nobody ever loads.
+    let discarded = Context::new();
+    // SAFETY: as in `Yielder::suspend`: the resumer is suspended in
+    // `caller`. Nothing can switch to `discarded`, so this never returns.
+    unsafe { discarded.switch_to(&*yielder.caller, result) };
+    unreachable!("a finished coroutine was resumed")
+}

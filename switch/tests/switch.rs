@@ -1,0 +1,319 @@
+//! Host tests of the real switch: the same `switch`, trampoline and safe API
+//! the kernel runs, on stacks allocated by the test.
+//!
+//! Every test owns its stacks and slots (cargo runs tests on parallel
+//! threads); stacks are boxed because a test thread's own stack is small.
+
+use core::arch::asm;
+use coroutine_switch::{
+    CANARY, Context, Coroutine, INITIAL_FRAME_SIZE, PAINT, Resumed, STACK_SIZE, Stack, Yielder,
+    switch,
+};
+use std::hint::black_box;
+
+/// A stack roomy enough for test bodies that format or assert.
+type BigStack = Stack<{ 64 * 1024 }>;
+
+#[test]
+fn values_travel_both_ways() {
+    fn body(y: &Yielder, first: u64) -> u64 {
+        assert_eq!(first, 10);
+        let second = y.suspend(first + 1);
+        let third = y.suspend(second * 2);
+        third + 1000
+    }
+    let stack = Box::new(BigStack::new());
+    let (own, main) = (Context::new(), Context::new());
+    // SAFETY: the stack and slots are this test's alone.
+    let co = unsafe { Coroutine::new(&stack, &own, &main, body) };
+    assert_eq!(co.resume(10), Resumed::Yielded(11));
+    assert_eq!(co.resume(21), Resumed::Yielded(42));
+    assert_eq!(co.resume(5), Resumed::Returned(1005));
+    assert!(co.is_finished());
+}
+
+#[test]
+fn a_local_counter_survives_yields() {
+    fn body(y: &Yielder, _: u64) -> u64 {
+        let mut counter = 0;
+        for _ in 0..5 {
+            counter += 1;
+            y.suspend(counter);
+        }
+        counter * 100
+    }
+    let stack = Box::new(Stack::<STACK_SIZE>::new());
+    let (own, main) = (Context::new(), Context::new());
+    // SAFETY: the stack and slots are this test's alone.
+    let co = unsafe { Coroutine::new(&stack, &own, &main, body) };
+    let seen: Vec<Resumed> = (0..6).map(|_| co.resume(0)).collect();
+    let mut expected: Vec<Resumed> = (1..=5).map(Resumed::Yielded).collect();
+    expected.push(Resumed::Returned(500));
+    assert_eq!(seen, expected);
+}
+
+#[test]
+fn two_coroutines_interleave_through_one_main_slot() {
+    fn count_from(y: &Yielder, start: u64) -> u64 {
+        let mut n = start;
+        for _ in 0..3 {
+            n += 1;
+            y.suspend(n);
+        }
+        n
+    }
+    let (s1, s2) = (Box::new(BigStack::new()), Box::new(BigStack::new()));
+    let (c1, c2, main) = (Context::new(), Context::new(), Context::new());
+    // SAFETY: each coroutine has its own stack and slot; main resumes both
+    // through `main`, but neither resumes the other.
+    let (co1, co2) = unsafe {
+        (
+            Coroutine::new(&s1, &c1, &main, count_from),
+            Coroutine::new(&s2, &c2, &main, count_from),
+        )
+    };
+    let mut log = Vec::new();
+    for _ in 0..4 {
+        log.push((1, co1.resume(100)));
+        log.push((2, co2.resume(200)));
+    }
+    use Resumed::{Returned, Yielded};
+    assert_eq!(
+        log,
+        [
+            (1, Yielded(101)),
+            (2, Yielded(201)),
+            (1, Yielded(102)),
+            (2, Yielded(202)),
+            (1, Yielded(103)),
+            (2, Yielded(203)),
+            (1, Returned(103)),
+            (2, Returned(203)),
+        ]
+    );
+}
+
+#[test]
+fn a_million_round_trips() {
+    fn echo_plus_one(y: &Yielder, first: u64) -> u64 {
+        let mut v = first;
+        loop {
+            v = y.suspend(v + 1);
+            if v == u64::MAX {
+                return 7;
+            }
+        }
+    }
+    let stack = Box::new(Stack::<STACK_SIZE>::new());
+    let (own, main) = (Context::new(), Context::new());
+    // SAFETY: the stack and slots are this test's alone.
+    let co = unsafe { Coroutine::new(&stack, &own, &main, echo_plus_one) };
+    for i in 0..1_000_000u64 {
+        assert_eq!(co.resume(i), Resumed::Yielded(i + 1));
+    }
+    assert_eq!(co.resume(u64::MAX), Resumed::Returned(7));
+}
+
+#[test]
+#[should_panic(expected = "resumed a finished coroutine")]
+fn resuming_a_finished_coroutine_panics() {
+    fn done(_: &Yielder, v: u64) -> u64 {
+        v
+    }
+    let stack = Box::new(BigStack::new());
+    let (own, main) = (Context::new(), Context::new());
+    // SAFETY: the stack and slots are this test's alone.
+    let co = unsafe { Coroutine::new(&stack, &own, &main, done) };
+    assert_eq!(co.resume(3), Resumed::Returned(3));
+    co.resume(4);
+}
+
+#[test]
+fn body_starts_with_the_system_v_stack_alignment() {
+    #[repr(align(16))]
+    struct Aligned([u8; 16]);
+    fn body(y: &Yielder, _: u64) -> u64 {
+        // The compiler places this local assuming the ABI alignment at entry;
+        // had the trampoline misaligned RSP by 8, so would the local be.
+        let local = Aligned([0; 16]);
+        let address = black_box(&local) as *const Aligned as u64;
+        y.suspend(address % 16);
+        0
+    }
+    let stack = Box::new(BigStack::new());
+    let (own, main) = (Context::new(), Context::new());
+    // SAFETY: the stack and slots are this test's alone.
+    let co = unsafe { Coroutine::new(&stack, &own, &main, body) };
+    assert_eq!(co.resume(0), Resumed::Yielded(0));
+}
+
+#[test]
+fn a_fresh_stack_is_painted_with_a_canary_and_the_initial_frame_on_top() {
+    fn body(_: &Yielder, _: u64) -> u64 {
+        0
+    }
+    let stack = Box::new(Stack::<STACK_SIZE>::new());
+    let (own, main) = (Context::new(), Context::new());
+    // SAFETY: the stack and slots are this test's alone.
+    let co = unsafe { Coroutine::new(&stack, &own, &main, body) };
+    assert_eq!(stack.top() % 16, 0);
+    assert_eq!(own.saved_rsp(), stack.top() - INITIAL_FRAME_SIZE as u64);
+    assert!(stack.canary_intact());
+    // SAFETY: reading the test's own stack memory while nothing runs on it.
+    let bottom_word = unsafe { *(stack.bottom() as *const u64) };
+    assert_eq!(bottom_word, CANARY);
+    assert_eq!(stack.high_water_mark(), INITIAL_FRAME_SIZE);
+    assert_eq!(co.resume(0), Resumed::Returned(0));
+    // The trampoline and the body ran: deeper than the initial frame, not
+    // all the way down.
+    let used = stack.high_water_mark();
+    assert!(used > INITIAL_FRAME_SIZE && used < STACK_SIZE - 8, "{used}");
+}
+
+#[test]
+fn high_water_mark_sees_a_deep_frame() {
+    fn deep(y: &Yielder, _: u64) -> u64 {
+        let buffer = [1u8; 2048];
+        black_box(&buffer);
+        y.suspend(0);
+        0
+    }
+    let stack = Box::new(Stack::<STACK_SIZE>::new());
+    let (own, main) = (Context::new(), Context::new());
+    // SAFETY: the stack and slots are this test's alone.
+    let co = unsafe { Coroutine::new(&stack, &own, &main, deep) };
+    co.resume(0);
+    assert!(stack.high_water_mark() >= 2048 + INITIAL_FRAME_SIZE);
+}
+
+#[test]
+#[should_panic(expected = "overflowed it: its canary was overwritten")]
+fn an_overwritten_canary_is_caught_at_the_next_switch_back() {
+    fn scribble(y: &Yielder, bottom: u64) -> u64 {
+        // Stands in for a frame that ran past the bottom of the stack.
+        // SAFETY: `bottom` is the bottom word of this coroutine's own stack.
+        unsafe { (bottom as *mut u64).write_volatile(0) };
+        y.suspend(0);
+        0
+    }
+    let stack = Box::new(BigStack::new());
+    let (own, main) = (Context::new(), Context::new());
+    // SAFETY: the stack and slots are this test's alone.
+    let co = unsafe { Coroutine::new(&stack, &own, &main, scribble) };
+    co.resume(stack.bottom());
+}
+
+#[test]
+fn paint_is_the_documented_byte() {
+    let stack = Box::new(Stack::<128>::new());
+    let (own, main) = (Context::new(), Context::new());
+    fn body(_: &Yielder, _: u64) -> u64 {
+        0
+    }
+    // SAFETY: the stack and slots are this test's alone; never resumed.
+    let _co = unsafe { Coroutine::new(&stack, &own, &main, body) };
+    // SAFETY: reading the test's own stack memory while nothing runs on it.
+    let byte = unsafe { *((stack.bottom() + 8) as *const u8) };
+    assert_eq!(byte, PAINT);
+}
+
+/// Register values set by the main side before the switch, and the garbage
+/// the coroutine side leaves in the same registers before switching back.
+const SENTINEL: u64 = 0x5E57_1E10_0000_0000;
+const GARBAGE: u64 = 0x6A5B_A6E0_0000_0000;
+
+/// Runs on the coroutine: fills rbx, rbp, r12–r15 with garbage and calls
+/// `switch` directly (a plain `call`, no safe API) back to main.
+fn clobber_everything_then_switch_back(y: &Yielder, main_slot: u64) -> u64 {
+    let own = y.context().as_ptr();
+    // SAFETY: `main_slot` is the slot main saved its RSP in when it switched
+    // here; rbx and rbp are saved and restored around the garbage because
+    // the compiler relies on them; r12–r15 are declared clobbered.
+    unsafe {
+        asm!(
+            "push rbx",
+            "push rbp",
+            "mov rbx, {g}",
+            "lea rbp, [rbx + 1]",
+            "lea r12, [rbx + 2]",
+            "lea r13, [rbx + 3]",
+            "lea r14, [rbx + 4]",
+            "lea r15, [rbx + 5]",
+            "call {switch}",
+            "pop rbp",
+            "pop rbx",
+            g = in(reg) GARBAGE,
+            switch = sym switch,
+            in("rdi") own,
+            in("rsi") main_slot,
+            in("rdx") 99u64,
+            out("r12") _, out("r13") _, out("r14") _, out("r15") _,
+            clobber_abi("sysv64"),
+        );
+    }
+    1
+}
+
+#[test]
+fn switch_preserves_callee_saved_registers_and_rsp() {
+    let stack = Box::new(BigStack::new());
+    let (own, main) = (Context::new(), Context::new());
+    // SAFETY: the stack and slots are this test's alone.
+    let co = unsafe { Coroutine::new(&stack, &own, &main, clobber_everything_then_switch_back) };
+    // rbx, rbp, r12..r15 after the round trip, RSP before and after, value.
+    let mut out = [0u64; 9];
+    // SAFETY: `own` holds the fresh frame `Coroutine::new` prepared; the
+    // coroutine switches straight back to `main`. rbx and rbp are pushed and
+    // popped around the sentinels because the compiler relies on them.
+    unsafe {
+        asm!(
+            "push rbx",
+            "push rbp",
+            // Keep the output pointer across the switch, on our stack.
+            "push {out}",
+            // RSP at the call.
+            "mov [{out} + 48], rsp",
+            "mov rbx, {s}",
+            "lea rbp, [rbx + 1]",
+            "lea r12, [rbx + 2]",
+            "lea r13, [rbx + 3]",
+            "lea r14, [rbx + 4]",
+            "lea r15, [rbx + 5]",
+            "mov rdx, rdi",
+            // rdi = the main slot; rsi = the coroutine slot; rdx = value
+            // handed in (the main slot, so the body can switch back to it).
+            "call {switch}",
+            // RSP after the round trip, before undoing our pushes.
+            "mov rcx, rsp",
+            "pop rdx",
+            "mov [rdx], rbx",
+            "mov [rdx + 8], rbp",
+            "mov [rdx + 16], r12",
+            "mov [rdx + 24], r13",
+            "mov [rdx + 32], r14",
+            "mov [rdx + 40], r15",
+            "mov [rdx + 56], rcx",
+            "mov [rdx + 64], rax",
+            "pop rbp",
+            "pop rbx",
+            out = in(reg) out.as_mut_ptr(),
+            s = in(reg) SENTINEL,
+            switch = sym switch,
+            in("rdi") main.as_ptr(),
+            in("rsi") own.as_ptr(),
+            out("r12") _, out("r13") _, out("r14") _, out("r15") _,
+            clobber_abi("sysv64"),
+        );
+    }
+    let names = ["rbx", "rbp", "r12", "r13", "r14", "r15"];
+    for (i, name) in names.iter().enumerate() {
+        assert_eq!(out[i], SENTINEL + i as u64, "{name} was not restored");
+    }
+    assert_eq!(out[6], out[7], "RSP differs after the round trip");
+    assert_eq!(out[8], 99, "the value handed back");
+    // The slot main saved: its RSP at the call, minus the return address
+    // and the six registers `switch` pushed.
+    assert_eq!(main.saved_rsp(), out[6] - 8 - 6 * 8);
+    // Let the coroutine finish through the safe API.
+    assert_eq!(co.resume(0), Resumed::Returned(1));
+}
