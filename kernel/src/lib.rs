@@ -9,6 +9,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod serial;
+pub mod stacks;
 
 use bootloader_api::BootloaderConfig;
 use bootloader_api::config::Mapping;

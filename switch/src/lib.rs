@@ -214,6 +214,18 @@ impl Context {
         self.rsp.load(Ordering::Relaxed)
     }
 
+    /// Stores `rsp` in the slot, as the original's `init_coroutines` does
+    /// with `mov [coro1_context], rax`.
+    ///
+    /// # Safety
+    ///
+    /// The slot must not belong to a live [`Coroutine`], and whoever switches
+    /// to it later must find a stack there that suits them (the original's
+    /// `switch_to_coro1` only loads the value into RSP and `call`s).
+    pub unsafe fn set_saved_rsp(&self, rsp: u64) {
+        self.rsp.store(rsp, Ordering::Relaxed);
+    }
+
     /// The slot's address, as [`switch`] takes it.
     pub fn as_ptr(&self) -> *mut u64 {
         self.rsp.as_ptr()
@@ -397,13 +409,13 @@ impl<'a, const N: usize> Coroutine<'a, N> {
         // The frame `switch` pops, lowest address first (r15 is popped
         // first, the continue address last).
         let frame: [u64; 7] = [
-            0,                                    // r15
-            0,                                    // r14
-            0,                                    // r13
-            0,                                    // r12
-            0,                                    // rbx
-            0,                                    // rbp: ends the frame chain
-            coroutine_trampoline as usize as u64, // continue address
+            0,                                        // r15
+            0,                                        // r14
+            0,                                        // r13
+            0,                                        // r12
+            0,                                        // rbx
+            0,                                        // rbp: ends the frame chain
+            coroutine_trampoline as *const () as u64, // continue address
         ];
         let yielder_at = top - YIELDER_SLOT as u64;
         let frame_at = yielder_at - size_of_val(&frame) as u64;

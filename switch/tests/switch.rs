@@ -131,7 +131,7 @@ fn resuming_a_finished_coroutine_panics() {
 #[test]
 fn body_starts_with_the_system_v_stack_alignment() {
     #[repr(align(16))]
-    struct Aligned([u8; 16]);
+    struct Aligned(#[allow(dead_code)] [u8; 16]);
     fn body(y: &Yielder, _: u64) -> u64 {
         // The compiler places this local assuming the ABI alignment at entry;
         // had the trampoline misaligned RSP by 8, so would the local be.
