@@ -58,13 +58,15 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
 
     info!("== phase 1: as in the document (call and return, no yield) ==");
     init_coroutines();
+    let before = log_call(COROUTINE1, "switch_to_coro1");
     // SAFETY: init_coroutines just pointed both slots at the top of their
     // unused stacks, which is all the original's switch functions need.
     let rax = unsafe { switch_to_coro1() };
-    log_back_in_main(1, rax);
+    log_back_in_main(COROUTINE1, rax, before);
+    let before = log_call(COROUTINE2, "switch_to_coro2");
     // SAFETY: as above.
     let rax = unsafe { switch_to_coro2() };
-    log_back_in_main(2, rax);
+    log_back_in_main(COROUTINE2, rax, before);
 
     info!("== phase 2: with yield ==");
     run_with_yields();
@@ -167,13 +169,41 @@ extern "sysv64" fn coroutine2_func() -> u64 {
     2
 }
 
-fn log_back_in_main(coroutine: usize, rax: u64) {
-    SWITCHES.fetch_add(2, Ordering::Relaxed);
+/// Logs main's side of a phase 1 switch before it happens; returns main's
+/// RSP so that [`log_back_in_main`] can compare.
+#[inline(always)]
+fn log_call(coroutine: usize, function: &str) -> u64 {
+    let step = SWITCHES.fetch_add(1, Ordering::Relaxed) + 1;
+    let rsp = stacks::rsp();
     info!(
-        "main       | back from {}: rax={rax}, RSP restored from MAIN_CONTEXT",
-        NAMES[coroutine]
+        "main       | #{step} {function}: save RSP in MAIN_CONTEXT, load {}'s slot, call, RSP={rsp:#018x} ({})",
+        NAMES[coroutine],
+        locate(rsp)
     );
-    log_rsp("main", "after the switch");
+    rsp
+}
+
+/// Logs main's side of a phase 1 switch after the coroutine function
+/// returned and RSP was reloaded from `MAIN_CONTEXT`.
+#[inline(always)]
+fn log_back_in_main(coroutine: usize, rax: u64, before: u64) {
+    let step = SWITCHES.fetch_add(1, Ordering::Relaxed) + 1;
+    log_slots("main");
+    let rsp = stacks::rsp();
+    info!(
+        "main       | #{step} back from {}: rax={rax}, RSP={rsp:#018x} ({}), {}",
+        NAMES[coroutine],
+        locate(rsp),
+        restored_or_changed(before, rsp)
+    );
+}
+
+fn restored_or_changed(before: u64, after: u64) -> &'static str {
+    if before == after {
+        "restored"
+    } else {
+        "CHANGED"
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -189,6 +219,8 @@ fn coroutine1_task(yielder: &Yielder, first: u64) -> u64 {
     let mut counter = 0;
     let mut received = first;
     let mut sum = 0;
+    // Just switched in for the first time: show what the switch left behind.
+    log_slots(NAMES[COROUTINE1]);
     while counter < ROUNDS {
         counter += 1;
         sum += received;
@@ -205,6 +237,8 @@ fn coroutine2_task(yielder: &Yielder, first: u64) -> u64 {
     let mut counter = 0;
     let mut received = first;
     let mut sum = 0;
+    // Just switched in for the first time: show what the switch left behind.
+    log_slots(NAMES[COROUTINE2]);
     while counter < ROUNDS {
         counter += 1;
         sum += received;
@@ -274,11 +308,7 @@ fn resume_logged(coroutine: &Coroutine, who: usize, value: u64) {
     info!(
         "main       | RSP={after:#018x} ({}), {}",
         locate(after),
-        if after == before {
-            "restored"
-        } else {
-            "CHANGED"
-        }
+        restored_or_changed(before, after)
     );
 }
 
