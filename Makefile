@@ -1,0 +1,42 @@
+# Bare-metal coroutines: the two commands a newcomer needs are `make run` and
+# `make test`; both install what is missing first (scripts/setup.sh).
+.DEFAULT_GOAL := help
+.PHONY: help setup run run-uefi test gdb gdb-server bench soak fmt clippy clean
+
+help: ## Show this help
+	@echo "Bare-metal coroutines: make TARGET"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
+
+setup: ## Install the pinned Rust toolchain, QEMU, OVMF and gdb if missing
+	@scripts/setup.sh
+
+run: setup ## Build the kernel and boot it in QEMU (BIOS); serial output here
+	cargo run
+
+run-uefi: setup ## The same, booted through UEFI (OVMF)
+	cargo run -- --uefi
+
+test: setup ## Host tests of the switch and the boot tool, QEMU boots, gdb session
+	cargo test
+
+gdb: setup ## Boot paused and open gdb on the kernel, stopped before the first switch
+	cargo run -- --gdb
+
+gdb-server: setup ## Boot paused with a gdbstub on 127.0.0.1 and print how to attach
+	cargo run -- --gdb-server
+
+bench: setup ## Criterion: our switch vs corosensei vs context, as a table
+	python3 scripts/bench.py
+
+soak: setup ## Boot the kernel N times (N=100) and compare the transcripts
+	scripts/soak.sh $(N)
+
+fmt: ## Format every crate
+	cargo fmt --all
+
+clippy: setup ## Lint the host crates and the kernel, warnings are errors
+	cargo clippy --all-targets -- -D warnings
+	cargo kclippy --bins -- -D warnings
+
+clean: ## Remove build output
+	cargo clean

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what `make run` and `make test` need on a Debian/Ubuntu machine:
+# the pinned Rust toolchain (rust-toolchain.toml) and QEMU, OVMF and gdb.
+# As root it installs missing packages with apt-get; otherwise it prints the
+# exact command and fails. Quiet and quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fail() { echo "setup: $*" >&2; exit 1; }
+
+# --- Rust -------------------------------------------------------------------
+if ! command -v rustup >/dev/null 2>&1; then
+    fail "rustup not found; install it with:
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+then open a new shell (or run: source \"\$HOME/.cargo/env\") and run make again."
+fi
+toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
+# rustup does not install rust-toolchain.toml's toolchain on use when
+# RUSTUP_AUTO_INSTALL=0, so install it (and its components) explicitly.
+if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1 \
+    || ! rustup component list --toolchain "$toolchain" --installed 2>/dev/null | grep -q '^llvm-tools'; then
+    echo "setup: installing Rust toolchain $toolchain (rust-toolchain.toml)"
+    rustup toolchain install
+fi
+
+# --- QEMU, OVMF, gdb ----------------------------------------------------------
+missing=()
+command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
+[ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || [ -e /usr/share/OVMF/OVMF_CODE.fd ] \
+    || [ -e /usr/share/ovmf/OVMF.fd ] || missing+=(ovmf)
+command -v gdb >/dev/null 2>&1 || missing+=(gdb)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing ${missing[*]} with apt-get"
+        export DEBIAN_FRONTEND=noninteractive
+        # A fresh machine has no package lists yet.
+        apt-get update -qq
+        apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        fail "missing ${missing[*]}; install with:
+    sudo apt-get update && sudo apt-get install -y ${missing[*]}"
+    fi
+fi
