@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Runs the round-trip benchmarks and prints the table that BENCHMARKS.md quotes.
+
+What it does, in order:
+
+1. Measures the TSC frequency with `cargo bench --bench tsc_freq`: rdtsc
+   before and after a 200 ms sleep against the monotonic clock, five times,
+   median (switch/benches/tsc_freq.rs). The kernel's own figure
+   (/proc/cpuinfo "cpu MHz" on a tsc_known_freq VM) is printed beside it as a
+   cross-check.
+2. Runs `cargo bench -p coroutine-switch --bench round_trip`, pinned to one
+   core with `taskset -c <core>` when taskset exists: criterion measures one
+   resume + yield round trip for ours, corosensei, context (fcontext) and the
+   floor (an indirect call).
+3. Reads criterion's median point estimates from
+   target/criterion/round_trip/<id>/new/estimates.json and prints, per switch:
+   ns per round trip, TSC ticks per round trip (= ns x TSC GHz: criterion
+   measures wall time, the TSC converts it) and the ratio to ours.
+4. Prints the goal check (ours / corosensei <= 0.8) as information; the exit
+   code only reflects whether the benchmarks ran.
+
+Usage: python3 scripts/bench.py [--core N] [--no-run] [--markdown]
+  --no-run    only re-read the last criterion results (no cargo bench)
+  --markdown  print the table as Markdown (for BENCHMARKS.md)
+Standard library only (Python 3.11).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CRITERION = ROOT / "target" / "criterion" / "round_trip"
+IDS = ["ours", "corosensei", "context", "floor"]
+LABELS = {
+    "ours": "ours (coroutine-switch, safe API)",
+    "corosensei": "corosensei 0.3.4",
+    "context": "context 3.0.0 (Boost fcontext)",
+    "floor": "floor (indirect call via black_box)",
+}
+GOAL = 0.8
+
+
+def pinned(cmd: list[str], core: int) -> list[str]:
+    """Prefixes `cmd` with taskset when it exists."""
+    if shutil.which("taskset"):
+        return ["taskset", "-c", str(core), *cmd]
+    print("bench.py: taskset not found, running unpinned", file=sys.stderr)
+    return cmd
+
+
+def cargo_bench(name: str, core: int, capture: bool) -> str:
+    cmd = pinned(["cargo", "bench", "-p", "coroutine-switch", "--bench", name], core)
+    print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
+    result = subprocess.run(
+        cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE if capture else None
+    )
+    if result.returncode != 0:
+        sys.exit(f"bench.py: {' '.join(cmd)} failed with exit code {result.returncode}")
+    return result.stdout or ""
+
+
+def measured_tsc_mhz(core: int) -> float:
+    out = cargo_bench("tsc_freq", core, capture=True)
+    match = re.search(r"^tsc_mhz ([0-9.]+)$", out, re.MULTILINE)
+    if not match:
+        sys.exit(f"bench.py: no tsc_mhz line in the tsc_freq output:\n{out}")
+    samples = re.search(r"^tsc_samples_mhz (.*)$", out, re.MULTILINE)
+    if samples:
+        print(f"TSC calibration samples (MHz): {samples.group(1)}", file=sys.stderr)
+    return float(match.group(1))
+
+
+def cpuinfo_mhz() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown"
+    model = re.search(r"^model name\s*:\s*(.*)$", text, re.MULTILINE)
+    mhz = re.search(r"^cpu MHz\s*:\s*(.*)$", text, re.MULTILINE)
+    flags = re.search(r"^flags\s*:\s*(.*)$", text, re.MULTILINE)
+    tsc_flags = [
+        f for f in (flags.group(1).split() if flags else [])
+        if f in ("constant_tsc", "nonstop_tsc", "tsc_known_freq")
+    ]
+    return (
+        f"{model.group(1) if model else '?'}, /proc/cpuinfo cpu MHz "
+        f"{mhz.group(1) if mhz else '?'} ({' '.join(tsc_flags) or 'no TSC flags'})"
+    )
+
+
+def median_ns(bench_id: str) -> float:
+    path = CRITERION / bench_id / "new" / "estimates.json"
+    try:
+        data = json.loads(path.read_text())
+    except OSError as e:
+        sys.exit(f"bench.py: cannot read {path}: {e}")
+    return float(data["median"]["point_estimate"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default_core = 1 if (os.cpu_count() or 1) > 1 else 0
+    parser.add_argument("--core", type=int, default=default_core)
+    parser.add_argument("--no-run", action="store_true")
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args()
+
+    if args.no_run:
+        tsc_mhz = None
+    else:
+        tsc_mhz = measured_tsc_mhz(args.core)
+        cargo_bench("round_trip", args.core, capture=False)
+
+    ns = {i: median_ns(i) for i in IDS}
+    if tsc_mhz is None:
+        tsc_mhz = measured_tsc_mhz(args.core)
+    ghz = tsc_mhz / 1000.0
+
+    print()
+    print(f"CPU: {cpuinfo_mhz()}")
+    print(f"TSC: {tsc_mhz:.1f} MHz, measured (rdtsc over 5 x 200 ms sleeps, median)")
+    print(
+        "One round trip = main -> coroutine -> main; criterion median; "
+        f"ticks = ns x {ghz:.4f} GHz"
+    )
+    head = ["switch", "ns / round trip", "TSC ticks / round trip", "ratio to ours"]
+    rows = [
+        [
+            LABELS[i],
+            f"{ns[i]:.2f}",
+            f"{ns[i] * ghz:.1f}",
+            f"{ns[i] / ns['ours']:.2f}x",
+        ]
+        for i in IDS
+    ]
+    if args.markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "|".join(["---"] + ["---:"] * 3) + "|")
+        for r in rows:
+            print("| " + " | ".join(r) + " |")
+    else:
+        widths = [max(len(r[c]) for r in [head, *rows]) for c in range(4)]
+        line = lambda r: "  ".join(  # noqa: E731
+            r[c].ljust(widths[c]) if c == 0 else r[c].rjust(widths[c]) for c in range(4)
+        )
+        print(line(head))
+        print("  ".join("-" * w for w in widths))
+        for r in rows:
+            print(line(r))
+    ratio = ns["ours"] / ns["corosensei"]
+    verdict = "met" if ratio <= GOAL else "NOT met"
+    print()
+    print(
+        f"goal: ours / corosensei = {ratio:.2f} (target <= {GOAL}): {verdict} "
+        "(information only, not a failure)"
+    )
+
+
+if __name__ == "__main__":
+    main()
