@@ -5,16 +5,28 @@
 use core::fmt;
 use spin::Mutex;
 
-/// A named stack: `[bottom, top)`, growing down from `top`.
+/// A named stack: `[bottom, top)`, growing down from `top`. A plain struct
+/// (no `Option`) so that gdb/kernel.gdb can read the table easily.
 #[derive(Debug, Clone, Copy)]
+#[repr(C)]
 struct Region {
     name: &'static str,
     bottom: u64,
     top: u64,
 }
 
-/// main's stack and the two coroutine stacks, with room to spare.
-static REGIONS: Mutex<[Option<Region>; 4]> = Mutex::new([None; 4]);
+impl Region {
+    /// An unused entry.
+    const FREE: Region = Region {
+        name: "",
+        bottom: 0,
+        top: 0,
+    };
+}
+
+/// main's stack and the two coroutine stacks, with room to spare; read by
+/// gdb/kernel.gdb too.
+static REGIONS: Mutex<[Region; 4]> = Mutex::new([Region::FREE; 4]);
 
 /// Gives the stack `[bottom, top)` a name for [`locate`].
 ///
@@ -25,9 +37,9 @@ pub fn register(name: &'static str, bottom: u64, top: u64) {
     let mut regions = REGIONS.lock();
     let free = regions
         .iter_mut()
-        .find(|r| r.is_none())
+        .find(|r| r.top == 0)
         .expect("more than four named stacks");
-    *free = Some(Region { name, bottom, top });
+    *free = Region { name, bottom, top };
 }
 
 /// Where `addr` lies: a registered stack and the offset below its top.
@@ -38,8 +50,7 @@ pub fn locate(addr: u64) -> Location {
     // RSP == top is an empty stack, still this stack's: hence `<=`.
     let region = regions
         .iter()
-        .flatten()
-        .find(|r| r.bottom <= addr && addr <= r.top)
+        .find(|r| r.top != 0 && r.bottom <= addr && addr <= r.top)
         .copied();
     Location { addr, region }
 }
