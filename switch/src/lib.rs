@@ -144,23 +144,27 @@ impl<const N: usize> Stack<N> {
     }
 
     /// The lowest address of the stack; the canary lives here.
+    #[inline]
     pub fn bottom(&self) -> u64 {
         self.bytes.get() as u64
     }
 
     /// One past the highest address: where RSP starts, as in the original's
     /// `coroutine1_stack + 4096`.
+    #[inline]
     pub fn top(&self) -> u64 {
         self.bottom() + N as u64
     }
 
     /// Whether `rsp` points into this stack. RSP equal to [`top`](Self::top)
     /// counts as inside: it is an empty stack, not a neighbouring one.
+    #[inline]
     pub fn contains(&self, rsp: u64) -> bool {
         (self.bottom()..=self.top()).contains(&rsp)
     }
 
     /// Whether the canary at the bottom is intact.
+    #[inline]
     pub fn canary_intact(&self) -> bool {
         // SAFETY: the bottom is 16-byte aligned and inside the stack; a
         // volatile read because the coroutine wrote it behind the compiler's
@@ -210,6 +214,9 @@ impl Context {
     }
 
     /// The stack pointer stored in the slot, 0 if empty.
+    // Inlined: `Coroutine::resume` calls this on every round trip, and across
+    // crates it was an out-of-line call (BENCHMARKS.md).
+    #[inline]
     pub fn saved_rsp(&self) -> u64 {
         self.rsp.load(Ordering::Relaxed)
     }
@@ -227,6 +234,7 @@ impl Context {
     }
 
     /// The slot's address, as [`switch`] takes it.
+    #[inline]
     pub fn as_ptr(&self) -> *mut u64 {
         self.rsp.as_ptr()
     }
@@ -369,6 +377,7 @@ impl Yielder {
     }
 
     /// The coroutine's own context slot.
+    #[inline]
     pub fn context(&self) -> &Context {
         // SAFETY: see `suspend`: `own` outlives the coroutine.
         unsafe { &*self.own }
@@ -467,6 +476,9 @@ impl<'a, const N: usize> Coroutine<'a, N> {
     }
 
     /// Whether the body has returned (its slot is empty).
+    // Inlined: `Coroutine::resume` calls this on every round trip, and across
+    // crates it was an out-of-line call (BENCHMARKS.md).
+    #[inline]
     pub fn is_finished(&self) -> bool {
         self.own.saved_rsp() == 0
     }
