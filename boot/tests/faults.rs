@@ -1,0 +1,256 @@
+//! Fault tests: boot each fault kernel (`kernel/src/bin/fault_*.rs`) and check
+//! that the fault is caught and explained: exit code 1 from `boot` and the
+//! kernel's one-sentence report on serial.
+//!
+//! Addresses differ between builds, so the output is compared after
+//! replacing every `0x…` number with `0xADDR` and every source position
+//! `:line:column)` with `:L:C)`. The last test checks that no QEMU started
+//! for this workspace's images is left once the scenario tests are done.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Builds every kernel binary once (`cargo kbuild --bins`) and returns the
+/// directory holding the ELFs.
+fn kernel_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["kbuild", "--bins"])
+            .current_dir(workspace_root())
+            .stdout(Stdio::null())
+            .status()
+            .expect("run cargo kbuild --bins");
+        assert!(status.success(), "cargo kbuild --bins failed");
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join("target"));
+        target.join("x86_64-target").join("debug")
+    })
+}
+
+/// Scenario tests started / finished, for [`zz_no_qemu_left_after_the_suite`].
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+static FINISHED: AtomicUsize = AtomicUsize::new(0);
+/// When a scenario test last started or finished.
+static LAST_ACTIVITY: Mutex<Option<Instant>> = Mutex::new(None);
+/// The number of scenario tests in this file.
+const SCENARIOS: usize = 9;
+
+fn touch() {
+    *LAST_ACTIVITY.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+}
+
+/// Boots kernel `name` with `boot --timeout SECS` and returns its output.
+fn boot(name: &str, timeout_secs: u32) -> Output {
+    STARTED.fetch_add(1, Ordering::SeqCst);
+    touch();
+    let elf = kernel_dir().join(name);
+    let output = Command::new(env!("CARGO_BIN_EXE_boot"))
+        .arg(&elf)
+        .args(["--timeout", &timeout_secs.to_string()])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run boot");
+    let image = PathBuf::from(format!("{}.bios.img", elf.display()));
+    let left = qemu_processes_mentioning(&image.to_string_lossy());
+    FINISHED.fetch_add(1, Ordering::SeqCst);
+    touch();
+    eprintln!("--- boot {name}: {}", output.status);
+    eprintln!("stdout:\n{}", String::from_utf8_lossy(&output.stdout));
+    eprintln!("stderr:\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(left.is_empty(), "QEMU left running: {left:?}");
+    output
+}
+
+/// Command lines of running QEMU processes that contain `needle`.
+fn qemu_processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains("qemu-system-x86_64") && cmdline.contains(needle) {
+            found.push(cmdline);
+        }
+    }
+    found
+}
+
+/// Replaces `0x<hex>` with `0xADDR` and `:<line>:<col>)` with `:L:C)`.
+fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix("0x") {
+            let hex = after.len()
+                - after
+                    .trim_start_matches(|c: char| c.is_ascii_hexdigit())
+                    .len();
+            if hex > 0 {
+                out.push_str("0xADDR");
+                rest = &after[hex..];
+                continue;
+            }
+        }
+        if c == ':'
+            && let Some(position) = source_position(&rest[1..])
+        {
+            out.push_str(":L:C)");
+            rest = &rest[1 + position..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// If `text` starts with `<digits>:<digits>)`, its length.
+fn source_position(text: &str) -> Option<usize> {
+    let digits = |s: &str| s.len() - s.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let line = digits(text);
+    let rest = text[line..].strip_prefix(':')?;
+    let column = digits(rest);
+    (line > 0 && column > 0 && rest[column..].starts_with(')')).then_some(line + 1 + column + 1)
+}
+
+/// Boots `name` and asserts exit code 1 and that the normalised serial
+/// output has a line equal to `expected`.
+fn assert_caught(name: &str, expected: &str) {
+    let output = boot(name, 20);
+    let stdout = normalise(&String::from_utf8_lossy(&output.stdout));
+    assert!(
+        stdout.lines().any(|line| line == expected),
+        "{name}: no line {expected:?} in:\n{stdout}"
+    );
+    assert_eq!(output.status.code(), Some(1), "{name}: exit code");
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("boot: the kernel reported a failure (QEMU exit status 35)"),
+        "{name}: the kernel did not exit through the failure code"
+    );
+}
+
+#[test]
+fn stack_overflow_hits_the_guard_page() {
+    assert_caught(
+        "fault_stack_overflow",
+        "coroutine1 overflowed its 4096-byte stack (fault address 0xADDR, RSP 0xADDR, RIP 0xADDR) while coroutine1 was running at switch #5.",
+    );
+}
+
+#[test]
+fn overflow_past_the_guard_is_caught_by_the_canary() {
+    assert_caught(
+        "fault_canary",
+        "coroutine2 panicked at switch #8: the coroutine on the stack at 0xADDR overflowed it: its canary was overwritten (switch/src/lib.rs:L:C)",
+    );
+}
+
+#[test]
+fn panic_in_a_coroutine_names_it_and_the_step() {
+    assert_caught(
+        "fault_panic",
+        "coroutine1 panicked at switch #5: coroutine1 gave up in round 2 (kernel/src/bin/fault_panic.rs:L:C)",
+    );
+}
+
+#[test]
+fn resuming_a_finished_coroutine_panics() {
+    assert_caught(
+        "fault_resume_finished",
+        "main panicked at switch #15: resumed a finished coroutine (stack at 0xADDR) (switch/src/lib.rs:L:C)",
+    );
+}
+
+#[test]
+fn breakpoint_is_reported() {
+    assert_caught(
+        "fault_breakpoint",
+        "breakpoint (int3) hit at RIP 0xADDR while coroutine1 was running at switch #5 and no debugger is attached, so the kernel stops.",
+    );
+}
+
+#[test]
+fn general_protection_fault_is_reported() {
+    assert_caught(
+        "fault_general_protection",
+        "general protection fault (error code 0xADDR) at RIP 0xADDR while coroutine2 was running at switch #7.",
+    );
+}
+
+#[test]
+fn page_fault_outside_the_guards_is_reported() {
+    assert_caught(
+        "fault_page_fault",
+        "page fault: write to a non-present page at 0xADDR, outside every guard page (RIP 0xADDR, RSP 0xADDR) while coroutine1 was running at switch #5.",
+    );
+}
+
+#[test]
+fn double_fault_is_reported_from_its_ist_stack() {
+    assert_caught(
+        "fault_double_fault",
+        "double fault: a fault occurred while the CPU was delivering another one (RIP 0xADDR, RSP 0xADDR, error code 0xADDR) while coroutine1 was running at switch #5.",
+    );
+}
+
+#[test]
+fn hang_is_stopped_by_the_timeout() {
+    let output = boot("fault_hang", 5);
+    assert_eq!(output.status.code(), Some(1), "exit code");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("boot: timed out after 5 s; QEMU killed. Last serial lines:"),
+        "no timeout report in:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("fault_hang: coroutine1 enters a loop that never yields"),
+        "the last serial lines do not name the stuck coroutine:\n{stderr}"
+    );
+}
+
+/// Runs after the scenario tests (last by name when tests run one at a
+/// time; otherwise it waits until they have all finished, or until none has
+/// started or finished for 5 s when a filter left some out) and checks that
+/// no QEMU running one of this suite's images (`fault_*.img` in this
+/// workspace's target directory) survived them.
+#[test]
+fn zz_no_qemu_left_after_the_suite() {
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(15 * 60);
+    loop {
+        let finished = FINISHED.load(Ordering::SeqCst);
+        let last_activity = LAST_ACTIVITY
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or(start);
+        let idle = STARTED.load(Ordering::SeqCst) == finished
+            && last_activity.elapsed() > Duration::from_secs(5);
+        if finished == SCENARIOS || idle || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Only the images this suite boots: other suites (boot.rs) may be
+    // running their own QEMU from this workspace at the same time.
+    let left: Vec<String> =
+        qemu_processes_mentioning(&kernel_dir().join("fault_").to_string_lossy())
+            .into_iter()
+            .filter(|cmdline| cmdline.contains(".img"))
+            .collect();
+    assert!(left.is_empty(), "QEMU left running: {left:?}");
+}
