@@ -33,10 +33,11 @@ use log::info;
 // section .bss
 // ---------------------------------------------------------------------------
 
-/// `coroutine1_stack: resb 4096`
-static COROUTINE1_STACK: Stack<STACK_SIZE> = Stack::new();
-/// `coroutine2_stack: resb 4096`
-static COROUTINE2_STACK: Stack<STACK_SIZE> = Stack::new();
+/// `coroutine1_stack: resb 4096`, above an unmapped guard page
+/// (`kernel::guard`).
+static COROUTINE1_STACK: &Stack<STACK_SIZE> = &kernel::guard::STACKS.coroutine1;
+/// `coroutine2_stack: resb 4096`, above an unmapped guard page.
+static COROUTINE2_STACK: &Stack<STACK_SIZE> = &kernel::guard::STACKS.coroutine2;
 /// `main_context: resq 1`: main's RSP while a coroutine runs.
 static MAIN_CONTEXT: Context = Context::new();
 /// `coro1_context: resq 1`: coroutine1's RSP while it does not run.
@@ -54,6 +55,15 @@ entry_point!(kernel_main, config = &BOOTLOADER_CONFIG);
 /// then to coroutine2. Then phase 2 does the same with yields.
 fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     kernel::serial::init();
+    // GDT/TSS, IDT and guard pages; faults name the routine in RUNNING.
+    kernel::init(
+        boot_info,
+        Some(kernel::Running {
+            index: &RUNNING,
+            names: &NAMES,
+            switches: &SWITCHES,
+        }),
+    );
     name_the_stacks(boot_info);
 
     info!("== phase 1: as in the document (call and return, no yield) ==");
@@ -259,13 +269,13 @@ fn run_with_yields() {
     let coroutines = unsafe {
         [
             Coroutine::new(
-                &COROUTINE1_STACK,
+                COROUTINE1_STACK,
                 &CORO1_CONTEXT,
                 &MAIN_CONTEXT,
                 coroutine1_task,
             ),
             Coroutine::new(
-                &COROUTINE2_STACK,
+                COROUTINE2_STACK,
                 &CORO2_CONTEXT,
                 &MAIN_CONTEXT,
                 coroutine2_task,
@@ -363,7 +373,7 @@ fn cycles_per_switch() -> u64 {
         value
     }
     // SAFETY: coroutine1 has finished, its stack and slot are free again.
-    let timed = unsafe { Coroutine::new(&COROUTINE1_STACK, &CORO1_CONTEXT, &MAIN_CONTEXT, ping) };
+    let timed = unsafe { Coroutine::new(COROUTINE1_STACK, &CORO1_CONTEXT, &MAIN_CONTEXT, ping) };
     // The first resume runs the trampoline: keep it out of the timing.
     let mut value = match timed.resume(0) {
         Resumed::Yielded(v) => v,
