@@ -1,0 +1,168 @@
+//! The command line, parsed with clap's derive API.
+//!
+//! Kept apart from `main.rs` so that the unit tests can check parsing with
+//! `try_parse_from` without booting anything.
+
+use clap::Parser;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// Builds the kernel (unless given an ELF), wraps it in a BIOS or UEFI disk
+/// image and boots it in QEMU, forwarding the kernel's serial output.
+///
+/// Exit status: 0 when the kernel reports success through QEMU's
+/// isa-debug-exit device, 1 when it reports failure, panics, triple-faults or
+/// times out, 2 for usage or environment errors.
+#[derive(Debug, Parser)]
+#[command(name = "boot", version)]
+pub struct Args {
+    /// The kernel ELF to boot; built with `cargo kbuild --bin NAME` when omitted.
+    #[arg(value_name = "KERNEL_ELF")]
+    pub kernel: Option<PathBuf>,
+
+    /// The kernel binary to build when no KERNEL_ELF is given.
+    #[arg(
+        long = "bin",
+        value_name = "NAME",
+        default_value = "kernel",
+        conflicts_with = "kernel"
+    )]
+    pub bin: String,
+
+    /// Build the kernel in release mode (only when no KERNEL_ELF is given).
+    #[arg(long, conflicts_with = "kernel")]
+    pub release: bool,
+
+    /// Boot a UEFI disk image with OVMF instead of a BIOS disk image.
+    #[arg(long)]
+    pub uefi: bool,
+
+    /// Kill QEMU and fail after this many seconds (not applied with --gdb or --gdb-server).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+
+    /// Start QEMU paused with a gdbstub on 127.0.0.1 and run gdb on the kernel; serial goes to a log file.
+    #[arg(long, conflicts_with = "gdb_server")]
+    pub gdb: bool,
+
+    /// Start QEMU paused with a gdbstub on 127.0.0.1, print the gdb command to attach, and wait.
+    #[arg(long)]
+    pub gdb_server: bool,
+
+    /// The gdbstub's TCP port [default: a free port].
+    #[arg(long, value_name = "PORT")]
+    pub gdb_port: Option<u16>,
+
+    /// Extra arguments appended to QEMU's command line.
+    #[arg(last = true, value_name = "QEMU_ARGS")]
+    pub qemu_args: Vec<OsString>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("boot").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults() {
+        let args = parse(&[]).unwrap();
+        assert_eq!(args.kernel, None);
+        assert_eq!(args.bin, "kernel");
+        assert!(!args.release && !args.uefi && !args.gdb && !args.gdb_server);
+        assert_eq!(args.timeout, 30);
+        assert_eq!(args.gdb_port, None);
+        assert!(args.qemu_args.is_empty());
+    }
+
+    #[test]
+    fn all_options_and_trailing_qemu_args() {
+        let args = parse(&[
+            "--bin",
+            "test_hang",
+            "--release",
+            "--uefi",
+            "--timeout",
+            "3",
+            "--gdb-server",
+            "--gdb-port",
+            "1234",
+            "--",
+            "-smp",
+            "2",
+        ])
+        .unwrap();
+        assert_eq!(args.bin, "test_hang");
+        assert!(args.release && args.uefi && args.gdb_server);
+        assert_eq!(args.timeout, 3);
+        assert_eq!(args.gdb_port, Some(1234));
+        assert_eq!(
+            args.qemu_args,
+            vec![OsString::from("-smp"), OsString::from("2")]
+        );
+    }
+
+    #[test]
+    fn kernel_path_before_the_double_dash() {
+        let args = parse(&["--gdb", "k.elf", "--", "-d", "int"]).unwrap();
+        assert_eq!(args.kernel, Some(PathBuf::from("k.elf")));
+        assert!(args.gdb);
+        assert_eq!(
+            args.qemu_args,
+            vec![OsString::from("-d"), OsString::from("int")]
+        );
+    }
+
+    #[test]
+    fn unknown_flag_is_an_error() {
+        assert_eq!(
+            parse(&["--frobnicate"]).unwrap_err().kind(),
+            ErrorKind::UnknownArgument
+        );
+    }
+
+    #[test]
+    fn timeout_must_be_a_number() {
+        assert_eq!(
+            parse(&["--timeout", "soon"]).unwrap_err().kind(),
+            ErrorKind::ValueValidation
+        );
+    }
+
+    #[test]
+    fn gdb_port_must_fit_in_16_bits() {
+        assert_eq!(
+            parse(&["--gdb-port", "70000"]).unwrap_err().kind(),
+            ErrorKind::ValueValidation
+        );
+    }
+
+    #[test]
+    fn gdb_and_gdb_server_conflict() {
+        assert_eq!(
+            parse(&["--gdb", "--gdb-server"]).unwrap_err().kind(),
+            ErrorKind::ArgumentConflict
+        );
+    }
+
+    #[test]
+    fn build_options_conflict_with_a_kernel_path() {
+        assert_eq!(
+            parse(&["--release", "k.elf"]).unwrap_err().kind(),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(
+            parse(&["--bin", "x", "k.elf"]).unwrap_err().kind(),
+            ErrorKind::ArgumentConflict
+        );
+    }
+
+    #[test]
+    fn qemu_args_need_the_double_dash() {
+        // Without `--`, a second positional is not accepted.
+        assert!(parse(&["k.elf", "-smp"]).is_err());
+    }
+}

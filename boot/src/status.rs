@@ -1,0 +1,152 @@
+//! Turns the way QEMU ended into the tool's verdict.
+//!
+//! A pure function so the mapping is unit-tested without booting anything.
+//! The kernel writes 0x10 (success) or 0x11 (failure) to the isa-debug-exit
+//! device, and QEMU exits with `(value << 1) | 1`: 33 or 35. Status 0 cannot
+//! come from that device; with `-no-reboot` it means the guest reset, which a
+//! kernel does not do on purpose here: almost always a triple fault.
+
+use crate::error::{EXIT_INTERRUPTED, Failure};
+
+/// QEMU's exit status when the kernel wrote `QemuExitCode::Success` (0x10).
+pub const QEMU_SUCCESS: i32 = (0x10 << 1) | 1;
+/// QEMU's exit status when the kernel wrote `QemuExitCode::Failed` (0x11).
+pub const QEMU_FAILURE: i32 = (0x11 << 1) | 1;
+
+/// How a QEMU run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// QEMU exited by itself with this status.
+    Exited(i32),
+    /// QEMU was killed by this signal (not by us).
+    Signaled(i32),
+    /// We killed QEMU after `secs` seconds; `last_lines` is the serial tail.
+    TimedOut { secs: u64, last_lines: Vec<String> },
+    /// We killed QEMU because the user pressed Ctrl-C.
+    Interrupted,
+}
+
+/// `Ok(())` when the kernel reported success, otherwise the failure to report.
+pub fn verdict(outcome: &Outcome) -> Result<(), Failure> {
+    match outcome {
+        Outcome::Exited(QEMU_SUCCESS) => Ok(()),
+        Outcome::Exited(QEMU_FAILURE) => Err(Failure::failed(format!(
+            "the kernel reported a failure (QEMU exit status {QEMU_FAILURE})"
+        ))),
+        Outcome::Exited(0) => Err(Failure::failed(
+            "QEMU exited with status 0 without the kernel writing to isa-debug-exit: \
+             the guest reset, most likely a triple fault (-no-reboot turns the reboot into an exit)",
+        )),
+        Outcome::Exited(1) => Err(Failure::failed(
+            "QEMU exited with status 1: QEMU itself failed (see its message above), \
+             the kernel did not report anything",
+        )),
+        Outcome::Exited(code) => Err(Failure::failed(format!(
+            "QEMU exited with status {code}, which is neither success ({QEMU_SUCCESS}) \
+             nor failure ({QEMU_FAILURE}) as written by the kernel to isa-debug-exit"
+        ))),
+        Outcome::Signaled(signal) => Err(Failure::failed(format!(
+            "QEMU was killed by signal {signal} before the kernel reported anything"
+        ))),
+        Outcome::TimedOut { secs, last_lines } => {
+            let mut message = format!("timed out after {secs} s; QEMU killed. Last serial lines:");
+            if last_lines.is_empty() {
+                message.push_str("\n  (none)");
+            }
+            for line in last_lines {
+                message.push_str("\n  ");
+                message.push_str(line);
+            }
+            Err(Failure::failed(message))
+        }
+        Outcome::Interrupted => Err(Failure {
+            code: EXIT_INTERRUPTED,
+            message: "interrupted; QEMU killed".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{EXIT_FAILURE, EXIT_USAGE};
+
+    fn failure(outcome: Outcome) -> Failure {
+        verdict(&outcome).unwrap_err()
+    }
+
+    #[test]
+    fn status_33_is_success() {
+        assert_eq!(verdict(&Outcome::Exited(33)), Ok(()));
+    }
+
+    #[test]
+    fn status_35_is_a_kernel_failure() {
+        let f = failure(Outcome::Exited(35));
+        assert_eq!(f.code, EXIT_FAILURE);
+        assert_eq!(
+            f.message,
+            "the kernel reported a failure (QEMU exit status 35)"
+        );
+    }
+
+    #[test]
+    fn status_0_is_a_triple_fault_not_success() {
+        let f = failure(Outcome::Exited(0));
+        assert_eq!(f.code, EXIT_FAILURE);
+        assert!(
+            f.message
+                .starts_with("QEMU exited with status 0 without the kernel")
+        );
+        assert!(f.message.contains("most likely a triple fault"));
+    }
+
+    #[test]
+    fn other_statuses_are_failures_that_name_the_status() {
+        for code in [1, 2, 3, 34, 255] {
+            let f = failure(Outcome::Exited(code));
+            assert_eq!(f.code, EXIT_FAILURE, "status {code}");
+            assert!(
+                f.message.contains(&format!("status {code}")),
+                "{}",
+                f.message
+            );
+        }
+    }
+
+    #[test]
+    fn killed_by_a_signal_is_a_failure() {
+        let f = failure(Outcome::Signaled(9));
+        assert_eq!(f.code, EXIT_FAILURE);
+        assert!(f.message.contains("signal 9"));
+    }
+
+    #[test]
+    fn timeout_lists_the_last_lines() {
+        let f = failure(Outcome::TimedOut {
+            secs: 3,
+            last_lines: vec!["a".into(), "b".into()],
+        });
+        assert_eq!(f.code, EXIT_FAILURE);
+        assert_eq!(
+            f.message,
+            "timed out after 3 s; QEMU killed. Last serial lines:\n  a\n  b"
+        );
+    }
+
+    #[test]
+    fn timeout_without_output_says_so() {
+        let f = failure(Outcome::TimedOut {
+            secs: 30,
+            last_lines: vec![],
+        });
+        assert!(f.message.ends_with("Last serial lines:\n  (none)"));
+    }
+
+    #[test]
+    fn interrupt_exits_130() {
+        let f = failure(Outcome::Interrupted);
+        assert_eq!(f.code, 130);
+        assert_ne!(f.code, EXIT_USAGE);
+    }
+}
