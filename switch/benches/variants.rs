@@ -1,8 +1,14 @@
 //! The design lab behind BENCHMARKS.md: copies of the switch in the designs
 //! that were measured, each reduced to the bare round trip (no safe API, no
 //! checks), so that one run compares them side by side with the crate's real
-//! switch (`real_safe_api`, exactly what `round_trip/ours` measures) and
-//! corosensei.
+//! switch (`real_safe_api`, exactly what `round_trip/ours` measures),
+//! corosensei and the indirect-call floor.
+//!
+//! Not criterion: on a shared 2-core VM, benchmarks run one after another
+//! see different background load (the same binary measured 5 and 11 ns
+//! minutes apart). Here every round runs every variant for 200 000 round
+//! trips, timed with rdtsc, 61 rounds interleaved; the table gives the median
+//! and minimum TSC ticks per round trip.
 //!
 //! Names: `v<N>_<exits>`, N = registers the naked function saves
 //! (6 = rbp, rbx, r12–r15; 2 = rbp, rbx with r12–r15 declared clobbered in
@@ -17,14 +23,13 @@
 //!   the address resume's `call` pushed: the return stack buffer predicts it.
 //!
 //! Not part of `make bench`; run with
-//! `taskset -c 1 cargo bench -p coroutine-switch --bench variants`.
+//! `taskset -c 1 cargo bench -p coroutine-switch --bench variants`
+//! (about 20 s).
 
+use std::arch::x86_64::{_mm_lfence, _rdtsc};
 use std::arch::{asm, naked_asm};
 use std::hint::black_box;
-use std::time::Duration;
-
-use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
+use std::time::Instant;
 
 const STACK_BYTES: usize = 64 * 1024;
 
@@ -105,6 +110,9 @@ unsafe extern "sysv64" fn v6_switch_jmp(from: *mut u64, to: *const u64, value: u
 #[inline(always)]
 unsafe fn v6_jmp(from: *mut u64, to: *const u64, value: u64) -> u64 {
     let received;
+    // SAFETY: the caller passes two lab slots; the asm pushes one continue
+    // address that the switch back pops, and declares everything the switch
+    // does not preserve clobbered.
     unsafe {
         asm!(
             "lea rcx, [rip + 2f]", "push rcx", "jmp {s}", "2:",
@@ -118,6 +126,7 @@ unsafe fn v6_jmp(from: *mut u64, to: *const u64, value: u64) -> u64 {
 
 extern "sysv64" fn v6_jmp_echo(s: &Slots, mut v: u64) -> ! {
     loop {
+        // SAFETY: main resumed us through `s.caller` and waits there.
         v = unsafe { v6_jmp(s.own, s.caller, v) };
     }
 }
@@ -150,6 +159,9 @@ unsafe extern "sysv64" fn v6_switch_ret(from: *mut u64, to: *const u64, value: u
 #[inline(always)]
 unsafe fn v6_ret(from: *mut u64, to: *const u64, value: u64) -> u64 {
     let received;
+    // SAFETY: the caller passes two lab slots; the asm pushes one continue
+    // address that the switch back pops, and declares everything the switch
+    // does not preserve clobbered.
     unsafe {
         asm!(
             "call {s}",
@@ -163,6 +175,7 @@ unsafe fn v6_ret(from: *mut u64, to: *const u64, value: u64) -> u64 {
 
 extern "sysv64" fn v6_ret_echo(s: &Slots, mut v: u64) -> ! {
     loop {
+        // SAFETY: main resumed us through `s.caller` and waits there.
         v = unsafe { v6_ret(s.own, s.caller, v) };
     }
 }
@@ -188,6 +201,9 @@ unsafe extern "sysv64" fn v2_switch_jmp(from: *mut u64, to: *const u64, value: u
 #[inline(always)]
 unsafe fn v2_jmp(from: *mut u64, to: *const u64, value: u64) -> u64 {
     let received;
+    // SAFETY: the caller passes two lab slots; the asm pushes one continue
+    // address that the switch back pops, and declares everything the switch
+    // does not preserve clobbered.
     unsafe {
         asm!(
             "lea rcx, [rip + 2f]", "push rcx", "jmp {s}", "2:",
@@ -202,6 +218,7 @@ unsafe fn v2_jmp(from: *mut u64, to: *const u64, value: u64) -> u64 {
 
 extern "sysv64" fn v2_jmp_echo(s: &Slots, mut v: u64) -> ! {
     loop {
+        // SAFETY: main resumed us through `s.caller` and waits there.
         v = unsafe { v2_jmp(s.own, s.caller, v) };
     }
 }
@@ -235,6 +252,9 @@ unsafe extern "sysv64" fn v6_switch_back_ret(from: *mut u64, to: *const u64, val
 #[inline(always)]
 unsafe fn v6_pair_resume(from: *mut u64, to: *const u64, value: u64) -> u64 {
     let received;
+    // SAFETY: the caller passes two lab slots; the asm pushes one continue
+    // address that the switch back pops, and declares everything the switch
+    // does not preserve clobbered.
     unsafe {
         asm!(
             "call {s}",
@@ -249,6 +269,9 @@ unsafe fn v6_pair_resume(from: *mut u64, to: *const u64, value: u64) -> u64 {
 #[inline(always)]
 unsafe fn v6_pair_suspend(from: *mut u64, to: *const u64, value: u64) -> u64 {
     let received;
+    // SAFETY: the caller passes two lab slots; the asm pushes one continue
+    // address that the switch back pops, and declares everything the switch
+    // does not preserve clobbered.
     unsafe {
         asm!(
             "lea rcx, [rip + 2f]", "push rcx", "jmp {s}", "2:",
@@ -262,6 +285,7 @@ unsafe fn v6_pair_suspend(from: *mut u64, to: *const u64, value: u64) -> u64 {
 
 extern "sysv64" fn v6_pair_echo(s: &Slots, mut v: u64) -> ! {
     loop {
+        // SAFETY: main resumed us through `s.caller` and waits there.
         v = unsafe { v6_pair_suspend(s.own, s.caller, v) };
     }
 }
@@ -286,6 +310,9 @@ unsafe extern "sysv64" fn v2_switch_back_ret(from: *mut u64, to: *const u64, val
 #[inline(always)]
 unsafe fn v2_pair_resume(from: *mut u64, to: *const u64, value: u64) -> u64 {
     let received;
+    // SAFETY: the caller passes two lab slots; the asm pushes one continue
+    // address that the switch back pops, and declares everything the switch
+    // does not preserve clobbered.
     unsafe {
         asm!(
             "call {s}",
@@ -301,6 +328,9 @@ unsafe fn v2_pair_resume(from: *mut u64, to: *const u64, value: u64) -> u64 {
 #[inline(always)]
 unsafe fn v2_pair_suspend(from: *mut u64, to: *const u64, value: u64) -> u64 {
     let received;
+    // SAFETY: the caller passes two lab slots; the asm pushes one continue
+    // address that the switch back pops, and declares everything the switch
+    // does not preserve clobbered.
     unsafe {
         asm!(
             "lea rcx, [rip + 2f]", "push rcx", "jmp {s}", "2:",
@@ -315,6 +345,7 @@ unsafe fn v2_pair_suspend(from: *mut u64, to: *const u64, value: u64) -> u64 {
 
 extern "sysv64" fn v2_pair_echo(s: &Slots, mut v: u64) -> ! {
     loop {
+        // SAFETY: main resumed us through `s.caller` and waits there.
         v = unsafe { v2_pair_suspend(s.own, s.caller, v) };
     }
 }
@@ -367,6 +398,9 @@ unsafe extern "sysv64" fn v6r_switch_back_ret(from: *mut u64, to: *const u64, va
 #[inline(always)]
 unsafe fn v6r_jmp(from: *mut u64, to: *const u64, value: u64) -> u64 {
     let received;
+    // SAFETY: the caller passes two lab slots; the asm pushes one continue
+    // address that the switch back pops, and declares everything the switch
+    // does not preserve clobbered.
     unsafe {
         asm!(
             "lea rcx, [rip + 2f]", "push rcx", "jmp {s}", "2:",
@@ -381,6 +415,7 @@ unsafe fn v6r_jmp(from: *mut u64, to: *const u64, value: u64) -> u64 {
 
 extern "sysv64" fn v6r_jmp_echo(s: &Slots, mut v: u64) -> ! {
     loop {
+        // SAFETY: main resumed us through `s.caller` and waits there.
         v = unsafe { v6r_jmp(s.own, s.caller, v) };
     }
 }
@@ -389,6 +424,9 @@ trampoline!(v6r_jmp_tramp, v6r_jmp_echo);
 #[inline(always)]
 unsafe fn v6r_pair_resume(from: *mut u64, to: *const u64, value: u64) -> u64 {
     let received;
+    // SAFETY: the caller passes two lab slots; the asm pushes one continue
+    // address that the switch back pops, and declares everything the switch
+    // does not preserve clobbered.
     unsafe {
         asm!(
             "call {s}",
@@ -404,6 +442,9 @@ unsafe fn v6r_pair_resume(from: *mut u64, to: *const u64, value: u64) -> u64 {
 #[inline(always)]
 unsafe fn v6r_pair_suspend(from: *mut u64, to: *const u64, value: u64) -> u64 {
     let received;
+    // SAFETY: the caller passes two lab slots; the asm pushes one continue
+    // address that the switch back pops, and declares everything the switch
+    // does not preserve clobbered.
     unsafe {
         asm!(
             "lea rcx, [rip + 2f]", "push rcx", "jmp {s}", "2:",
@@ -418,29 +459,55 @@ unsafe fn v6r_pair_suspend(from: *mut u64, to: *const u64, value: u64) -> u64 {
 
 extern "sysv64" fn v6r_pair_echo(s: &Slots, mut v: u64) -> ! {
     loop {
+        // SAFETY: main resumed us through `s.caller` and waits there.
         v = unsafe { v6r_pair_suspend(s.own, s.caller, v) };
     }
 }
 trampoline!(v6r_pair_tramp, v6r_pair_echo);
 
-/// Benchmarks one lab variant: `resume` is what main does, `tramp` the
-/// first code the coroutine runs, `regs` how many registers its frame holds.
+/// Runs `n` round trips and returns the TSC ticks they took.
+type Run = Box<dyn FnMut(u64) -> u64>;
+
+/// rdtsc fenced so that it is neither read early nor late.
+fn tsc() -> u64 {
+    // SAFETY: lfence and rdtsc only order instructions and read the TSC.
+    unsafe {
+        _mm_lfence();
+        let t = _rdtsc();
+        _mm_lfence();
+        t
+    }
+}
+
+/// The timed loop: what criterion's `iter` does, without criterion.
+macro_rules! timed {
+    ($n:expr, $round_trip:expr) => {{
+        let n = $n;
+        let start = tsc();
+        for _ in 0..n {
+            black_box($round_trip);
+        }
+        tsc() - start
+    }};
+}
+
+/// Sets up one lab variant: `resume` is what main does, `tramp` the first
+/// code the coroutine runs, `regs` how many registers its frame holds.
+///
 /// The closure `resume` wraps the variant's unsafe resume: `lab` only calls
 /// it with the two slots set up here, the coroutine suspended in its echo
 /// loop (SAFETY of every call).
 fn lab(
-    g: &mut BenchmarkGroup<'_, WallTime>,
-    id: &str,
-    resume: impl Fn(*mut u64, *const u64, u64) -> u64,
+    resume: impl Fn(*mut u64, *const u64, u64) -> u64 + 'static,
     tramp: unsafe extern "sysv64" fn() -> !,
     regs: usize,
-) {
+) -> Run {
     let own: *mut u64 = Box::leak(Box::new(0u64));
     let main: *mut u64 = Box::leak(Box::new(0u64));
     let rsp = fresh_stack(
         leak_stack(),
         Slots { own, caller: main },
-        tramp as u64,
+        tramp as usize as u64,
         regs,
     );
     // SAFETY: both slots are this variant's alone; `own` gets the fresh
@@ -449,11 +516,12 @@ fn lab(
         *own = rsp;
     }
     assert_eq!(resume(main, own, 5), 5);
-    g.bench_function(id, |b| b.iter(|| resume(main, own, black_box(1))));
+    Box::new(move |n| timed!(n, resume(main, own, black_box(1))))
 }
 
-fn variants(c: &mut Criterion) {
-    let mut g = c.benchmark_group("variants");
+fn main() {
+    // `cargo bench` passes `--bench`; there is nothing else to parse.
+    let mut variants: Vec<(&str, Run)> = Vec::new();
 
     // The crate's own switch through its safe API: what `round_trip/ours`
     // measures.
@@ -470,57 +538,58 @@ fn variants(c: &mut Criterion) {
         // SAFETY: the stack and slots are this benchmark's alone.
         let co = unsafe { Coroutine::new(stack, own, main, echo) };
         co.resume(0);
-        g.bench_function("real_safe_api", |b| b.iter(|| co.resume(black_box(1))));
+        variants.push((
+            "real_safe_api",
+            Box::new(move |n| timed!(n, co.resume(black_box(1)))),
+        ));
     }
-    lab(
-        &mut g,
+    variants.push((
         "v6_jmp",
-        |f, t, v| unsafe { v6_jmp(f, t, v) },
-        v6_jmp_tramp,
-        6,
-    );
-    lab(
-        &mut g,
+        // SAFETY: `lab` only resumes its own suspended echo loop.
+        lab(|f, t, v| unsafe { v6_jmp(f, t, v) }, v6_jmp_tramp, 6),
+    ));
+    variants.push((
         "v6_ret",
-        |f, t, v| unsafe { v6_ret(f, t, v) },
-        v6_ret_tramp,
-        6,
-    );
-    lab(
-        &mut g,
+        // SAFETY: `lab` only resumes its own suspended echo loop.
+        lab(|f, t, v| unsafe { v6_ret(f, t, v) }, v6_ret_tramp, 6),
+    ));
+    variants.push((
         "v2_jmp",
-        |f, t, v| unsafe { v2_jmp(f, t, v) },
-        v2_jmp_tramp,
-        2,
-    );
-    lab(
-        &mut g,
+        // SAFETY: `lab` only resumes its own suspended echo loop.
+        lab(|f, t, v| unsafe { v2_jmp(f, t, v) }, v2_jmp_tramp, 2),
+    ));
+    variants.push((
         "v6_pair",
-        |f, t, v| unsafe { v6_pair_resume(f, t, v) },
-        v6_pair_tramp,
-        6,
-    );
-    lab(
-        &mut g,
+        lab(
+            // SAFETY: `lab` only resumes its own suspended echo loop.
+            |f, t, v| unsafe { v6_pair_resume(f, t, v) },
+            v6_pair_tramp,
+            6,
+        ),
+    ));
+    variants.push((
         "v2_pair",
-        |f, t, v| unsafe { v2_pair_resume(f, t, v) },
-        v2_pair_tramp,
-        2,
-    );
-    lab(
-        &mut g,
+        lab(
+            // SAFETY: `lab` only resumes its own suspended echo loop.
+            |f, t, v| unsafe { v2_pair_resume(f, t, v) },
+            v2_pair_tramp,
+            2,
+        ),
+    ));
+    variants.push((
         "v6r_jmp",
-        |f, t, v| unsafe { v6r_jmp(f, t, v) },
-        v6r_jmp_tramp,
-        6,
-    );
-    lab(
-        &mut g,
+        // SAFETY: `lab` only resumes its own suspended echo loop.
+        lab(|f, t, v| unsafe { v6r_jmp(f, t, v) }, v6r_jmp_tramp, 6),
+    ));
+    variants.push((
         "v6r_pair",
-        |f, t, v| unsafe { v6r_pair_resume(f, t, v) },
-        v6r_pair_tramp,
-        6,
-    );
+        lab(
+            // SAFETY: `lab` only resumes its own suspended echo loop.
+            |f, t, v| unsafe { v6r_pair_resume(f, t, v) },
+            v6r_pair_tramp,
+            6,
+        ),
+    ));
     {
         use corosensei::stack::DefaultStack;
         use corosensei::{Coroutine, Yielder};
@@ -531,17 +600,63 @@ fn variants(c: &mut Criterion) {
             }
         });
         co.resume(0);
-        g.bench_function("corosensei", |b| b.iter(|| co.resume(black_box(1))));
-        std::mem::forget(co);
+        // Never dropped: it loops forever, and dropping would unwind it.
+        let co = Box::leak(Box::new(co));
+        variants.push((
+            "corosensei",
+            Box::new(move |n| timed!(n, co.resume(black_box(1)))),
+        ));
     }
-    g.finish();
-}
+    {
+        #[inline(never)]
+        fn identity(value: u64) -> u64 {
+            value
+        }
+        let f: fn(u64) -> u64 = identity;
+        variants.push((
+            "floor",
+            Box::new(move |n| timed!(n, black_box(f)(black_box(1)))),
+        ));
+    }
 
-criterion_group! {
-    name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2));
-    targets = variants
+    // Interleaved: every round runs every variant once, starting at a
+    // different one each round, so background load on this shared machine
+    // falls on all of them alike instead of on whichever ran at a bad time.
+    const ROUNDS: usize = 61;
+    const N: u64 = 200_000;
+    for (_, run) in &mut variants {
+        run(N); // warm up caches and predictors
+    }
+    let (t0, c0) = (Instant::now(), tsc());
+    let mut ticks: Vec<Vec<f64>> = vec![Vec::with_capacity(ROUNDS); variants.len()];
+    for round in 0..ROUNDS {
+        for k in 0..variants.len() {
+            let i = (round + k) % variants.len();
+            ticks[i].push((variants[i].1)(N) as f64 / N as f64);
+        }
+    }
+    let mhz = (tsc() - c0) as f64 / t0.elapsed().as_secs_f64() / 1e6;
+
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let medians: Vec<f64> = ticks.iter_mut().map(median).collect();
+    let coro = medians[variants
+        .iter()
+        .position(|(id, _)| *id == "corosensei")
+        .unwrap()];
+    println!("TSC {mhz:.1} MHz (rdtsc against the monotonic clock over the whole run)");
+    println!("{ROUNDS} interleaved rounds x {N} round trips; ticks per round trip (median, min)\n");
+    println!("| variant | ticks median | ticks min | ns median | / corosensei |");
+    println!("|---|---:|---:|---:|---:|");
+    for (i, (id, _)) in variants.iter().enumerate() {
+        println!(
+            "| {id} | {:.1} | {:.1} | {:.2} | {:.2} |",
+            medians[i],
+            ticks[i][0],
+            medians[i] / (mhz / 1000.0),
+            medians[i] / coro
+        );
+    }
 }
-criterion_main!(benches);

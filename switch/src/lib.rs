@@ -8,7 +8,12 @@
 //! This crate keeps exactly those pieces — a [`Stack`] and a [`Context`] slot
 //! holding one saved RSP — and adds what a real coroutine needs: a way to
 //! leave in the middle ([`Yielder::suspend`]) and to come back later
-//! ([`Coroutine::resume`]). Both go through one naked function, [`switch`]:
+//! ([`Coroutine::resume`]). Both go through one naked save/swap/restore
+//! sequence and one frame layout. It comes as three naked functions that
+//! differ only in their first and last instructions (see "How the switch is
+//! entered and left" and "r12–r15" below): [`switch_into`] (resume),
+//! [`switch_back`] (suspend, return) and [`switch`] (a plain System V
+//! function, for assembly that `call`s it):
 //!
 //! ```text
 //!   switch(from, to, value):       (from = slot to save into, to = slot to load)
@@ -20,23 +25,26 @@
 //!      | where to continue | <- pushed by caller | where to continue |
 //!      | rbp               |                     | rbp               |
 //!      | rbx               |                     | rbx               |
-//!      | r12               |                     | r12               |
-//!      | r13               |                     | r13               |
-//!      | r14               |                     | r14               |
-//!      | r15               | <- RSP stored in    | r15               | <- RSP loaded
+//!      | r12  (*)          |                     | r12  (*)          |
+//!      | r13  (*)          |                     | r13  (*)          |
+//!      | r14  (*)          |                     | r14  (*)          |
+//!      | r15  (*)          | <- RSP stored in    | r15  (*)          | <- RSP loaded
 //!      +-------------------+    *from            +-------------------+    from *to
+//!
+//!   (*) written by `switch`; only reserved by `switch_into`/`switch_back`,
+//!       whose callers declare r12–r15 clobbered. Always popped.
 //! ```
 //!
 //! A suspended side is therefore nothing but its stack: the callee-saved
-//! registers and the address to continue at are on it, and its [`Context`]
-//! holds the RSP that points at them. Everything else (rax, rcx, rdx, rsi,
-//! rdi, r8–r11, flags) is caller-saved in the System V ABI, so whoever calls
-//! [`switch`] already expects it to be lost.
+//! registers it needs back and the address to continue at are on it, and its
+//! [`Context`] holds the RSP that points at them. Everything else (rax, rcx,
+//! rdx, rsi, rdi, r8–r11, flags) is caller-saved in the System V ABI, so
+//! whoever calls a switch already expects it to be lost.
 //!
 //! ## A fresh stack
 //!
 //! [`Coroutine::new`] paints the stack (to measure its high-water mark later),
-//! writes a canary at the bottom and builds the frame that [`switch`] expects
+//! writes a canary at the bottom and builds the frame that the switches expect
 //! to find, so the first switch "returns" into [`coroutine_trampoline`]:
 //!
 //! ```text
@@ -65,18 +73,63 @@
 //! if that promise were ever broken, the CPU traps instead of executing
 //! whatever follows.
 //!
-//! ## Why the switch is entered with `jmp`, not `call`
+//! ## How the switch is entered and left: one `call`, one `ret`
 //!
-//! A `call` pushes the return address on the CPU's return stack buffer and a
-//! `ret` predicts its target from it. A switch never returns to the code
-//! that called it: it continues wherever the other side left off, so a
-//! `call`/`ret` pair around it is mispredicted on every switch (measured in
-//! `BENCHMARKS.md`). [`Context::switch_to`] therefore pushes "where to
-//! continue" itself and `jmp`s into [`switch`], and [`switch`] leaves with
-//! `pop rcx; jmp rcx`: the return stack buffer is never touched, and the one
-//! indirect jump per switch is predicted by the branch target buffer.
-//! [`switch`] stays an ordinary `extern "sysv64"` function all the same: a
-//! plain call also works, as the tests show, only slower.
+//! A `call` pushes its return address on the CPU's return stack buffer (RSB)
+//! and a `ret` predicts its target from the top of it. A switch called and
+//! left like a function (`call switch` ... `ret`) lands every `ret` on the
+//! other stack, not after the `call` that the RSB remembers: two
+//! mispredictions per round trip. Never touching the RSB (enter with
+//! `lea; push; jmp`, leave with `pop rcx; jmp rcx`) avoids them, but then one
+//! indirect `jmp` serves both directions and is predicted poorly too. The
+//! figures for both are in `BENCHMARKS.md`.
+//!
+//! A round trip is a detour, not a pair of unrelated jumps: main resumes, the
+//! coroutine runs and hands control back to just after the resume. So the
+//! switch pairs them the way a function call does (corosensei does the same):
+//!
+//! ```text
+//!   Coroutine::resume  call switch_into            RSB: push "after the call"
+//!   switch_into        ... pop rcx; jmp rcx        into the coroutine; RSB kept
+//!   (the coroutine runs; its own calls and returns balance out)
+//!   Yielder::suspend   lea; push; jmp switch_back  RSB untouched
+//!   switch_back        ... ret                     pops "after the call": predicted
+//! ```
+//!
+//! All three switches are one instruction sequence (the `switch_body!`
+//! macro) and restore the same frame: any of them switches correctly to any
+//! saved side. The exit only decides what the CPU predicts; the save (next
+//! section) only which registers the caller gets back.
+//!
+//! The pairing is exact when a coroutine suspends at the call depth at which
+//! it was last resumed, as the kernel's and the benchmark's do. A suspend from
+//! deeper (or shallower) costs mispredicted returns until the RSB agrees
+//! again; so does the very first resume, where the trampoline's `call` of the
+//! body is never matched by a `ret`. Correctness never depends on it.
+//!
+//! ## r12–r15: in the frame, written only when a caller needs them
+//!
+//! Pushing all six callee-saved registers on every switch costs four stores
+//! per switch that are rarely needed: the code around a switch seldom has
+//! anything live in r12–r15 that it could not keep elsewhere. corosensei
+//! pushes only rbp and rbx (which `asm!` cannot declare clobbered: LLVM
+//! reserves them) and declares r12–r15 clobbered in the `asm!` around its
+//! switch, so the compiler saves them once per function, or not at all. The
+//! safe API here does the same: [`Context::call_into`],
+//! [`Context::return_to`] and [`Context::switch_to`] declare r12–r15
+//! clobbered, and [`switch_into`]/[`switch_back`] push rbp and rbx and only
+//! *reserve* the four r12–r15 words (`sub rsp, 32`).
+//!
+//! The frame keeps its seven words and every switch pops all six registers,
+//! so a side saved by the plain [`switch`], which does push all six, gets
+//! them back whichever switch resumes it; a side saved by the fast entries
+//! gets stale words in registers it declared clobbered. Loads are cheap;
+//! measured (`BENCHMARKS.md`, `v6r_pair` against `v2_pair`), popping the four
+//! reserved words costs nothing that the noise shows, while pushing them cost
+//! about a third of the round trip (`v6_pair`). [`switch`] therefore stays a
+//! plain System V function with the frame the host tests check (all six
+//! registers restored, the saved RSP 56 bytes below the call), and
+//! [`INITIAL_FRAME_SIZE`] is unchanged.
 //!
 //! ## What is not saved
 //!
@@ -243,25 +296,30 @@ impl Context {
     /// in `to`, handing it `value`. Returns the value handed back by whoever
     /// switches to `self` next.
     ///
-    /// This is the one way the safe API enters [`switch`]; see the crate
-    /// documentation for why it uses `jmp` rather than `call`.
+    /// This enters [`switch_into`] with `jmp` and leaves with
+    /// `pop rcx; jmp rcx`, never touching the return stack buffer: for
+    /// transfers that are neither a resume nor a return to the resumer (say,
+    /// one coroutine handing control straight to another). The safe API uses
+    /// the pair [`call_into`](Self::call_into) / [`return_to`](Self::return_to)
+    /// instead; see the crate documentation.
     ///
     /// # Safety
     ///
-    /// `to` must hold an RSP saved by [`switch`] (or prepared by
-    /// [`Coroutine::new`]) on a stack that is still alive and not running, and
-    /// nothing else may switch to that RSP afterwards. Something must later
-    /// switch back to `self`, or this call never returns (and the frames on
-    /// the current stack are never dropped).
+    /// `to` must hold an RSP saved by one of the switches (or prepared by
+    /// [`Coroutine::new`]) on a stack that is still alive and not running,
+    /// and nothing else may switch to that RSP afterwards. Something must
+    /// later switch back to `self`, or this call never returns (and the
+    /// frames on the current stack are never dropped).
     #[inline(always)]
     pub unsafe fn switch_to(&self, to: &Context, value: u64) -> u64 {
         let received: u64;
         // SAFETY: the caller guarantees `to` is resumable. The block pushes
-        // one word (the continue address) that `switch` pops again before
-        // jumping back to label 2, so RSP is unchanged at the end. Everything
-        // the System V ABI lets a call clobber is declared clobbered, so the
-        // compiler keeps nothing live across it but the callee-saved
-        // registers, which `switch` restores.
+        // one word (the continue address) that the switch back pops again
+        // before jumping to label 2, so RSP is unchanged at the end.
+        // Everything the System V ABI lets a call clobber is declared
+        // clobbered, and r12–r15 too (`switch_into` does not save them), so
+        // the compiler keeps nothing live across it but rbx and rbp, which
+        // the switch restores.
         unsafe {
             asm!(
                 // Where to continue when someone switches back to us...
@@ -269,15 +327,88 @@ impl Context {
                 // ...stored where a `call` would have put its return address.
                 "push rcx",
                 // Enter the switch without touching the return stack buffer.
-                "jmp {switch}",
-                // Switched back to: `switch` popped the address above and
-                // jumped here with the received value in rax.
+                "jmp {switch_into}",
+                // Switched back to: the switch popped the address above and
+                // came here with the received value in rax.
                 "2:",
-                switch = sym switch,
+                switch_into = sym switch_into,
                 in("rdi") self.as_ptr(),
                 in("rsi") to.as_ptr(),
                 in("rdx") value,
                 lateout("rax") received,
+                lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
+                clobber_abi("sysv64"),
+            );
+        }
+        received
+    }
+
+    /// [`switch_to`](Self::switch_to) for resuming a coroutine: enters
+    /// [`switch_into`] with a `call`, whose return-stack-buffer entry the
+    /// coroutine's [`return_to`](Self::return_to) consumes with its `ret`.
+    /// [`Coroutine::resume`] switches with this.
+    ///
+    /// # Safety
+    ///
+    /// As for [`switch_to`](Self::switch_to).
+    #[inline(always)]
+    pub unsafe fn call_into(&self, to: &Context, value: u64) -> u64 {
+        let received: u64;
+        // SAFETY: the caller guarantees `to` is resumable. The `call` pushes
+        // the continue address (the instruction after it) where the switch
+        // expects it, and whichever switch brings us back pops it again
+        // (normally the `ret` of `switch_back`), so RSP is unchanged at the
+        // end. Clobbers as in `switch_to`.
+        unsafe {
+            asm!(
+                // Push where to continue (here) and enter the switch. The
+                // RSB entry this pushes is popped by the `ret` that brings
+                // us back.
+                "call {switch_into}",
+                switch_into = sym switch_into,
+                in("rdi") self.as_ptr(),
+                in("rsi") to.as_ptr(),
+                in("rdx") value,
+                lateout("rax") received,
+                lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
+                clobber_abi("sysv64"),
+            );
+        }
+        received
+    }
+
+    /// [`switch_to`](Self::switch_to) for leaving a coroutine for whoever
+    /// resumed it: enters [`switch_back`] with `jmp`, which leaves with the
+    /// `ret` that pairs with the resumer's [`call_into`](Self::call_into).
+    /// [`Yielder::suspend`] and a returning coroutine switch with this.
+    ///
+    /// # Safety
+    ///
+    /// As for [`switch_to`](Self::switch_to).
+    #[inline(always)]
+    pub unsafe fn return_to(&self, to: &Context, value: u64) -> u64 {
+        let received: u64;
+        // SAFETY: as in `switch_to`: one word pushed here, popped again by
+        // whichever switch brings us back before it jumps to label 2;
+        // the same clobbers.
+        unsafe {
+            asm!(
+                // Where to continue when someone switches back to us...
+                "lea rcx, [rip + 2f]",
+                // ...stored where a `call` would have put its return address.
+                "push rcx",
+                // Enter without a `call`: the RSB's top must stay the
+                // resumer's `call`, for `switch_back`'s `ret`.
+                "jmp {switch_back}",
+                // Switched back to (by the resumer's `switch_into`): rax =
+                // the value.
+                "2:",
+                switch_back = sym switch_back,
+                in("rdi") self.as_ptr(),
+                in("rsi") to.as_ptr(),
+                in("rdx") value,
+                lateout("rax") received,
+                lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
                 clobber_abi("sysv64"),
             );
         }
@@ -291,49 +422,144 @@ impl Default for Context {
     }
 }
 
+/// The one switch: `$save` pushes this side's registers (above the continue
+/// address its caller pushed), then the RSP swap, the restore of the other
+/// side's frame, and `$exit`, which must continue the other side at the
+/// address then on top of its stack. [`switch`], [`switch_into`] and
+/// [`switch_back`] differ only in `$save` and `$exit`.
+///
+/// `$save` must leave exactly six words below the continue address, in the
+/// order popped below; the pops restore all six whoever saved them.
+///
+/// On entry (System V): rdi = `from`, rsi = `to`, rdx = `value`, and
+/// `[rsp]` = where to continue this side.
+macro_rules! switch_body {
+    (save: [$($save:literal),+ $(,)?], exit: [$($exit:literal),+ $(,)?] $(,)?) => {
+        naked_asm!(
+            $($save,)+
+            // This side is now fully described by RSP: save it in its slot.
+            "mov [rdi], rsp",
+            // The other side's stack. From here on we run on it.
+            "mov rsp, [rsi]",
+            // Restore its registers in the reverse order of the pushes. A
+            // side saved by `switch_into`/`switch_back` gets stale words in
+            // r12–r15, which it declared clobbered.
+            "pop r15",
+            "pop r14",
+            "pop r13",
+            "pop r12",
+            "pop rbx",
+            "pop rbp",
+            // The value it receives, as the return value of its own switch.
+            "mov rax, rdx",
+            // [rsp] is now its continue address: leave for it.
+            $($exit),+
+        )
+    };
+}
+
 /// Saves the callee-saved registers of the running side on its stack, stores
 /// its RSP in `*from`, loads RSP from `*to`, restores the other side's
 /// registers from its stack and continues it with `value` in rax.
 ///
-/// The other side sees its own call to `switch` return `value`. The original
+/// The other side sees its own call to a switch return `value`. The original
 /// program passed a result in rax the same way.
 ///
+/// This is the plain System V function, for assembly that `call`s it (the
+/// host tests do): it saves all six callee-saved registers, so the caller
+/// gets them back. The safe API uses [`switch_into`] and [`switch_back`],
+/// the same sequence without the four r12–r15 stores (see the crate docs).
+///
 /// On entry (System V): rdi = `from`, rsi = `to`, rdx = `value`, and
-/// `[rsp]` = where to continue this side, pushed by `call` or by
-/// [`Context::switch_to`].
+/// `[rsp]` = where to continue this side, pushed by `call`. It leaves with
+/// `pop rcx; jmp rcx` (rcx is lost, as the ABI allows), so a `jmp` entry
+/// that pushed the continue address itself works as well.
 ///
 /// # Safety
 ///
 /// `from` must be valid for a write of one `u64`. `*to` must hold an RSP
-/// stored by this function (or prepared by [`Coroutine::new`]) on a stack that
-/// is still alive and not running, and must not be switched to twice.
+/// stored by one of the three switches (or prepared by [`Coroutine::new`])
+/// on a stack that is still alive and not running, and must not be switched
+/// to twice.
 #[unsafe(naked)]
 pub unsafe extern "sysv64" fn switch(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    naked_asm!(
-        // Save this side's callee-saved registers on its own stack, above
-        // them the continue address pushed by our caller.
-        "push rbp",
-        "push rbx",
-        "push r12",
-        "push r13",
-        "push r14",
-        "push r15",
-        // This side is now fully described by RSP: save it in its slot.
-        "mov [rdi], rsp",
-        // The other side's stack. From here on we run on it.
-        "mov rsp, [rsi]",
-        // Restore its registers in the reverse order of the pushes above.
-        "pop r15",
-        "pop r14",
-        "pop r13",
-        "pop r12",
-        "pop rbx",
-        "pop rbp",
-        // The value it receives, as the return value of its own `switch`.
-        "mov rax, rdx",
-        // Continue it. `pop; jmp` instead of `ret`: see the crate docs.
-        "pop rcx",
-        "jmp rcx",
+    switch_body!(
+        save: [
+            // All six System V callee-saved registers, on this side's own
+            // stack above the continue address: a plain caller keeps them.
+            "push rbp",
+            "push rbx",
+            "push r12",
+            "push r13",
+            "push r14",
+            "push r15",
+        ],
+        exit: [
+            "pop rcx", // the other side's continue address
+            "jmp rcx", // continue it without touching the RSB
+        ],
+    )
+}
+
+/// The switch into a coroutine, entered with `call` by
+/// [`Context::call_into`] (from [`Coroutine::resume`]). It leaves with
+/// `pop rcx; jmp rcx`, not `ret`: the RSB keeps the entry of that `call`
+/// for the `ret` of [`switch_back`] that returns from the coroutine.
+///
+/// Not a plain System V function: it saves rbp and rbx only and reserves the
+/// r12–r15 words of the frame without writing them. On entry rdi = `from`,
+/// rsi = `to`, rdx = `value`, `[rsp]` = where to continue this side.
+///
+/// # Safety
+///
+/// As for [`switch`], and the caller must treat r12–r15 as clobbered (and
+/// rax, rcx, rdx, rsi, rdi, r8–r11 and flags, as for any call): when it is
+/// switched back to they hold whatever its frame's reserved words held.
+#[unsafe(naked)]
+pub unsafe extern "sysv64" fn switch_into(from: *mut u64, to: *const u64, value: u64) -> u64 {
+    switch_body!(
+        save: [
+            // rbp and rbx: LLVM reserves them, so an `asm!` cannot declare
+            // them clobbered; they are saved here.
+            "push rbp",
+            "push rbx",
+            // The r12–r15 words, reserved but not written: the caller
+            // declared r12–r15 clobbered. Keeps the frame of `switch`.
+            "sub rsp, 32",
+        ],
+        exit: [
+            "pop rcx", // the coroutine's continue address
+            "jmp rcx", // RSB untouched: its top stays our caller's `call`
+        ],
+    )
+}
+
+/// The switch from a coroutine back to the side that resumed it, entered
+/// with `jmp` by [`Context::return_to`] (from [`Yielder::suspend`] and when a
+/// body returns). It leaves with `ret`, which pops the continue address that
+/// the resumer's `call` pushed and that the RSB has on top: predicted.
+///
+/// It saves what [`switch_into`] saves and restores the same frame, so it
+/// switches correctly to any saved side however it is entered; only the
+/// prediction depends on the pairing.
+///
+/// # Safety
+///
+/// As for [`switch_into`].
+#[unsafe(naked)]
+pub unsafe extern "sysv64" fn switch_back(from: *mut u64, to: *const u64, value: u64) -> u64 {
+    switch_body!(
+        save: [
+            // As in `switch_into`: rbp and rbx pushed...
+            "push rbp",
+            "push rbx",
+            // ...r12–r15 reserved, the caller declared them clobbered.
+            "sub rsp, 32",
+        ],
+        exit: [
+            // Pops the continue address the resumer's `call` pushed.
+            "ret",
+        ],
     )
 }
 
@@ -373,7 +599,7 @@ impl Yielder {
         // it. Its resumer stored its RSP in `caller` when it resumed us and is
         // suspended until we switch back; `own` outlives the coroutine (the
         // `Coroutine` borrows it).
-        unsafe { (*self.own).switch_to(&*self.caller, value) }
+        unsafe { (*self.own).return_to(&*self.caller, value) }
     }
 
     /// The coroutine's own context slot.
@@ -462,7 +688,7 @@ impl<'a, const N: usize> Coroutine<'a, N> {
         // to this coroutine; it is not running (we are). The coroutine
         // always switches back to `caller`: on `suspend`, and at the end
         // from `coroutine_main`.
-        let received = unsafe { self.caller.switch_to(self.own, value) };
+        let received = unsafe { self.caller.call_into(self.own, value) };
         assert!(
             self.stack.canary_intact(),
             "the coroutine on the stack at {:#x} overflowed it: its canary was overwritten",
@@ -489,7 +715,7 @@ impl<'a, const N: usize> Coroutine<'a, N> {
     }
 }
 
-/// The first code a coroutine runs: [`switch`] jumps here on the first
+/// The first code a coroutine runs: [`switch_into`] jumps here on the first
 /// resume.
 ///
 /// On entry: RSP = top − 32, pointing at the [`Yielder`]; rax = the value of
@@ -521,6 +747,8 @@ extern "sysv64" fn coroutine_main(yielder: &Yielder, first: u64) -> ! {
     let discarded = Context::new();
     // SAFETY: as in `Yielder::suspend`: the resumer is suspended in
     // `caller`. Nothing can switch to `discarded`, so this never returns.
-    unsafe { discarded.switch_to(&*yielder.caller, result) };
+    // `return_to`: the body has returned, so the RSB's top is again the
+    // resumer's `call`.
+    unsafe { discarded.return_to(&*yielder.caller, result) };
     unreachable!("a finished coroutine was resumed")
 }
