@@ -46,8 +46,10 @@ pub fn wait_for_listener(qemu: &mut Qemu, port: u16) -> Result<(), Failure> {
             return Ok(());
         }
         if let Some(outcome) = qemu.try_outcome()? {
+            let why = crate::status::verdict(&outcome).err().map(|f| f.message);
             return Err(Failure::failed(format!(
-                "QEMU exited before its gdbstub listened on port {port} ({outcome:?})"
+                "QEMU exited before its gdbstub listened on 127.0.0.1:{port}: {}",
+                why.unwrap_or_else(|| "the kernel already finished".into())
             )));
         }
         if start.elapsed() > LISTEN_TIMEOUT {

@@ -84,7 +84,7 @@ mod tests {
     }
 
     #[test]
-    fn without_objcopy_output_the_elf_is_used_as_is() {
+    fn a_missing_sysroot_has_no_objcopy() {
         assert_eq!(find_in_rustlib(Path::new("/nonexistent")), None);
     }
 }

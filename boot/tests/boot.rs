@@ -1,9 +1,10 @@
 //! End-to-end tests: run the built `boot` binary on real kernels in QEMU.
 //!
 //! The kernels (the main one and the test kernels in `kernel/src/bin/`) are
-//! built once per test binary with `cargo kbuild --bins`. Each test boots a
-//! different kernel/firmware pair, so no two tests share a disk image, and
-//! each checks afterwards that no QEMU using its image is left running.
+//! built once per test binary with `cargo kbuild --bins`. Each test boots its
+//! own copy of a kernel ELF, so its disk image (made next to the ELF) is used
+//! by no other test nor by someone's `cargo run` in the same tree, and each
+//! test checks afterwards that no QEMU using its image is left running.
 //! Boots run one at a time: on two cores, parallel TCG guests slow each other
 //! down enough to make a 3-second timeout meaningless.
 
@@ -71,6 +72,40 @@ fn kernel(name: &str) -> &'static Path {
         .unwrap_or_else(|| panic!("kernel binary {name} was not built"))
 }
 
+/// A private copy of a kernel ELF for one test, deleted with its images when
+/// dropped.
+struct KernelCopy {
+    dir: PathBuf,
+    elf: PathBuf,
+}
+
+impl KernelCopy {
+    /// Copies kernel binary `name` for the test named `test`.
+    fn new(name: &str, test: &str) -> Self {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("boot-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let elf = dir.join(name);
+        std::fs::copy(kernel(name), &elf).unwrap();
+        KernelCopy { dir, elf }
+    }
+
+    fn arg(&self) -> &str {
+        self.elf.to_str().unwrap()
+    }
+
+    /// The image `boot` makes for this copy: `suffix` is `bios` or `uefi`.
+    fn image(&self, suffix: &str) -> PathBuf {
+        image(&self.elf, suffix)
+    }
+}
+
+impl Drop for KernelCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Held while a test boots a kernel (see the module comment).
 static ONE_QEMU_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -129,8 +164,8 @@ fn code(output: &Output) -> Option<i32> {
 
 #[test]
 fn kernel_boots_under_bios() {
-    let elf = kernel("kernel");
-    let output = boot(&[elf.to_str().unwrap()], Some(&image(elf, "bios")));
+    let elf = KernelCopy::new("kernel", "kernel_boots_under_bios");
+    let output = boot(&[elf.arg()], Some(&elf.image("bios")));
     assert_eq!(code(&output), Some(0));
     assert!(stdout(&output).contains(KERNEL_LINE));
     assert!(stderr(&output).contains("(BIOS)"));
@@ -138,11 +173,8 @@ fn kernel_boots_under_bios() {
 
 #[test]
 fn kernel_boots_under_uefi() {
-    let elf = kernel("kernel");
-    let output = boot(
-        &["--uefi", elf.to_str().unwrap()],
-        Some(&image(elf, "uefi")),
-    );
+    let elf = KernelCopy::new("kernel", "kernel_boots_under_uefi");
+    let output = boot(&["--uefi", elf.arg()], Some(&elf.image("uefi")));
     assert_eq!(code(&output), Some(0));
     assert!(stdout(&output).contains(KERNEL_LINE));
     assert!(stderr(&output).contains("(UEFI)"));
@@ -150,8 +182,8 @@ fn kernel_boots_under_uefi() {
 
 #[test]
 fn panic_fails_and_shows_the_message() {
-    let elf = kernel("test_panic");
-    let output = boot(&[elf.to_str().unwrap()], Some(&image(elf, "bios")));
+    let elf = KernelCopy::new("test_panic", "panic_fails_and_shows_the_message");
+    let output = boot(&[elf.arg()], Some(&elf.image("bios")));
     assert_eq!(code(&output), Some(1));
     for line in PANIC_LINES {
         assert!(stdout(&output).contains(line), "missing {line:?}");
@@ -161,8 +193,8 @@ fn panic_fails_and_shows_the_message() {
 
 #[test]
 fn triple_fault_is_a_failure() {
-    let elf = kernel("test_triple_fault");
-    let output = boot(&[elf.to_str().unwrap()], Some(&image(elf, "bios")));
+    let elf = KernelCopy::new("test_triple_fault", "triple_fault_is_a_failure");
+    let output = boot(&[elf.arg()], Some(&elf.image("bios")));
     assert_eq!(code(&output), Some(1));
     assert!(stderr(&output).contains("triple fault"));
 }
@@ -170,24 +202,16 @@ fn triple_fault_is_a_failure() {
 /// Also covers building the kernel from `--bin` when no ELF path is given.
 #[test]
 fn triple_fault_under_uefi_built_by_boot() {
-    let elf = kernel("test_triple_fault");
-    let output = boot(
-        &["--uefi", "--bin", "test_triple_fault"],
-        Some(&image(elf, "uefi")),
-    );
+    let image = image(kernel("test_triple_fault"), "uefi");
+    let output = boot(&["--uefi", "--bin", "test_triple_fault"], Some(&image));
     assert_eq!(code(&output), Some(1));
     assert!(stderr(&output).contains("triple fault"));
 }
 
 #[test]
 fn hang_times_out_with_the_last_line() {
-    let elf = kernel("test_hang");
-    let run = |timeout: &str| {
-        boot(
-            &["--timeout", timeout, elf.to_str().unwrap()],
-            Some(&image(elf, "bios")),
-        )
-    };
+    let elf = KernelCopy::new("test_hang", "hang_times_out_with_the_last_line");
+    let run = |timeout: &str| boot(&["--timeout", timeout, elf.arg()], Some(&elf.image("bios")));
     let output = run("3");
     assert_eq!(code(&output), Some(1));
     assert!(stderr(&output).contains("boot: timed out after 3 s; QEMU killed. Last serial lines:"));
@@ -248,11 +272,8 @@ fn unknown_flag() {
 fn busy_gdb_port() {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
-    let elf = kernel("kernel");
-    let output = boot(
-        &["--gdb-server", "--gdb-port", &port, elf.to_str().unwrap()],
-        None,
-    );
+    let elf = kernel("kernel").to_str().unwrap();
+    let output = boot(&["--gdb-server", "--gdb-port", &port, elf], None);
     assert_eq!(code(&output), Some(2));
     let stderr = stderr(&output);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -263,9 +284,8 @@ fn busy_gdb_port() {
 
 #[test]
 fn missing_qemu() {
-    let elf = kernel("kernel");
     let output = Command::new(env!("CARGO_BIN_EXE_boot"))
-        .arg(elf)
+        .arg(kernel("kernel"))
         .env("PATH", "/nonexistent")
         .output()
         .expect("run boot");
