@@ -123,13 +123,15 @@
 //! The frame keeps its seven words and every switch pops all six registers,
 //! so a side saved by the plain [`switch`], which does push all six, gets
 //! them back whichever switch resumes it; a side saved by the fast entries
-//! gets stale words in registers it declared clobbered. Loads are cheap;
-//! measured (`BENCHMARKS.md`, `v6r_pair` against `v2_pair`), popping the four
-//! reserved words costs nothing that the noise shows, while pushing them cost
-//! about a third of the round trip (`v6_pair`). [`switch`] therefore stays a
-//! plain System V function with the frame the host tests check (all six
-//! registers restored, the saved RSP 56 bytes below the call), and
-//! [`INITIAL_FRAME_SIZE`] is unchanged.
+//! gets stale words in registers it declared clobbered. Measured
+//! (`BENCHMARKS.md`): pushing r12–r15 costs about a third of a round trip
+//! (`v6_pair` against `v2_pair`, a 3-word frame); reserving the words instead
+//! gets part of it back (`v6r_pair`), and the four loads of the restore are
+//! what remains. A 3-word frame would be faster still, but [`switch`] must
+//! stay a plain System V function with the frame the host tests check (all
+//! six registers restored, the saved RSP 56 bytes below the call), and the
+//! restoring side cannot tell which kind of switch saved a frame, so every
+//! frame has seven words and [`INITIAL_FRAME_SIZE`] is unchanged.
 //!
 //! ## What is not saved
 //!
