@@ -54,22 +54,32 @@ enum Mode {
     Gdb { port: u16, gdb: PathBuf },
 }
 
+impl Mode {
+    /// The gdbstub port, if QEMU gets one.
+    fn gdb_port(&self) -> Option<u16> {
+        match self {
+            Mode::Plain => None,
+            Mode::GdbServer { port } | Mode::Gdb { port, .. } => Some(*port),
+        }
+    }
+}
+
 fn run(args: &Args) -> Result<(), Failure> {
-    // Cheap checks first, so a typo fails before a kernel build.
+    // Cheap checks first, so a typo or a missing program fails before a
+    // kernel build.
     if let Some(kernel) = &args.kernel {
         elf::validate_kernel(kernel)?;
     }
     let qemu_program = discover::find_qemu()?;
-    let ovmf = match args.uefi {
-        true => Some(discover::find_ovmf(&discover::debian_ovmf_candidates())?),
-        false => None,
+    let ovmf = if args.uefi {
+        Some(discover::find_ovmf(&discover::debian_ovmf_candidates())?)
+    } else {
+        None
     };
     let mode = if args.gdb {
         let gdb = discover::find_gdb()?;
-        Mode::Gdb {
-            port: gdb::choose_port(args.gdb_port)?,
-            gdb,
-        }
+        let port = gdb::choose_port(args.gdb_port)?;
+        Mode::Gdb { port, gdb }
     } else if args.gdb_server {
         Mode::GdbServer {
             port: gdb::choose_port(args.gdb_port)?,
@@ -92,24 +102,19 @@ fn run(args: &Args) -> Result<(), Failure> {
         Firmware::Bios
     };
     let image = image::create_image(&elf, &strip::without_debug_info(&elf), firmware)?;
-    let firmware_args = match &ovmf {
-        Some(ovmf) => FirmwareArgs::uefi(ovmf, &image)?,
-        None => FirmwareArgs::Bios,
-    };
-
     let serial_log = image.with_extension("serial.log");
     let config = QemuConfig {
         program: qemu_program,
         image: image.clone(),
-        firmware: firmware_args,
+        firmware: match &ovmf {
+            Some(ovmf) => FirmwareArgs::uefi(ovmf, &image)?,
+            None => FirmwareArgs::Bios,
+        },
         serial: match mode {
             Mode::Gdb { .. } => Serial::File(serial_log.clone()),
             _ => Serial::Forward,
         },
-        gdb_port: match mode {
-            Mode::Plain => None,
-            Mode::GdbServer { port } | Mode::Gdb { port, .. } => Some(port),
-        },
+        gdb_port: mode.gdb_port(),
         extra_args: args.qemu_args.clone(),
     };
 
@@ -122,40 +127,50 @@ fn run(args: &Args) -> Result<(), Failure> {
     let mut qemu = Qemu::spawn(&config)?;
     match mode {
         Mode::Plain => status::verdict(&qemu.wait(Some(Duration::from_secs(args.timeout)))?),
-        Mode::GdbServer { port } => {
-            gdb::wait_for_listener(&mut qemu, port)?;
-            let script = gdb::script(&kernel_build::workspace_root());
-            eprintln!("boot: QEMU is paused; attach with:");
-            eprintln!(
-                "boot:   {}",
-                gdb::attach_command(shown(&elf), port, script.as_deref().map(shown))
-            );
-            eprintln!("boot: waiting for QEMU to exit (Ctrl-C kills it)");
-            status::verdict(&qemu.wait(None)?)
-        }
-        Mode::Gdb { port, gdb } => {
-            gdb::wait_for_listener(&mut qemu, port)?;
-            eprintln!(
-                "boot: serial output goes to {}",
-                shown(&serial_log).display()
-            );
-            let script = gdb::script(&kernel_build::workspace_root());
-            let gdb_status = gdb::run_gdb(&gdb, &elf, port, script.as_deref())?;
-            // Ctrl-C presses while gdb ran were meant for gdb.
-            signals::clear();
-            match qemu.try_outcome()? {
-                // The kernel ran to its end under gdb: report as usual.
-                Some(outcome) => status::verdict(&outcome),
-                None => {
-                    qemu.kill();
-                    eprintln!("boot: gdb exited; QEMU killed");
-                    match gdb_status.success() {
-                        true => Ok(()),
-                        false => Err(Failure::failed(format!("gdb failed ({gdb_status})"))),
-                    }
-                }
-            }
-        }
+        Mode::GdbServer { port } => serve_gdb(&mut qemu, &elf, port),
+        Mode::Gdb { port, gdb } => debug_with_gdb(&mut qemu, &gdb, &elf, port, &serial_log),
+    }
+}
+
+/// `--gdb-server`: tells the user how to attach, then waits for QEMU to
+/// exit however long that takes (Ctrl-C kills it).
+fn serve_gdb(qemu: &mut Qemu, elf: &Path, port: u16) -> Result<(), Failure> {
+    gdb::wait_for_listener(qemu, port)?;
+    let script = gdb::script(&kernel_build::workspace_root());
+    let command = gdb::attach_command(shown(elf), port, script.as_deref().map(shown));
+    eprintln!("boot: QEMU is paused; attach with:");
+    eprintln!("boot:   {command}");
+    eprintln!("boot: waiting for QEMU to exit (Ctrl-C kills it)");
+    status::verdict(&qemu.wait(None)?)
+}
+
+/// `--gdb`: runs gdb attached to the paused QEMU; when gdb exits, QEMU is
+/// killed unless the kernel already finished, whose verdict then counts.
+fn debug_with_gdb(
+    qemu: &mut Qemu,
+    gdb: &Path,
+    elf: &Path,
+    port: u16,
+    serial_log: &Path,
+) -> Result<(), Failure> {
+    gdb::wait_for_listener(qemu, port)?;
+    eprintln!(
+        "boot: serial output goes to {}",
+        shown(serial_log).display()
+    );
+    let script = gdb::script(&kernel_build::workspace_root());
+    let gdb_status = gdb::run_gdb(gdb, elf, port, script.as_deref())?;
+    // Ctrl-C presses while gdb ran were meant for gdb.
+    signals::clear();
+    if let Some(outcome) = qemu.try_outcome()? {
+        return status::verdict(&outcome);
+    }
+    qemu.kill();
+    eprintln!("boot: gdb exited; QEMU killed");
+    if gdb_status.success() {
+        Ok(())
+    } else {
+        Err(Failure::failed(format!("gdb failed ({gdb_status})")))
     }
 }
 
