@@ -21,11 +21,16 @@
 //!   +--------------------+ page-aligned start
 //! ```
 //!
+//! The bootloader already leaves the page below main's stack unmapped;
+//! [`guard_hit`] recognises that one too, so main overflowing its stack is
+//! reported the same way.
+//!
 //! A guard page only catches an overflow that touches it. A stray write that
 //! stays inside the stack (to its lowest words, say) is caught instead by the
 //! canary the switch crate keeps at the bottom of each stack and checks after
 //! every switch back (`Coroutine::resume`).
 
+use core::sync::atomic::{AtomicU64, Ordering};
 use coroutine_switch::{STACK_SIZE, Stack};
 use x86_64::VirtAddr;
 use x86_64::registers::control::Cr3;
@@ -106,10 +111,22 @@ impl GuardHit {
     }
 }
 
+/// main's stack `[bottom, top)` as the bootloader reports it; it leaves the
+/// page below unmapped too. Set by `kernel::init`.
+static MAIN_STACK_BOTTOM: AtomicU64 = AtomicU64::new(0);
+static MAIN_STACK_TOP: AtomicU64 = AtomicU64::new(0);
+
+/// Records main's stack (from the boot information) so that an overflow of
+/// it is recognised as well.
+pub(crate) fn register_main_stack(bottom: u64, len: u64) {
+    MAIN_STACK_BOTTOM.store(bottom, Ordering::Relaxed);
+    MAIN_STACK_TOP.store(bottom + len, Ordering::Relaxed);
+}
+
 /// The guard page `addr` lies in, if any. Lock-free, for the page-fault
 /// handler.
 pub fn guard_hit(addr: u64) -> Option<GuardHit> {
-    STACKS
+    let coroutine = STACKS
         .guards()
         .into_iter()
         .find(|(bottom, _, _)| (*bottom..*bottom + PAGE_SIZE as u64).contains(&addr))
@@ -118,7 +135,18 @@ pub fn guard_hit(addr: u64) -> Option<GuardHit> {
             stack_size: STACK_SIZE,
             guard_bottom,
             stack_top: stack.top(),
+        });
+    let main_bottom = MAIN_STACK_BOTTOM.load(Ordering::Relaxed);
+    let main_top = MAIN_STACK_TOP.load(Ordering::Relaxed);
+    let main_guard = main_bottom.saturating_sub(PAGE_SIZE as u64);
+    coroutine.or_else(|| {
+        (main_bottom != 0 && (main_guard..main_bottom).contains(&addr)).then(|| GuardHit {
+            owner: "main",
+            stack_size: (main_top - main_bottom) as usize,
+            guard_bottom: main_guard,
+            stack_top: main_top,
         })
+    })
 }
 
 /// Unmaps both guard pages from the active page table and flushes them from

@@ -177,6 +177,7 @@ pub fn init(boot_info: &BootInfo, running: Option<Running>) {
     // SAFETY: as above; the GDT (whose code selector the IDT entries copy)
     // is loaded.
     unsafe { interrupts::init() };
+    guard::register_main_stack(boot_info.kernel_stack_bottom, boot_info.kernel_stack_len);
     // SAFETY: the offset is where the bootloader mapped all physical memory,
     // and nothing uses the guard pages (they are never touched by design).
     unsafe { guard::unmap_guard_pages(VirtAddr::new(offset)) };

@@ -1,0 +1,42 @@
+//! Fault kernel: main recurses without end and overflows its own stack into
+//! the guard page the bootloader leaves below it.
+//!
+//! Expected: the page-fault handler (on its IST stack) reports "main
+//! overflowed its 65536-byte stack" and the run fails.
+
+#![no_std]
+#![no_main]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use bootloader_api::{BootInfo, entry_point};
+use core::panic::PanicInfo;
+use kernel::BOOTLOADER_CONFIG;
+use kernel::scenario;
+
+entry_point!(main, config = &BOOTLOADER_CONFIG);
+
+fn main(boot_info: &'static mut BootInfo) -> ! {
+    scenario::start(
+        boot_info,
+        "fault_main_stack_overflow",
+        "main recurses without end",
+    );
+    depth(0);
+    scenario::not_caught("fault_main_stack_overflow")
+}
+
+/// As in `fault_stack_overflow.rs`: a 64-byte array kept alive across each
+/// call, with `black_box` hiding the recursion from the optimiser.
+fn depth(n: u64) -> u64 {
+    let frame = core::hint::black_box([n; 8]);
+    if core::hint::black_box(true) {
+        depth(n + 1) + frame[7]
+    } else {
+        frame[0]
+    }
+}
+
+#[panic_handler]
+fn panic(info: &PanicInfo) -> ! {
+    scenario::panic(info)
+}
