@@ -8,44 +8,75 @@
 //! This crate keeps exactly those pieces — a [`Stack`] and a [`Context`] slot
 //! holding one saved RSP — and adds what a real coroutine needs: a way to
 //! leave in the middle ([`Yielder::suspend`]) and to come back later
-//! ([`Coroutine::resume`]). Both go through one naked save/swap/restore
-//! sequence and one frame layout. It comes as three naked functions that
-//! differ only in their first and last instructions (see "How the switch is
-//! entered and left" and "r12–r15" below): [`switch_into`] (resume),
-//! [`switch_back`] (suspend, return) and [`switch`] (a plain System V
-//! function, for assembly that `call`s it):
+//! ([`Coroutine::resume`]). Both are one naked function each, the same
+//! save/swap/restore with a different way in and out:
 //!
 //! ```text
-//!   switch(from, to, value):       (from = slot to save into, to = slot to load)
+//!   switch_into(from, to, value)  resume: main -> coroutine, entered by `call`
+//!   switch_back(from, to, value)  yield:  coroutine -> main, entered by `jmp`
 //!
 //!      the side that leaves                      the side that continues
 //!      (e.g. main's stack)                       (e.g. COROUTINE1_STACK)
 //!      +-------------------+                     +-------------------+
-//!      | ...caller frames  |                     | ...its frames     |
-//!      | where to continue | <- pushed by caller | where to continue |
+//!      | ...its frames     |                     | ...its frames     |
+//!      | where to continue | <- `call`/`push`    | where to continue |
 //!      | rbp               |                     | rbp               |
-//!      | rbx               |                     | rbx               |
-//!      | r12  (*)          |                     | r12  (*)          |
-//!      | r13  (*)          |                     | r13  (*)          |
-//!      | r14  (*)          |                     | r14  (*)          |
-//!      | r15  (*)          | <- RSP stored in    | r15  (*)          | <- RSP loaded
+//!      | rbx               | <- RSP stored in    | rbx               | <- RSP loaded
 //!      +-------------------+    *from            +-------------------+    from *to
-//!
-//!   (*) written by `switch`; only reserved by `switch_into`/`switch_back`,
-//!       whose callers declare r12–r15 clobbered. Always popped.
 //! ```
 //!
-//! A suspended side is therefore nothing but its stack: the callee-saved
-//! registers it needs back and the address to continue at are on it, and its
-//! [`Context`] holds the RSP that points at them. Everything else (rax, rcx,
-//! rdx, rsi, rdi, r8–r11, flags) is caller-saved in the System V ABI, so
-//! whoever calls a switch already expects it to be lost.
+//! A suspended side is nothing but its stack: the registers it needs back and
+//! the address to continue at are on it, and its [`Context`] holds the RSP
+//! that points at them. The value handed across travels in rax, as
+//! `coroutine1_func`'s result did in the original.
+//!
+//! ## Which registers, and why only rbp and rbx
+//!
+//! The System V ABI makes rbx, rbp and r12–r15 callee-saved: whoever switches
+//! away must get them back. The switches are entered only from the `asm!`
+//! blocks of [`Context::call_into`] and [`Context::return_to`], and those
+//! declare r12–r15 clobbered, so the compiler itself keeps anything live in
+//! them safe, once per function and only if something is live there (the
+//! benchmark loop has nothing). rbp and rbx cannot be declared clobbered (LLVM
+//! reserves them), so the switches push and pop them. Everything else (rax,
+//! rcx, rdx, rsi, rdi, r8–r11, flags) is caller-saved and declared clobbered
+//! too. corosensei makes the same choice; pushing r12–r15 in the switch as
+//! well costs about a third of a round trip (`BENCHMARKS.md`, `v6_pair`).
+//!
+//! The price: the naked functions are not plain `extern "sysv64"` functions.
+//! A caller that does not declare r12–r15 clobbered gets the other side's
+//! values in them. Their `# Safety` sections say so, and only the two `asm!`
+//! blocks here call them.
+//!
+//! ## How the switch is entered and left: one `call`, one `ret`
+//!
+//! A `call` pushes its return address on the CPU's return stack buffer (RSB)
+//! and a `ret` predicts its target from the top of it. A switch called and
+//! left like a function (`call` ... `ret`) lands every `ret` on the other
+//! stack, not after the `call` the RSB remembers: two mispredictions per
+//! round trip. But a round trip is a detour: main resumes, the coroutine runs
+//! and hands control back to just after the resume. So the switch pairs them
+//! the way a function call does (corosensei does the same):
+//!
+//! ```text
+//!   Coroutine::resume  call switch_into            RSB: push "after the call"
+//!   switch_into        ... pop rcx; jmp rcx        into the coroutine; RSB kept
+//!   (the coroutine runs; its own calls and returns balance out)
+//!   Yielder::suspend   lea; push; jmp switch_back  RSB untouched
+//!   switch_back        ... ret                     pops "after the call": predicted
+//! ```
+//!
+//! Both functions restore the same three-word frame, so either one switches
+//! correctly to any saved side; the pairing only decides what the CPU
+//! predicts. It is exact when a coroutine suspends at the call depth at which
+//! it was last resumed, as the kernel's and the benchmark's do; otherwise a
+//! few returns are mispredicted until the RSB agrees again.
 //!
 //! ## A fresh stack
 //!
 //! [`Coroutine::new`] paints the stack (to measure its high-water mark later),
-//! writes a canary at the bottom and builds the frame that the switches expect
-//! to find, so the first switch "returns" into [`coroutine_trampoline`]:
+//! writes a canary at the bottom and builds the frame the switches expect to
+//! find, so the first switch into it continues at [`coroutine_trampoline`]:
 //!
 //! ```text
 //!   top = stack base + N (16-byte aligned)
@@ -56,8 +87,7 @@
 //!   | coroutine_trampoline          |   "where to continue"
 //!   | rbp = 0                       |   ends gdb's frame-pointer chain
 //!   | rbx = 0                       |
-//!   | r12 = 0 ... r15 = 0           |
-//!   +-------------------------------+ top - 88   = first saved RSP (*own)
+//!   +-------------------------------+ top - 56   = first saved RSP (*own)
 //!   | painted with PAINT            |
 //!   |            ...                |
 //!   | CANARY                        |   checked after every switch back
@@ -72,66 +102,6 @@
 //! the top of its stack. The trampoline's `ud2` after the call is the guard:
 //! if that promise were ever broken, the CPU traps instead of executing
 //! whatever follows.
-//!
-//! ## How the switch is entered and left: one `call`, one `ret`
-//!
-//! A `call` pushes its return address on the CPU's return stack buffer (RSB)
-//! and a `ret` predicts its target from the top of it. A switch called and
-//! left like a function (`call switch` ... `ret`) lands every `ret` on the
-//! other stack, not after the `call` that the RSB remembers: two
-//! mispredictions per round trip. Never touching the RSB (enter with
-//! `lea; push; jmp`, leave with `pop rcx; jmp rcx`) avoids them, but then one
-//! indirect `jmp` serves both directions and is predicted poorly too. The
-//! figures for both are in `BENCHMARKS.md`.
-//!
-//! A round trip is a detour, not a pair of unrelated jumps: main resumes, the
-//! coroutine runs and hands control back to just after the resume. So the
-//! switch pairs them the way a function call does (corosensei does the same):
-//!
-//! ```text
-//!   Coroutine::resume  call switch_into            RSB: push "after the call"
-//!   switch_into        ... pop rcx; jmp rcx        into the coroutine; RSB kept
-//!   (the coroutine runs; its own calls and returns balance out)
-//!   Yielder::suspend   lea; push; jmp switch_back  RSB untouched
-//!   switch_back        ... ret                     pops "after the call": predicted
-//! ```
-//!
-//! All three switches are one instruction sequence (the `switch_body!`
-//! macro) and restore the same frame: any of them switches correctly to any
-//! saved side. The exit only decides what the CPU predicts; the save (next
-//! section) only which registers the caller gets back.
-//!
-//! The pairing is exact when a coroutine suspends at the call depth at which
-//! it was last resumed, as the kernel's and the benchmark's do. A suspend from
-//! deeper (or shallower) costs mispredicted returns until the RSB agrees
-//! again; so does the very first resume, where the trampoline's `call` of the
-//! body is never matched by a `ret`. Correctness never depends on it.
-//!
-//! ## r12–r15: in the frame, written only when a caller needs them
-//!
-//! Pushing all six callee-saved registers on every switch costs four stores
-//! per switch that are rarely needed: the code around a switch seldom has
-//! anything live in r12–r15 that it could not keep elsewhere. corosensei
-//! pushes only rbp and rbx (which `asm!` cannot declare clobbered: LLVM
-//! reserves them) and declares r12–r15 clobbered in the `asm!` around its
-//! switch, so the compiler saves them once per function, or not at all. The
-//! safe API here does the same: [`Context::call_into`],
-//! [`Context::return_to`] and [`Context::switch_to`] declare r12–r15
-//! clobbered, and [`switch_into`]/[`switch_back`] push rbp and rbx and only
-//! *reserve* the four r12–r15 words (`sub rsp, 32`).
-//!
-//! The frame keeps its seven words and every switch pops all six registers,
-//! so a side saved by the plain [`switch`], which does push all six, gets
-//! them back whichever switch resumes it; a side saved by the fast entries
-//! gets stale words in registers it declared clobbered. Measured
-//! (`BENCHMARKS.md`): pushing r12–r15 costs about a third of a round trip
-//! (`v6_pair` against `v2_pair`, a 3-word frame); reserving the words instead
-//! gets part of it back (`v6r_pair`), and the four loads of the restore are
-//! what remains. A 3-word frame would be faster still, but [`switch`] must
-//! stay a plain System V function with the frame the host tests check (all
-//! six registers restored, the saved RSP 56 bytes below the call), and the
-//! restoring side cannot tell which kind of switch saved a frame, so every
-//! frame has seven words and [`INITIAL_FRAME_SIZE`] is unchanged.
 //!
 //! ## What is not saved
 //!
@@ -161,10 +131,12 @@ pub const PAINT: u8 = 0xCD;
 /// coroutine wrote below the end of its stack: an overflow.
 pub const CANARY: u64 = 0xDEAD_C0DE_CAFE_F00D;
 
+/// The words of a saved side's frame: rbx, rbp, and the continue address.
+pub const FRAME_WORDS: usize = 3;
+
 /// The number of bytes [`Coroutine::new`] places on a fresh stack: the
-/// [`Yielder`] (32) plus the frame [`switch`] pops (continue address and six
-/// registers, 56).
-pub const INITIAL_FRAME_SIZE: usize = YIELDER_SLOT + 7 * 8;
+/// [`Yielder`] (32) plus the frame the switches pop (24).
+pub const INITIAL_FRAME_SIZE: usize = YIELDER_SLOT + FRAME_WORDS * 8;
 
 /// Space reserved for the [`Yielder`] at the top of a coroutine stack; a
 /// multiple of 16 so the trampoline's RSP stays 16-byte aligned.
@@ -288,22 +260,17 @@ impl Context {
         self.rsp.store(rsp, Ordering::Relaxed);
     }
 
-    /// The slot's address, as [`switch`] takes it.
+    /// The slot's address, as the switches take it.
     #[inline]
     pub fn as_ptr(&self) -> *mut u64 {
         self.rsp.as_ptr()
     }
 
-    /// Saves the current RSP in `self` and continues the routine whose RSP is
-    /// in `to`, handing it `value`. Returns the value handed back by whoever
-    /// switches to `self` next.
-    ///
-    /// This enters [`switch_into`] with `jmp` and leaves with
-    /// `pop rcx; jmp rcx`, never touching the return stack buffer: for
-    /// transfers that are neither a resume nor a return to the resumer (say,
-    /// one coroutine handing control straight to another). The safe API uses
-    /// the pair [`call_into`](Self::call_into) / [`return_to`](Self::return_to)
-    /// instead; see the crate documentation.
+    /// Saves the current side in `self` and continues the coroutine saved in
+    /// `to`, handing it `value`: a resume. Returns the value handed back when
+    /// the coroutine switches back to `self` (normally by
+    /// [`return_to`](Self::return_to), whose `ret` pairs with the `call`
+    /// here).
     ///
     /// # Safety
     ///
@@ -313,108 +280,64 @@ impl Context {
     /// later switch back to `self`, or this call never returns (and the
     /// frames on the current stack are never dropped).
     #[inline(always)]
-    pub unsafe fn switch_to(&self, to: &Context, value: u64) -> u64 {
-        let received: u64;
-        // SAFETY: the caller guarantees `to` is resumable. The block pushes
-        // one word (the continue address) that the switch back pops again
-        // before jumping to label 2, so RSP is unchanged at the end.
-        // Everything the System V ABI lets a call clobber is declared
-        // clobbered, and r12–r15 too (`switch_into` does not save them), so
-        // the compiler keeps nothing live across it but rbx and rbp, which
-        // the switch restores.
-        unsafe {
-            asm!(
-                // Where to continue when someone switches back to us...
-                "lea rcx, [rip + 2f]",
-                // ...stored where a `call` would have put its return address.
-                "push rcx",
-                // Enter the switch without touching the return stack buffer.
-                "jmp {switch_into}",
-                // Switched back to: the switch popped the address above and
-                // came here with the received value in rax.
-                "2:",
-                switch_into = sym switch_into,
-                in("rdi") self.as_ptr(),
-                in("rsi") to.as_ptr(),
-                in("rdx") value,
-                lateout("rax") received,
-                lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
-                clobber_abi("sysv64"),
-            );
-        }
-        received
-    }
-
-    /// [`switch_to`](Self::switch_to) for resuming a coroutine: enters
-    /// [`switch_into`] with a `call`, whose return-stack-buffer entry the
-    /// coroutine's [`return_to`](Self::return_to) consumes with its `ret`.
-    /// [`Coroutine::resume`] switches with this.
-    ///
-    /// # Safety
-    ///
-    /// As for [`switch_to`](Self::switch_to).
-    #[inline(always)]
     pub unsafe fn call_into(&self, to: &Context, value: u64) -> u64 {
-        let received: u64;
+        let mut value = value;
         // SAFETY: the caller guarantees `to` is resumable. The `call` pushes
-        // the continue address (the instruction after it) where the switch
-        // expects it, and whichever switch brings us back pops it again
-        // (normally the `ret` of `switch_back`), so RSP is unchanged at the
-        // end. Clobbers as in `switch_to`.
+        // the continue address where the switch expects it, and the switch
+        // back pops it (`ret`), so RSP is unchanged at the end. rbp and rbx
+        // come back from our frame; every other register is declared
+        // clobbered, r12–r15 included (see the crate docs).
         unsafe {
             asm!(
-                // Push where to continue (here) and enter the switch. The
-                // RSB entry this pushes is popped by the `ret` that brings
-                // us back.
+                // Push where to continue (right here) and enter the switch.
+                // The RSB entry this pushes is popped by the `ret` of
+                // `switch_back` that brings us back.
                 "call {switch_into}",
                 switch_into = sym switch_into,
                 in("rdi") self.as_ptr(),
                 in("rsi") to.as_ptr(),
-                in("rdx") value,
-                lateout("rax") received,
+                inlateout("rax") value,
                 lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
                 clobber_abi("sysv64"),
             );
         }
-        received
+        value
     }
 
-    /// [`switch_to`](Self::switch_to) for leaving a coroutine for whoever
-    /// resumed it: enters [`switch_back`] with `jmp`, which leaves with the
-    /// `ret` that pairs with the resumer's [`call_into`](Self::call_into).
-    /// [`Yielder::suspend`] and a returning coroutine switch with this.
+    /// Saves the current side (a coroutine) in `self` and continues the side
+    /// that resumed it, saved in `to`, handing it `value`: a yield. Returns
+    /// the value of the next resume.
     ///
     /// # Safety
     ///
-    /// As for [`switch_to`](Self::switch_to).
+    /// As for [`call_into`](Self::call_into).
     #[inline(always)]
     pub unsafe fn return_to(&self, to: &Context, value: u64) -> u64 {
-        let received: u64;
-        // SAFETY: as in `switch_to`: one word pushed here, popped again by
-        // whichever switch brings us back before it jumps to label 2;
-        // the same clobbers.
+        let mut value = value;
+        // SAFETY: as in `call_into`. The block pushes one word (the continue
+        // address) that the next resume's `switch_into` pops before it
+        // jumps to label 2, so RSP is unchanged at the end; the same clobbers.
         unsafe {
             asm!(
-                // Where to continue when someone switches back to us...
+                // Where to continue when we are resumed...
                 "lea rcx, [rip + 2f]",
                 // ...stored where a `call` would have put its return address.
                 "push rcx",
                 // Enter without a `call`: the RSB's top must stay the
                 // resumer's `call`, for `switch_back`'s `ret`.
                 "jmp {switch_back}",
-                // Switched back to (by the resumer's `switch_into`): rax =
-                // the value.
+                // Resumed: `switch_into` popped the address above and jumped
+                // here with the value in rax.
                 "2:",
                 switch_back = sym switch_back,
                 in("rdi") self.as_ptr(),
                 in("rsi") to.as_ptr(),
-                in("rdx") value,
-                lateout("rax") received,
+                inlateout("rax") value,
                 lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
                 clobber_abi("sysv64"),
             );
         }
-        received
+        value
     }
 }
 
@@ -424,144 +347,70 @@ impl Default for Context {
     }
 }
 
-/// The one switch: `$save` pushes this side's registers (above the continue
-/// address its caller pushed), then the RSP swap, the restore of the other
-/// side's frame, and `$exit`, which must continue the other side at the
-/// address then on top of its stack. [`switch`], [`switch_into`] and
-/// [`switch_back`] differ only in `$save` and `$exit`.
+/// The switch into a coroutine (resume). Entered with `call` by
+/// [`Context::call_into`]; leaves with `pop rcx; jmp rcx`, so the RSB keeps
+/// the entry of that `call` for the `ret` of [`switch_back`].
 ///
-/// `$save` must leave exactly six words below the continue address, in the
-/// order popped below; the pops restore all six whoever saved them.
-///
-/// On entry (System V): rdi = `from`, rsi = `to`, rdx = `value`, and
-/// `[rsp]` = where to continue this side.
-macro_rules! switch_body {
-    (save: [$($save:literal),+ $(,)?], exit: [$($exit:literal),+ $(,)?] $(,)?) => {
-        naked_asm!(
-            $($save,)+
-            // This side is now fully described by RSP: save it in its slot.
-            "mov [rdi], rsp",
-            // The other side's stack. From here on we run on it.
-            "mov rsp, [rsi]",
-            // Restore its registers in the reverse order of the pushes. A
-            // side saved by `switch_into`/`switch_back` gets stale words in
-            // r12–r15, which it declared clobbered.
-            "pop r15",
-            "pop r14",
-            "pop r13",
-            "pop r12",
-            "pop rbx",
-            "pop rbp",
-            // The value it receives, as the return value of its own switch.
-            "mov rax, rdx",
-            // [rsp] is now its continue address: leave for it.
-            $($exit),+
-        )
-    };
-}
-
-/// Saves the callee-saved registers of the running side on its stack, stores
-/// its RSP in `*from`, loads RSP from `*to`, restores the other side's
-/// registers from its stack and continues it with `value` in rax.
-///
-/// The other side sees its own call to a switch return `value`. The original
-/// program passed a result in rax the same way.
-///
-/// This is the plain System V function, for assembly that `call`s it (the
-/// host tests do): it saves all six callee-saved registers, so the caller
-/// gets them back. The safe API uses [`switch_into`] and [`switch_back`],
-/// the same sequence without the four r12–r15 stores (see the crate docs).
-///
-/// On entry (System V): rdi = `from`, rsi = `to`, rdx = `value`, and
-/// `[rsp]` = where to continue this side, pushed by `call`. It leaves with
-/// `pop rcx; jmp rcx` (rcx is lost, as the ABI allows), so a `jmp` entry
-/// that pushed the continue address itself works as well.
+/// Register state on entry: rdi = `from` (the slot to save this side in),
+/// rsi = `to` (the slot to continue), rax = the value to hand across,
+/// `[rsp]` = where to continue this side. On exit, on the other side: its
+/// rbx, rbp and RSP restored, rax = the value, rcx = its continue address.
 ///
 /// # Safety
 ///
 /// `from` must be valid for a write of one `u64`. `*to` must hold an RSP
-/// stored by one of the three switches (or prepared by [`Coroutine::new`])
-/// on a stack that is still alive and not running, and must not be switched
-/// to twice.
+/// stored by one of the two switches (or prepared by [`Coroutine::new`]) on a
+/// stack that is still alive and not running, and must not be switched to
+/// twice. Not a plain System V function: the caller must treat every
+/// register but rbx, rbp and RSP as clobbered, r12–r15 included.
 #[unsafe(naked)]
-pub unsafe extern "sysv64" fn switch(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    switch_body!(
-        save: [
-            // All six System V callee-saved registers, on this side's own
-            // stack above the continue address: a plain caller keeps them.
-            "push rbp",
-            "push rbx",
-            "push r12",
-            "push r13",
-            "push r14",
-            "push r15",
-        ],
-        exit: [
-            "pop rcx", // the other side's continue address
-            "jmp rcx", // continue it without touching the RSB
-        ],
+pub unsafe extern "sysv64" fn switch_into(from: *mut u64, to: *const u64) -> u64 {
+    naked_asm!(
+        // Save this side's rbp and rbx on its own stack, below the continue
+        // address our caller's `call` pushed.
+        "push rbp",
+        "push rbx",
+        // This side is now fully described by RSP: save it in its slot.
+        "mov [rdi], rsp",
+        // The other side's stack. From here on we run on it.
+        "mov rsp, [rsi]",
+        // Restore its registers, in the reverse order of its pushes.
+        "pop rbx",
+        "pop rbp",
+        // Its continue address. `pop; jmp` rather than `ret`: the RSB's
+        // top is our caller's `call`, kept for the `ret` that comes back.
+        "pop rcx",
+        "jmp rcx",
     )
 }
 
-/// The switch into a coroutine, entered with `call` by
-/// [`Context::call_into`] (from [`Coroutine::resume`]). It leaves with
-/// `pop rcx; jmp rcx`, not `ret`: the RSB keeps the entry of that `call`
-/// for the `ret` of [`switch_back`] that returns from the coroutine.
+/// The switch from a coroutine back to the side that resumed it (yield, and
+/// the final return). Entered with `lea; push; jmp` by
+/// [`Context::return_to`]; leaves with `ret`, which pops the continue address
+/// that the resumer's `call` pushed and that the RSB has on top: predicted.
 ///
-/// Not a plain System V function: it saves rbp and rbx only and reserves the
-/// r12–r15 words of the frame without writing them. On entry rdi = `from`,
-/// rsi = `to`, rdx = `value`, `[rsp]` = where to continue this side.
-///
-/// # Safety
-///
-/// As for [`switch`], and the caller must treat r12–r15 as clobbered (and
-/// rax, rcx, rdx, rsi, rdi, r8–r11 and flags, as for any call): when it is
-/// switched back to they hold whatever its frame's reserved words held.
-#[unsafe(naked)]
-pub unsafe extern "sysv64" fn switch_into(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    switch_body!(
-        save: [
-            // rbp and rbx: LLVM reserves them, so an `asm!` cannot declare
-            // them clobbered; they are saved here.
-            "push rbp",
-            "push rbx",
-            // The r12–r15 words, reserved but not written: the caller
-            // declared r12–r15 clobbered. Keeps the frame of `switch`.
-            "sub rsp, 32",
-        ],
-        exit: [
-            "pop rcx", // the coroutine's continue address
-            "jmp rcx", // RSB untouched: its top stays our caller's `call`
-        ],
-    )
-}
-
-/// The switch from a coroutine back to the side that resumed it, entered
-/// with `jmp` by [`Context::return_to`] (from [`Yielder::suspend`] and when a
-/// body returns). It leaves with `ret`, which pops the continue address that
-/// the resumer's `call` pushed and that the RSB has on top: predicted.
-///
-/// It saves what [`switch_into`] saves and restores the same frame, so it
-/// switches correctly to any saved side however it is entered; only the
-/// prediction depends on the pairing.
+/// Register state on entry and exit as for [`switch_into`].
 ///
 /// # Safety
 ///
 /// As for [`switch_into`].
 #[unsafe(naked)]
-pub unsafe extern "sysv64" fn switch_back(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    switch_body!(
-        save: [
-            // As in `switch_into`: rbp and rbx pushed...
-            "push rbp",
-            "push rbx",
-            // ...r12–r15 reserved, the caller declared them clobbered.
-            "sub rsp, 32",
-        ],
-        exit: [
-            // Pops the continue address the resumer's `call` pushed.
-            "ret",
-        ],
+pub unsafe extern "sysv64" fn switch_back(from: *mut u64, to: *const u64) -> u64 {
+    naked_asm!(
+        // Save this side's rbp and rbx below the continue address that
+        // `return_to` pushed.
+        "push rbp",
+        "push rbx",
+        // This side is now fully described by RSP: save it in its slot.
+        "mov [rdi], rsp",
+        // The resumer's stack. From here on we run on it.
+        "mov rsp, [rsi]",
+        // Restore its registers, in the reverse order of its pushes.
+        "pop rbx",
+        "pop rbp",
+        // Pops the continue address the resumer's `call` pushed, which the
+        // RSB predicts.
+        "ret",
     )
 }
 
@@ -623,8 +472,8 @@ pub struct Coroutine<'a, const N: usize = STACK_SIZE> {
 impl<'a, const N: usize> Coroutine<'a, N> {
     /// Prepares `stack` so that the first [`resume`](Self::resume) runs
     /// `body` on it: paints it, writes the canary, the [`Yielder`] and the
-    /// frame [`switch`] pops (see the crate docs for the layout), and stores
-    /// the resulting RSP in `own`.
+    /// frame the switches pop (see the crate docs for the layout), and
+    /// stores the resulting RSP in `own`.
     ///
     /// # Safety
     ///
@@ -643,13 +492,9 @@ impl<'a, const N: usize> Coroutine<'a, N> {
         let base = stack.bottom() as *mut u8;
         let top = stack.top();
         let yielder = Yielder { own, caller, body };
-        // The frame `switch` pops, lowest address first (r15 is popped
+        // The frame a switch pops, lowest address first (rbx is popped
         // first, the continue address last).
-        let frame: [u64; 7] = [
-            0,                                        // r15
-            0,                                        // r14
-            0,                                        // r13
-            0,                                        // r12
+        let frame: [u64; FRAME_WORDS] = [
             0,                                        // rbx
             0,                                        // rbp: ends the frame chain
             coroutine_trampoline as *const () as u64, // continue address
@@ -664,7 +509,7 @@ impl<'a, const N: usize> Coroutine<'a, N> {
             base.write_bytes(PAINT, N);
             (base as *mut u64).write_volatile(CANARY);
             (yielder_at as *mut Yielder).write(yielder);
-            (frame_at as *mut [u64; 7]).write(frame);
+            (frame_at as *mut [u64; FRAME_WORDS]).write(frame);
         }
         own.rsp.store(frame_at, Ordering::Relaxed);
         Self { stack, own, caller }
@@ -721,7 +566,7 @@ impl<'a, const N: usize> Coroutine<'a, N> {
 /// resume.
 ///
 /// On entry: RSP = top − 32, pointing at the [`Yielder`]; rax = the value of
-/// the first resume; rbx, rbp, r12–r15 = 0 (popped from the fresh frame).
+/// the first resume; rbx = rbp = 0 (popped from the fresh frame).
 #[unsafe(naked)]
 unsafe extern "sysv64" fn coroutine_trampoline() -> ! {
     naked_asm!(
@@ -749,8 +594,7 @@ extern "sysv64" fn coroutine_main(yielder: &Yielder, first: u64) -> ! {
     let discarded = Context::new();
     // SAFETY: as in `Yielder::suspend`: the resumer is suspended in
     // `caller`. Nothing can switch to `discarded`, so this never returns.
-    // `return_to`: the body has returned, so the RSB's top is again the
-    // resumer's `call`.
+    // The body has returned, so the RSB's top is again the resumer's `call`.
     unsafe { discarded.return_to(&*yielder.caller, result) };
     unreachable!("a finished coroutine was resumed")
 }

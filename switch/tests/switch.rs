@@ -7,7 +7,7 @@
 use core::arch::asm;
 use coroutine_switch::{
     CANARY, Context, Coroutine, INITIAL_FRAME_SIZE, PAINT, Resumed, STACK_SIZE, Stack, Yielder,
-    switch,
+    switch_back, switch_into,
 };
 use std::hint::black_box;
 
@@ -218,17 +218,20 @@ fn paint_is_the_documented_byte() {
 }
 
 /// Register values set by the main side before the switch, and the garbage
-/// the coroutine side leaves in the same registers before switching back.
+/// the coroutine side leaves in the same registers when it switches back.
 const SENTINEL: u64 = 0x5E57_1E10_0000_0000;
 const GARBAGE: u64 = 0x6A5B_A6E0_0000_0000;
 
-/// Runs on the coroutine: fills rbx, rbp, r12–r15 with garbage and calls
-/// `switch` directly (a plain `call`, no safe API) back to main.
-fn clobber_everything_then_switch_back(y: &Yielder, main_slot: u64) -> u64 {
+/// Runs on the coroutine: fills rbx, rbp and r12–r15 with garbage and enters
+/// `switch_back` directly, the way `Context::return_to` does, so that the
+/// resumer gets control back with garbage in every register the switch does
+/// not restore.
+fn garbage_everywhere_then_switch_back(y: &Yielder, main_slot: u64) -> u64 {
     let own = y.context().as_ptr();
-    // SAFETY: `main_slot` is the slot main saved its RSP in when it switched
-    // here; rbx and rbp are saved and restored around the garbage because
-    // the compiler relies on them; r12–r15 are declared clobbered.
+    // SAFETY: `main_slot` is the slot main saved its RSP in when it resumed
+    // us. rbx and rbp are saved around the garbage because the compiler
+    // relies on them; r12–r15 are declared clobbered, as the switch requires.
+    // The resume that comes back pops the pushed continue address.
     unsafe {
         asm!(
             "push rbx",
@@ -239,14 +242,18 @@ fn clobber_everything_then_switch_back(y: &Yielder, main_slot: u64) -> u64 {
             "lea r13, [rbx + 3]",
             "lea r14, [rbx + 4]",
             "lea r15, [rbx + 5]",
-            "call {switch}",
+            "mov eax, 99",
+            "lea rcx, [rip + 2f]",
+            "push rcx",
+            "jmp {switch_back}",
+            "2:",
             "pop rbp",
             "pop rbx",
             g = in(reg) GARBAGE,
-            switch = sym switch,
+            switch_back = sym switch_back,
             in("rdi") own,
             in("rsi") main_slot,
-            in("rdx") 99u64,
+            out("rax") _,
             out("r12") _, out("r13") _, out("r14") _, out("r15") _,
             clobber_abi("sysv64"),
         );
@@ -255,16 +262,17 @@ fn clobber_everything_then_switch_back(y: &Yielder, main_slot: u64) -> u64 {
 }
 
 #[test]
-fn switch_preserves_callee_saved_registers_and_rsp() {
+fn the_switch_restores_rbx_rbp_and_rsp_and_saves_rsp_below_its_frame() {
     let stack = Box::new(BigStack::new());
     let (own, main) = (Context::new(), Context::new());
     // SAFETY: the stack and slots are this test's alone.
-    let co = unsafe { Coroutine::new(&stack, &own, &main, clobber_everything_then_switch_back) };
-    // rbx, rbp, r12..r15 after the round trip, RSP before and after, value.
-    let mut out = [0u64; 9];
+    let co = unsafe { Coroutine::new(&stack, &own, &main, garbage_everywhere_then_switch_back) };
+    // rbx, rbp after the round trip; RSP at the call and after; the value.
+    let mut out = [0u64; 5];
     // SAFETY: `own` holds the fresh frame `Coroutine::new` prepared; the
     // coroutine switches straight back to `main`. rbx and rbp are pushed and
-    // popped around the sentinels because the compiler relies on them.
+    // popped around the sentinels because the compiler relies on them; the
+    // switch's contract makes every other register clobbered.
     unsafe {
         asm!(
             "push rbx",
@@ -272,48 +280,60 @@ fn switch_preserves_callee_saved_registers_and_rsp() {
             // Keep the output pointer across the switch, on our stack.
             "push {out}",
             // RSP at the call.
-            "mov [{out} + 48], rsp",
+            "mov [{out} + 16], rsp",
             "mov rbx, {s}",
             "lea rbp, [rbx + 1]",
-            "lea r12, [rbx + 2]",
-            "lea r13, [rbx + 3]",
-            "lea r14, [rbx + 4]",
-            "lea r15, [rbx + 5]",
-            "mov rdx, rdi",
-            // rdi = the main slot; rsi = the coroutine slot; rdx = value
-            // handed in (the main slot, so the body can switch back to it).
-            "call {switch}",
+            // rdi = main's slot, rsi = the coroutine's, rax = the value
+            // handed in: main's slot, so the body can switch back to it.
+            "mov rax, rdi",
+            "call {switch_into}",
             // RSP after the round trip, before undoing our pushes.
             "mov rcx, rsp",
             "pop rdx",
             "mov [rdx], rbx",
             "mov [rdx + 8], rbp",
-            "mov [rdx + 16], r12",
-            "mov [rdx + 24], r13",
-            "mov [rdx + 32], r14",
-            "mov [rdx + 40], r15",
-            "mov [rdx + 56], rcx",
-            "mov [rdx + 64], rax",
+            "mov [rdx + 24], rcx",
+            "mov [rdx + 32], rax",
             "pop rbp",
             "pop rbx",
             out = in(reg) out.as_mut_ptr(),
             s = in(reg) SENTINEL,
-            switch = sym switch,
+            switch_into = sym switch_into,
             in("rdi") main.as_ptr(),
             in("rsi") own.as_ptr(),
+            out("rax") _,
             out("r12") _, out("r13") _, out("r14") _, out("r15") _,
             clobber_abi("sysv64"),
         );
     }
-    let names = ["rbx", "rbp", "r12", "r13", "r14", "r15"];
-    for (i, name) in names.iter().enumerate() {
-        assert_eq!(out[i], SENTINEL + i as u64, "{name} was not restored");
-    }
-    assert_eq!(out[6], out[7], "RSP differs after the round trip");
-    assert_eq!(out[8], 99, "the value handed back");
+    assert_eq!(out[0], SENTINEL, "rbx was not restored");
+    assert_eq!(out[1], SENTINEL + 1, "rbp was not restored");
+    assert_eq!(out[2], out[3], "RSP differs after the round trip");
+    assert_eq!(out[4], 99, "the value handed back in rax");
     // The slot main saved: its RSP at the call, minus the return address
-    // and the six registers `switch` pushed.
-    assert_eq!(main.saved_rsp(), out[6] - 8 - 6 * 8);
+    // and the two registers `switch_into` pushed.
+    assert_eq!(main.saved_rsp(), out[2] - 8 - 2 * 8);
     // Let the coroutine finish through the safe API.
+    assert_eq!(co.resume(0), Resumed::Returned(1));
+}
+
+#[test]
+fn values_live_across_resume_survive_a_coroutine_that_trashes_every_register() {
+    // r12–r15 are the compiler's to keep safe (the switch declares them
+    // clobbered): this checks it does, with more values live across the
+    // resume than the caller-saved registers could hold.
+    let stack = Box::new(BigStack::new());
+    let (own, main) = (Context::new(), Context::new());
+    // SAFETY: the stack and slots are this test's alone.
+    let co = unsafe { Coroutine::new(&stack, &own, &main, garbage_everywhere_then_switch_back) };
+    let live: [u64; 8] = core::array::from_fn(|i| black_box(SENTINEL + 10 * i as u64));
+    let (a, b, c, d, e, f, g, h) = (
+        live[0], live[1], live[2], live[3], live[4], live[5], live[6], live[7],
+    );
+    assert_eq!(co.resume(main.as_ptr() as u64), Resumed::Yielded(99));
+    assert_eq!(
+        black_box([a, b, c, d, e, f, g, h]),
+        core::array::from_fn(|i| SENTINEL + 10 * i as u64)
+    );
     assert_eq!(co.resume(0), Resumed::Returned(1));
 }
