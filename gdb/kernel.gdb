@@ -18,11 +18,12 @@
 #
 # Commands defined here (each also has `help NAME`):
 #   coro-break    hardware breakpoints on switch_to_coro1 (phase 1) and on
-#                 the naked switch (every phase 2 switch); this script runs it
+#                 the two naked switches of phase 2: switch_into (every
+#                 resume) and switch_back (every yield); this script runs it
 #   coro-slots    the three context slots, and which stack each saved RSP
 #                 points into, with its offset below that stack's top
 #   coro-where    which stack RSP is in now
-#   coro-switch   at a breakpoint on the switch: step through it one
+#   coro-switch   at a breakpoint on a switch: step through it one
 #                 instruction at a time, printing RSP and the slots before and
 #                 after
 #   coro-regs     rbx, rbp, r12-r15 and rsp on one line (to compare the
@@ -69,14 +70,23 @@ def read_u64(address):
     return int.from_bytes(bytes(memory), "little")
 
 
+def stack_bottom(name):
+    """Lowest address of a coroutine stack. The kernel's static may be the
+    stack itself or a reference to it (the stacks sit between guard pages)."""
+    symbol = gdb.lookup_static_symbol("kernel::" + name) or gdb.lookup_global_symbol("kernel::" + name)
+    if symbol is None:
+        raise gdb.GdbError("symbol kernel::%s not found: is this the coroutine kernel?" % name)
+    value = symbol.value()
+    if value.type.strip_typedefs().code in (gdb.TYPE_CODE_PTR, gdb.TYPE_CODE_REF):
+        return int(value)
+    return int(value.address)
+
+
 def regions():
     """(name, bottom, top) of every stack the kernel knows: the two coroutine
-    stacks from their symbols, main's stack from kernel::stacks::REGIONS,
-    which the kernel fills at boot (empty before that)."""
-    found = []
-    for name in STACKS:
-        bottom = data_address(name)
-        found.append((name, bottom, bottom + 4096))
+    stacks from their symbols, and the rest (main's stack) from
+    kernel::stacks::REGIONS, which the kernel fills at boot."""
+    found = [(name, stack_bottom(name), stack_bottom(name) + 4096) for name in STACKS]
     table = gdb.lookup_static_symbol("kernel::stacks::REGIONS")
     if table is not None:
         entries = table.value()["inner"]["data"]["value"]
@@ -117,21 +127,24 @@ def slots_line():
     return " ".join(parts)
 
 
-def switch_address():
-    return function_address(r"^coroutine_switch.*::switch$")
+def switch_addresses():
+    """Entry points of the two naked switches: switch_into, switch_back."""
+    return [function_address(r"^coroutine_switch.*::%s$" % name) for name in ("switch_into", "switch_back")]
 
 
 class CoroBreak(gdb.Command):
     """Hardware breakpoints on switch_to_coro1 (the original program's first
-    switch, phase 1) and on coroutine_switch::switch (every switch of phase 2).
-    Hardware, because the kernel is not mapped yet when QEMU starts paused."""
+    switch, phase 1) and on coroutine_switch::switch_into and switch_back (every
+    resume and every yield of phase 2). Hardware, because the kernel is not
+    mapped yet when QEMU starts paused; three of the CPU's four."""
 
     def __init__(self):
         super().__init__("coro-break", gdb.COMMAND_BREAKPOINTS)
 
     def invoke(self, arg, from_tty):
         gdb.execute("hbreak *%#x" % function_address(r"^kernel.*::switch_to_coro1$"))
-        gdb.execute("hbreak *%#x" % switch_address())
+        for address in switch_addresses():
+            gdb.execute("hbreak *%#x" % address)
 
 
 class CoroSlots(gdb.Command):
@@ -169,18 +182,18 @@ class CoroRegs(gdb.Command):
 
 class CoroSwitch(gdb.Command):
     """Step through one switch, instruction by instruction. Run it when
-    stopped at the first instruction of coroutine_switch::switch (coro-break
-    puts a breakpoint there). Prints RSP and the slots before, each
-    instruction as it executes, and RSP and the slots after the final
-    `jmp rcx`, which lands on the other side."""
+    stopped at the first instruction of coroutine_switch::switch_into or
+    switch_back (coro-break puts breakpoints there). Prints RSP and the slots
+    before, each instruction as it executes, and RSP and the slots after the
+    final `jmp rcx` (switch_into) or `ret` (switch_back), which lands on the
+    other side."""
 
     def __init__(self):
         super().__init__("coro-switch", gdb.COMMAND_RUNNING)
 
     def invoke(self, arg, from_tty):
-        start = switch_address()
-        if int(gdb.parse_and_eval("$pc")) != start:
-            raise gdb.GdbError("not at the start of coroutine_switch::switch: use coro-break and continue")
+        if int(gdb.parse_and_eval("$pc")) not in switch_addresses():
+            raise gdb.GdbError("not at the start of switch_into or switch_back: use coro-break and continue")
         print("before: RSP=%#018x (%s)" % (rsp(), locate(rsp())))
         print("before: slots " + slots_line())
         # Without this, every stepi would also print the frame it stops in.
@@ -191,7 +204,7 @@ class CoroSwitch(gdb.Command):
                 instruction = gdb.selected_frame().architecture().disassemble(pc)[0]["asm"]
                 gdb.execute("stepi", to_string=True)
                 print("  %-24s -> RSP=%#018x (%s)" % (instruction, rsp(), locate(rsp())))
-                if instruction.startswith("jmp"):
+                if instruction.startswith(("jmp", "ret")):
                     break
         finally:
             gdb.execute("set suppress-cli-notifications off")
