@@ -1,0 +1,287 @@
+//! A scripted gdb session against a real paused QEMU: `boot --gdb-server`
+//! starts it, `gdb -batch` attaches with gdb/kernel.gdb, breaks on the
+//! switches, steps through them with `coro-switch`, and this test checks what
+//! gdb saw: RSP moving from main's stack into COROUTINE1_STACK, back, into
+//! COROUTINE2_STACK and back; each switch's saved slot equal to RSP after its
+//! pushes; rbx, rbp and RSP the same after a round trip.
+//!
+//! QEMU never outlives a test: the boot tool is killed when the test ends
+//! (pass or fail), and the boot tool's QEMU dies with it (PR_SET_PDEATHSIG).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Builds the kernel and copies it to a directory of this test's own, so
+/// that the disk image the boot tool writes next to it is ours alone.
+fn private_kernel(tag: &str) -> PathBuf {
+    let root = workspace_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["kbuild", "--bin", "kernel"])
+        .current_dir(&root)
+        .status()
+        .expect("run cargo kbuild");
+    assert!(status.success(), "cargo kbuild --bin kernel failed");
+    let dir = root.join("target/test-kernels").join(format!("gdb-{tag}"));
+    std::fs::create_dir_all(&dir).expect("create test kernel dir");
+    let elf = dir.join("kernel");
+    std::fs::copy(root.join("target/x86_64-target/debug/kernel"), &elf).expect("copy kernel");
+    elf
+}
+
+/// Kills the child when dropped, so a failing assertion leaves nothing
+/// running.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `boot --gdb-server` and returns it with the gdbstub's port, read
+/// from the attach command it prints once QEMU listens.
+fn start_gdb_server(elf: &Path, uefi: bool) -> (KillOnDrop, u16) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_boot"));
+    command.arg(elf).arg("--gdb-server");
+    if uefi {
+        command.arg("--uefi");
+    }
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start boot --gdb-server");
+    let stderr = child.stderr.take().expect("stderr");
+    let server = KillOnDrop(child);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "no attach command from boot --gdb-server; it said:\n{}",
+                    seen.join("\n")
+                )
+            });
+        if let Some(at) = line.find("127.0.0.1:") {
+            let digits: String = line[at + "127.0.0.1:".len()..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            return (server, digits.parse().expect("port number"));
+        }
+        seen.push(line);
+    }
+}
+
+/// Runs gdb in batch mode with gdb/kernel.gdb and `commands`; returns what
+/// it printed. Killed after two minutes.
+fn run_gdb(elf: &Path, port: u16, commands: &[&str]) -> String {
+    let script = workspace_root().join("gdb/kernel.gdb");
+    let mut command = Command::new("gdb");
+    command.args(["-q", "-nx", "-batch"]).arg(elf);
+    command.args(["-ex", &format!("target remote 127.0.0.1:{port}")]);
+    command.arg("-x").arg(&script);
+    for c in commands {
+        command.args(["-ex", c]);
+    }
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start gdb (is it installed? make setup installs it)");
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let output = match rx.recv_timeout(Duration::from_secs(120)) {
+        Ok(output) => output.expect("gdb output"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("gdb did not finish within two minutes");
+        }
+    };
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "gdb failed: {text}");
+    text
+}
+
+/// The hexadecimal number after `key` in `line`.
+fn hex_after(line: &str, key: &str) -> u64 {
+    let start = line
+        .find(key)
+        .unwrap_or_else(|| panic!("no {key} in {line:?}"))
+        + key.len();
+    let digits: String = line[start..]
+        .trim_start_matches("0x")
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    u64::from_str_radix(&digits, 16).unwrap_or_else(|_| panic!("bad number in {line:?}"))
+}
+
+/// The stack name in `... (NAME top-0x..)`.
+fn stack_of(line: &str) -> &str {
+    let open = line.find(" (").expect("location") + 2;
+    let rest = &line[open..];
+    rest[..rest.find(" top-").unwrap_or(rest.len())].trim_end_matches(')')
+}
+
+/// One `coro-switch`, as printed.
+struct Switch {
+    before_rsp: u64,
+    before_stack: String,
+    /// RSP when the switch stored it: the line of `mov [rdi], rsp`.
+    stored_rsp: u64,
+    after_rsp: u64,
+    after_stack: String,
+    after_slots: String,
+}
+
+fn switches(output: &str) -> Vec<Switch> {
+    let lines: Vec<&str> = output.lines().collect();
+    let mut found = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if !line.starts_with("before: RSP=") {
+            continue;
+        }
+        let rest = &lines[i..];
+        let find = |prefix: &str| {
+            *rest
+                .iter()
+                .find(|l| l.trim_start().starts_with(prefix))
+                .expect(prefix)
+        };
+        let stored = find("mov    QWORD PTR [rdi],rsp");
+        let after = find("after:  RSP=");
+        found.push(Switch {
+            before_rsp: hex_after(line, "RSP="),
+            before_stack: stack_of(line).to_owned(),
+            stored_rsp: hex_after(stored, "RSP="),
+            after_rsp: hex_after(after, "RSP="),
+            after_stack: stack_of(after).to_owned(),
+            after_slots: find("after:  slots").to_owned(),
+        });
+    }
+    found
+}
+
+/// `rbx=.. rbp=.. rsp=..` from a `coro-regs` line.
+fn regs(line: &str) -> [u64; 3] {
+    [
+        hex_after(line, "rbx="),
+        hex_after(line, "rbp="),
+        hex_after(line, "rsp="),
+    ]
+}
+
+fn step_through_the_switches(uefi: bool) {
+    let elf = private_kernel(if uefi { "uefi" } else { "bios" });
+    let (_server, port) = start_gdb_server(&elf, uefi);
+    let output = run_gdb(
+        &elf,
+        port,
+        &[
+            "continue", // phase 1: switch_to_coro1
+            "coro-where",
+            "continue", // phase 2: switch_into, main -> coroutine1
+            "coro-regs",
+            "coro-switch",
+            "continue", // switch_back, coroutine1 -> main
+            "coro-switch",
+            "coro-regs",
+            "continue", // switch_into, main -> coroutine2
+            "coro-switch",
+            "continue", // switch_back, coroutine2 -> main
+            "coro-switch",
+            "kill",
+        ],
+    );
+
+    // Stopped in the original's first switch, on main's stack.
+    assert!(output.contains("switch_to_coro1"), "{output}");
+    let where_line = output
+        .lines()
+        .find(|l| l.starts_with("RSP="))
+        .expect("coro-where output");
+    assert_eq!(stack_of(where_line), "main stack", "{where_line}");
+
+    let seen = switches(&output);
+    let path: Vec<(&str, &str)> = seen
+        .iter()
+        .map(|s| (s.before_stack.as_str(), s.after_stack.as_str()))
+        .collect();
+    assert_eq!(
+        path,
+        [
+            ("main stack", "COROUTINE1_STACK"),
+            ("COROUTINE1_STACK", "main stack"),
+            ("main stack", "COROUTINE2_STACK"),
+            ("COROUTINE2_STACK", "main stack"),
+        ],
+        "{output}"
+    );
+    // Each switch stores RSP after pushing rbp and rbx in the slot of the side
+    // that leaves: main's slot on a resume, the coroutine's on a yield.
+    let from_slots = [
+        "MAIN_CONTEXT=",
+        "CORO1_CONTEXT=",
+        "MAIN_CONTEXT=",
+        "CORO2_CONTEXT=",
+    ];
+    for (switch, slot) in seen.iter().zip(from_slots) {
+        assert_eq!(switch.stored_rsp, switch.before_rsp - 16, "{output}");
+        assert_eq!(
+            hex_after(&switch.after_slots, slot),
+            switch.stored_rsp,
+            "{slot} {output}"
+        );
+    }
+    // A round trip gives main back its rbx and rbp, and RSP where it was
+    // before the resume's `call` pushed the continue address.
+    let reg_lines: Vec<&str> = output.lines().filter(|l| l.starts_with("regs ")).collect();
+    assert_eq!(reg_lines.len(), 2, "{output}");
+    let (before, after) = (regs(reg_lines[0]), regs(reg_lines[1]));
+    assert_eq!(
+        before[..2],
+        after[..2],
+        "rbx, rbp after the round trip: {output}"
+    );
+    assert_eq!(
+        after[2],
+        before[2] + 8,
+        "RSP after the round trip: {output}"
+    );
+    assert_eq!(seen[1].after_rsp, before[2] + 8, "{output}");
+}
+
+#[test]
+fn gdb_steps_through_the_switches_under_bios() {
+    step_through_the_switches(false);
+}
+
+#[test]
+fn gdb_steps_through_the_switches_under_uefi() {
+    step_through_the_switches(true);
+}
