@@ -7,10 +7,12 @@
 //! run to their end.
 //!
 //! **Phase 2** fixes that: the same stacks and context slots, but every
-//! switch goes through `coroutine_switch::switch`, which saves the running
-//! side's registers and RSP in its slot, so coroutine1 and coroutine2 yield
-//! back to main in the middle of their work and main resumes them, turn by
-//! turn, until both return.
+//! switch saves the side that leaves as well: `Coroutine::resume` enters the
+//! naked `coroutine_switch::switch_into`, `Yielder::suspend` the naked
+//! `switch_back`. Each pushes rbp and rbx on the leaving side's stack, stores
+//! its RSP in that side's slot and loads the other slot, so coroutine1 and
+//! coroutine2 yield back to main in the middle of their work and main resumes
+//! them, turn by turn, until both return.
 //!
 //! Every step is logged on COM1 (see README.md for a transcript). The file
 //! follows the order of the NASM listing: `.bss` first, then `_start`, then
