@@ -29,7 +29,7 @@ bench: setup ## Criterion: our switch vs corosensei vs context, as a table
 	python3 scripts/bench.py
 
 soak: setup ## Boot the kernel N times (N=100) and compare the transcripts
-	scripts/soak.sh $(N)
+	python3 scripts/soak.py
 
 fmt: ## Format every crate
 	cargo fmt --all

@@ -231,8 +231,7 @@ fn coroutine1_task(yielder: &Yielder, first: u64) -> u64 {
     let mut counter = 0;
     let mut received = first;
     let mut sum = 0;
-    // Just switched in for the first time: show what the switch left behind.
-    log_slots(NAMES[COROUTINE1]);
+    switched_in(COROUTINE1);
     while counter < ROUNDS {
         counter += 1;
         sum += received;
@@ -249,8 +248,7 @@ fn coroutine2_task(yielder: &Yielder, first: u64) -> u64 {
     let mut counter = 0;
     let mut received = first;
     let mut sum = 0;
-    // Just switched in for the first time: show what the switch left behind.
-    log_slots(NAMES[COROUTINE2]);
+    switched_in(COROUTINE2);
     while counter < ROUNDS {
         counter += 1;
         sum += received;
@@ -308,7 +306,8 @@ fn resume_logged(coroutine: &Coroutine, who: usize, value: u64) {
         "main       | #{step} resume {name} with {value}, RSP={before:#018x} ({})",
         locate(before)
     );
-    RUNNING.store(who, Ordering::Relaxed);
+    // `switched_in` names the coroutine once it runs; until then (and in
+    // `resume`'s own checks) main is the one running.
     let result = coroutine.resume(value);
     RUNNING.store(MAIN, Ordering::Relaxed);
     log_slots("main");
@@ -329,8 +328,16 @@ fn yield_logged(yielder: &Yielder, who: usize, value: u64) -> u64 {
     let step = SWITCHES.fetch_add(1, Ordering::Relaxed) + 1;
     info!("{:<10} | #{step} yield {value} to main", NAMES[who]);
     let received = yielder.suspend(value);
-    log_slots(NAMES[who]);
+    switched_in(who);
     received
+}
+
+/// Called by a coroutine whenever a switch has brought it in (first entry and
+/// every return from a yield): from now on faults and panics name it, and the
+/// transcript shows what the switch left in the slots.
+fn switched_in(who: usize) {
+    RUNNING.store(who, Ordering::Relaxed);
+    log_slots(NAMES[who]);
 }
 
 fn log_round(who: usize, counter: u64, received: u64) {
@@ -475,10 +482,6 @@ fn log_slots(who: &str) {
 
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
-    kernel::serial::panic_println(format_args!(
-        "PANIC in {} at switch #{}",
-        NAMES[RUNNING.load(Ordering::Relaxed)],
-        SWITCHES.load(Ordering::Relaxed)
-    ));
-    kernel::report_panic(info)
+    // "coroutine1 panicked at switch #5: ...", naming who ran (RUNNING).
+    kernel::report_panic_while_running(info)
 }
