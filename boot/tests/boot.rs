@@ -8,11 +8,13 @@
 //! Boots run one at a time: on two cores, parallel TCG guests slow each other
 //! down enough to make a 3-second timeout meaningless.
 
-use std::collections::HashMap;
+mod common;
+
+use common::kernel;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 /// A line the main kernel prints on every successful boot. Its program will
 /// change; update this one constant when its output does.
@@ -24,53 +26,6 @@ const PANIC_LINES: [&str; 2] = [
 ];
 /// What `test_hang` prints before halting forever.
 const HANG_LINE: &str = "test_hang: halting forever";
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// The ELF of every kernel binary, by name, built once.
-fn kernels() -> &'static HashMap<String, PathBuf> {
-    static KERNELS: OnceLock<HashMap<String, PathBuf>> = OnceLock::new();
-    KERNELS.get_or_init(|| {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let output = Command::new(cargo)
-            .args([
-                "kbuild",
-                "--bins",
-                "--message-format=json-render-diagnostics",
-            ])
-            .current_dir(workspace_root())
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run cargo kbuild");
-        assert!(output.status.success(), "cargo kbuild --bins failed");
-        let mut kernels = HashMap::new();
-        for line in String::from_utf8_lossy(&output.stdout).lines() {
-            let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            if message["reason"] == "compiler-artifact"
-                && let (Some(name), Some(exe)) = (
-                    message["target"]["name"].as_str(),
-                    message["executable"].as_str(),
-                )
-            {
-                kernels.insert(name.to_string(), PathBuf::from(exe));
-            }
-        }
-        kernels
-    })
-}
-
-fn kernel(name: &str) -> &'static Path {
-    kernels()
-        .get(name)
-        .unwrap_or_else(|| panic!("kernel binary {name} was not built"))
-}
 
 /// A private copy of a kernel ELF for one test, deleted with its images when
 /// dropped.

@@ -8,38 +8,13 @@
 //! done, checks that no QEMU running one of these kernels' images outlived
 //! the `boot` that started it.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// Builds every kernel binary once (`cargo kbuild --bins`) and returns the
-/// directory holding the ELFs.
-fn kernel_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["kbuild", "--bins"])
-            .current_dir(workspace_root())
-            .stdout(Stdio::null())
-            .status()
-            .expect("run cargo kbuild --bins");
-        assert!(status.success(), "cargo kbuild --bins failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join("target"));
-        target.join("x86_64-target").join("debug")
-    })
-}
 
 /// Scenario tests started / finished, for [`zz_no_qemu_left_after_the_suite`].
 static STARTED: AtomicUsize = AtomicUsize::new(0);
@@ -57,9 +32,9 @@ fn touch() {
 fn boot(name: &str, timeout_secs: u32) -> Output {
     STARTED.fetch_add(1, Ordering::SeqCst);
     touch();
-    let elf = kernel_dir().join(name);
+    let elf = common::kernel(name);
     let output = Command::new(env!("CARGO_BIN_EXE_boot"))
-        .arg(&elf)
+        .arg(elf)
         .args(["--timeout", &timeout_secs.to_string()])
         .stdin(Stdio::null())
         .output()
@@ -277,10 +252,13 @@ fn zz_no_qemu_left_after_the_suite() {
     }
     // Only the images this suite boots: other suites (boot.rs) may be
     // running their own QEMU from this workspace at the same time.
-    let left: Vec<String> =
-        qemu_processes_mentioning(&kernel_dir().join("fault_").to_string_lossy())
-            .into_iter()
-            .filter(|cmdline| cmdline.contains(".img"))
-            .collect();
+    let left: Vec<String> = qemu_processes_mentioning(
+        &common::kernel("kernel")
+            .with_file_name("fault_")
+            .to_string_lossy(),
+    )
+    .into_iter()
+    .filter(|cmdline| cmdline.contains(".img"))
+    .collect();
     assert!(left.is_empty(), "QEMU left running: {left:?}");
 }

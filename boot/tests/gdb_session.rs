@@ -8,31 +8,24 @@
 //! QEMU never outlives a test: the boot tool is killed when the test ends
 //! (pass or fail), and the boot tool's QEMU dies with it (PR_SET_PDEATHSIG).
 
+mod common;
+
+use common::{hex_after, workspace_root};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 /// Builds the kernel and copies it to a directory of this test's own, so
 /// that the disk image the boot tool writes next to it is ours alone.
 fn private_kernel(tag: &str) -> PathBuf {
-    let root = workspace_root();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["kbuild", "--bin", "kernel"])
-        .current_dir(&root)
-        .status()
-        .expect("run cargo kbuild");
-    assert!(status.success(), "cargo kbuild --bin kernel failed");
-    let dir = root.join("target/test-kernels").join(format!("gdb-{tag}"));
+    let dir = workspace_root()
+        .join("target/test-kernels")
+        .join(format!("gdb-{tag}"));
     std::fs::create_dir_all(&dir).expect("create test kernel dir");
     let elf = dir.join("kernel");
-    std::fs::copy(root.join("target/x86_64-target/debug/kernel"), &elf).expect("copy kernel");
+    std::fs::copy(common::kernel("kernel"), &elf).expect("copy kernel");
     elf
 }
 
@@ -125,20 +118,6 @@ fn run_gdb(elf: &Path, port: u16, commands: &[&str]) -> String {
         + &String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "gdb failed: {text}");
     text
-}
-
-/// The hexadecimal number after `key` in `line`.
-fn hex_after(line: &str, key: &str) -> u64 {
-    let start = line
-        .find(key)
-        .unwrap_or_else(|| panic!("no {key} in {line:?}"))
-        + key.len();
-    let digits: String = line[start..]
-        .trim_start_matches("0x")
-        .chars()
-        .take_while(char::is_ascii_hexdigit)
-        .collect();
-    u64::from_str_radix(&digits, 16).unwrap_or_else(|_| panic!("bad number in {line:?}"))
 }
 
 /// The stack name in `... (NAME top-0x..)`.

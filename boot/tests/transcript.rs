@@ -3,30 +3,15 @@
 //! prints (every RSP inside the stack it should be in, main's RSP restored,
 //! each saved slot where the switch must have put it).
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
+mod common;
 
-/// Builds the kernel once for this test binary and returns its ELF path.
-fn kernel_elf() -> &'static PathBuf {
-    static ELF: OnceLock<PathBuf> = OnceLock::new();
-    ELF.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["kbuild", "--bin", "kernel"])
-            .current_dir(&root)
-            .status()
-            .expect("run cargo kbuild");
-        assert!(status.success(), "cargo kbuild --bin kernel failed");
-        root.join("target/x86_64-target/debug/kernel")
-    })
-}
+use common::{dec_after, hex_after};
+use std::process::Command;
 
 /// The kernel's serial lines, without the `[INFO ] ` prefix.
 fn boot_transcript() -> Vec<String> {
     let output = Command::new(env!("CARGO_BIN_EXE_boot"))
-        .arg(kernel_elf())
+        .arg(common::kernel("kernel"))
         .args(["--timeout", "60"])
         .output()
         .expect("run boot");
@@ -42,36 +27,6 @@ fn boot_transcript() -> Vec<String> {
         .filter_map(|l| l.strip_prefix("[INFO ] "))
         .map(str::to_owned)
         .collect()
-}
-
-/// The hexadecimal number right after `key` in `line`.
-fn hex_after(line: &str, key: &str) -> u64 {
-    let start = line
-        .find(key)
-        .unwrap_or_else(|| panic!("no {key} in {line:?}"))
-        + key.len();
-    let digits: String = line[start..]
-        .trim_start_matches("0x")
-        .chars()
-        .take_while(char::is_ascii_hexdigit)
-        .collect();
-    u64::from_str_radix(&digits, 16)
-        .unwrap_or_else(|_| panic!("bad number after {key} in {line:?}"))
-}
-
-/// The decimal number right after `key` in `line`.
-fn dec_after(line: &str, key: &str) -> u64 {
-    let start = line
-        .find(key)
-        .unwrap_or_else(|| panic!("no {key} in {line:?}"))
-        + key.len();
-    let digits: String = line[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits
-        .parse()
-        .unwrap_or_else(|_| panic!("bad number after {key} in {line:?}"))
 }
 
 /// Who printed the line (`main`, `coroutine1`, `coroutine2`) and the rest.
