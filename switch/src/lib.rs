@@ -525,22 +525,21 @@ impl<'a, const N: usize> Coroutine<'a, N> {
     /// it ran (it overflowed its stack).
     #[inline(always)]
     pub fn resume(&self, value: u64) -> Resumed {
-        assert!(
-            !self.is_finished(),
-            "resumed a finished coroutine (stack at {:#x})",
-            self.stack.bottom()
-        );
+        // The checks are a load and a compare each on the hot path; their
+        // panics live out of line (`#[cold]`), so that resume stays small
+        // enough to inline into every caller.
+        if self.is_finished() {
+            resumed_finished(self.stack.bottom());
+        }
         // SAFETY: `own` holds an RSP prepared by `new` or saved by the
         // coroutine's last `suspend`, on a stack that `new`'s contract keeps
         // to this coroutine; it is not running (we are). The coroutine
         // always switches back to `caller`: on `suspend`, and at the end
         // from `coroutine_main`.
         let received = unsafe { self.caller.call_into(self.own, value) };
-        assert!(
-            self.stack.canary_intact(),
-            "the coroutine on the stack at {:#x} overflowed it: its canary was overwritten",
-            self.stack.bottom()
-        );
+        if !self.stack.canary_intact() {
+            overflowed(self.stack.bottom());
+        }
         if self.is_finished() {
             Resumed::Returned(received)
         } else {
@@ -560,6 +559,22 @@ impl<'a, const N: usize> Coroutine<'a, N> {
     pub fn stack(&self) -> &'a Stack<N> {
         self.stack
     }
+}
+
+/// The panic of [`Coroutine::resume`] on a finished coroutine.
+#[cold]
+#[inline(never)]
+fn resumed_finished(stack_bottom: u64) -> ! {
+    panic!("resumed a finished coroutine (stack at {stack_bottom:#x})")
+}
+
+/// The panic of [`Coroutine::resume`] when the canary was overwritten.
+#[cold]
+#[inline(never)]
+fn overflowed(stack_bottom: u64) -> ! {
+    panic!(
+        "the coroutine on the stack at {stack_bottom:#x} overflowed it: its canary was overwritten"
+    )
 }
 
 /// The first code a coroutine runs: [`switch_into`] jumps here on the first
