@@ -119,3 +119,44 @@ pub fn not_caught(name: &str) -> ! {
 pub fn panic(info: &core::panic::PanicInfo) -> ! {
     crate::report_panic_while_running(info)
 }
+
+/// The whole of a fault kernel but its coroutine bodies: the entry point
+/// (boot, set up two guarded coroutines, resume them to the end, fail if the
+/// fault under test was not caught) and the panic handler.
+///
+/// ```ignore
+/// kernel::scenario_kernel! {
+///     name: "fault_breakpoint",
+///     what: "coroutine1 executes int3",
+///     coroutines: (breakpoint, scenario::yield_three_times),
+/// }
+/// ```
+///
+/// `before: { ... }` runs after the set-up and before the first resume;
+/// `after: |coroutines| { ... }` runs once both coroutines have finished.
+#[macro_export]
+macro_rules! scenario_kernel {
+    (
+        name: $name:literal,
+        what: $what:literal,
+        coroutines: ($body1:expr, $body2:expr $(,)?),
+        $(before: $before:block,)?
+        $(after: |$coroutines:ident| $after:block,)?
+    ) => {
+        bootloader_api::entry_point!(scenario_main, config = &$crate::BOOTLOADER_CONFIG);
+
+        fn scenario_main(boot_info: &'static mut bootloader_api::BootInfo) -> ! {
+            $crate::scenario::start(boot_info, $name, $what);
+            $($before)?
+            let coroutines = $crate::scenario::coroutines($body1, $body2);
+            $crate::scenario::run_to_end(&coroutines);
+            $(let $coroutines = &coroutines; $after)?
+            $crate::scenario::not_caught($name)
+        }
+
+        #[panic_handler]
+        fn panic(info: &core::panic::PanicInfo) -> ! {
+            $crate::scenario::panic(info)
+        }
+    };
+}

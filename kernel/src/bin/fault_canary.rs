@@ -14,25 +14,15 @@
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use bootloader_api::{BootInfo, entry_point};
-use core::panic::PanicInfo;
-use kernel::BOOTLOADER_CONFIG;
 use kernel::scenario;
 
 use coroutine_switch::Yielder;
 use kernel::guard::STACKS;
 
-entry_point!(main, config = &BOOTLOADER_CONFIG);
-
-fn main(boot_info: &'static mut BootInfo) -> ! {
-    scenario::start(
-        boot_info,
-        "fault_canary",
-        "coroutine2 overwrites the bottom of its stack",
-    );
-    let coroutines = scenario::coroutines(scenario::yield_three_times, clobber_bottom);
-    scenario::run_to_end(&coroutines);
-    scenario::not_caught("fault_canary")
+kernel::scenario_kernel! {
+    name: "fault_canary",
+    what: "coroutine2 overwrites the bottom of its stack",
+    coroutines: (scenario::yield_three_times, clobber_bottom),
 }
 
 fn clobber_bottom(yielder: &Yielder, first: u64) -> u64 {
@@ -42,9 +32,4 @@ fn clobber_bottom(yielder: &Yielder, first: u64) -> u64 {
     // but the canary, which is the point of this kernel.
     unsafe { bottom.write_volatile(0) };
     scenario::step(yielder, received)
-}
-
-#[panic_handler]
-fn panic(info: &PanicInfo) -> ! {
-    scenario::panic(info)
 }

@@ -16,28 +16,20 @@
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use bootloader_api::{BootInfo, entry_point};
-use core::panic::PanicInfo;
-use kernel::BOOTLOADER_CONFIG;
 use kernel::scenario;
 
 use coroutine_switch::Yielder;
 
-entry_point!(main, config = &BOOTLOADER_CONFIG);
-
 /// Unmapped, as in `fault_page_fault.rs`.
 const DANGLING: u64 = 0x0000_7fff_dead_0000;
 
-fn main(boot_info: &'static mut BootInfo) -> ! {
-    scenario::start(
-        boot_info,
-        "fault_double_fault",
-        "a page fault with no page-fault handler",
-    );
-    kernel::interrupts::load_double_fault_only_idt();
-    let coroutines = scenario::coroutines(read_dangling, scenario::yield_three_times);
-    scenario::run_to_end(&coroutines);
-    scenario::not_caught("fault_double_fault")
+kernel::scenario_kernel! {
+    name: "fault_double_fault",
+    what: "a page fault with no page-fault handler",
+    coroutines: (read_dangling, scenario::yield_three_times),
+    before: {
+        kernel::interrupts::load_double_fault_only_idt();
+    },
 }
 
 fn read_dangling(yielder: &Yielder, first: u64) -> u64 {
@@ -46,9 +38,4 @@ fn read_dangling(yielder: &Yielder, first: u64) -> u64 {
     // SAFETY: not safe at all: nothing is mapped there and the read faults,
     // which is what this kernel is for. It never completes.
     received + unsafe { address.read_volatile() }
-}
-
-#[panic_handler]
-fn panic(info: &PanicInfo) -> ! {
-    scenario::panic(info)
 }

@@ -11,24 +11,14 @@
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use bootloader_api::{BootInfo, entry_point};
-use core::panic::PanicInfo;
-use kernel::BOOTLOADER_CONFIG;
 use kernel::scenario;
 
 use coroutine_switch::Yielder;
 
-entry_point!(main, config = &BOOTLOADER_CONFIG);
-
-fn main(boot_info: &'static mut BootInfo) -> ! {
-    scenario::start(
-        boot_info,
-        "fault_general_protection",
-        "coroutine2 writes to a non-canonical address",
-    );
-    let coroutines = scenario::coroutines(scenario::yield_three_times, write_non_canonical);
-    scenario::run_to_end(&coroutines);
-    scenario::not_caught("fault_general_protection")
+kernel::scenario_kernel! {
+    name: "fault_general_protection",
+    what: "coroutine2 writes to a non-canonical address",
+    coroutines: (scenario::yield_three_times, write_non_canonical),
 }
 
 fn write_non_canonical(yielder: &Yielder, first: u64) -> u64 {
@@ -38,9 +28,4 @@ fn write_non_canonical(yielder: &Yielder, first: u64) -> u64 {
     // faults, which is what this kernel is for. It never completes.
     unsafe { address.write_volatile(received) };
     received
-}
-
-#[panic_handler]
-fn panic(info: &PanicInfo) -> ! {
-    scenario::panic(info)
 }

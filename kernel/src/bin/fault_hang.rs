@@ -9,21 +9,15 @@
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use bootloader_api::{BootInfo, entry_point};
-use core::panic::PanicInfo;
-use kernel::BOOTLOADER_CONFIG;
 use kernel::scenario;
 
 use coroutine_switch::Yielder;
 use kernel::serial_println;
 
-entry_point!(main, config = &BOOTLOADER_CONFIG);
-
-fn main(boot_info: &'static mut BootInfo) -> ! {
-    scenario::start(boot_info, "fault_hang", "coroutine1 spins without yielding");
-    let coroutines = scenario::coroutines(spin_forever, scenario::yield_three_times);
-    scenario::run_to_end(&coroutines);
-    scenario::not_caught("fault_hang")
+kernel::scenario_kernel! {
+    name: "fault_hang",
+    what: "coroutine1 spins without yielding",
+    coroutines: (spin_forever, scenario::yield_three_times),
 }
 
 fn spin_forever(yielder: &Yielder, first: u64) -> u64 {
@@ -33,9 +27,4 @@ fn spin_forever(yielder: &Yielder, first: u64) -> u64 {
         core::hint::black_box(received);
         core::hint::spin_loop();
     }
-}
-
-#[panic_handler]
-fn panic(info: &PanicInfo) -> ! {
-    scenario::panic(info)
 }

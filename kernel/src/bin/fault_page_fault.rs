@@ -8,29 +8,19 @@
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use bootloader_api::{BootInfo, entry_point};
-use core::panic::PanicInfo;
-use kernel::BOOTLOADER_CONFIG;
 use kernel::scenario;
 
 use coroutine_switch::Yielder;
-
-entry_point!(main, config = &BOOTLOADER_CONFIG);
 
 /// Canonical, in the lower half, never mapped by the bootloader (which
 /// places its mappings in the lowest free level-4 entries and the kernel at
 /// 0xffffffff80000000).
 const DANGLING: u64 = 0x0000_7fff_dead_0000;
 
-fn main(boot_info: &'static mut BootInfo) -> ! {
-    scenario::start(
-        boot_info,
-        "fault_page_fault",
-        "coroutine1 writes through a dangling pointer",
-    );
-    let coroutines = scenario::coroutines(write_dangling, scenario::yield_three_times);
-    scenario::run_to_end(&coroutines);
-    scenario::not_caught("fault_page_fault")
+kernel::scenario_kernel! {
+    name: "fault_page_fault",
+    what: "coroutine1 writes through a dangling pointer",
+    coroutines: (write_dangling, scenario::yield_three_times),
 }
 
 fn write_dangling(yielder: &Yielder, first: u64) -> u64 {
@@ -40,9 +30,4 @@ fn write_dangling(yielder: &Yielder, first: u64) -> u64 {
     // which is what this kernel is for. It never completes.
     unsafe { address.write_volatile(received) };
     received
-}
-
-#[panic_handler]
-fn panic(info: &PanicInfo) -> ! {
-    scenario::panic(info)
 }

@@ -7,20 +7,14 @@
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use bootloader_api::{BootInfo, entry_point};
-use core::panic::PanicInfo;
-use kernel::BOOTLOADER_CONFIG;
 use kernel::scenario;
 
 use coroutine_switch::Yielder;
 
-entry_point!(main, config = &BOOTLOADER_CONFIG);
-
-fn main(boot_info: &'static mut BootInfo) -> ! {
-    scenario::start(boot_info, "fault_panic", "coroutine1 panics in round 2");
-    let coroutines = scenario::coroutines(give_up, scenario::yield_three_times);
-    scenario::run_to_end(&coroutines);
-    scenario::not_caught("fault_panic")
+kernel::scenario_kernel! {
+    name: "fault_panic",
+    what: "coroutine1 panics in round 2",
+    coroutines: (give_up, scenario::yield_three_times),
 }
 
 fn give_up(yielder: &Yielder, first: u64) -> u64 {
@@ -32,9 +26,4 @@ fn give_up(yielder: &Yielder, first: u64) -> u64 {
         received = scenario::step(yielder, received);
     }
     received
-}
-
-#[panic_handler]
-fn panic(info: &PanicInfo) -> ! {
-    scenario::panic(info)
 }

@@ -8,28 +8,15 @@
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use bootloader_api::{BootInfo, entry_point};
-use core::panic::PanicInfo;
-use kernel::BOOTLOADER_CONFIG;
 use kernel::scenario;
 
 use kernel::scenario::COROUTINE1;
 
-entry_point!(main, config = &BOOTLOADER_CONFIG);
-
-fn main(boot_info: &'static mut BootInfo) -> ! {
-    scenario::start(
-        boot_info,
-        "fault_resume_finished",
-        "main resumes a finished coroutine",
-    );
-    let coroutines = scenario::coroutines(scenario::yield_three_times, scenario::yield_three_times);
-    scenario::run_to_end(&coroutines);
-    scenario::resume(&coroutines, COROUTINE1, 0);
-    scenario::not_caught("fault_resume_finished")
-}
-
-#[panic_handler]
-fn panic(info: &PanicInfo) -> ! {
-    scenario::panic(info)
+kernel::scenario_kernel! {
+    name: "fault_resume_finished",
+    what: "main resumes a finished coroutine",
+    coroutines: (scenario::yield_three_times, scenario::yield_three_times),
+    after: |coroutines| {
+        scenario::resume(coroutines, COROUTINE1, 0);
+    },
 }

@@ -8,24 +8,14 @@
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use bootloader_api::{BootInfo, entry_point};
-use core::panic::PanicInfo;
-use kernel::BOOTLOADER_CONFIG;
 use kernel::scenario;
 
 use coroutine_switch::Yielder;
 
-entry_point!(main, config = &BOOTLOADER_CONFIG);
-
-fn main(boot_info: &'static mut BootInfo) -> ! {
-    scenario::start(
-        boot_info,
-        "fault_stack_overflow",
-        "coroutine1 recurses without end",
-    );
-    let coroutines = scenario::coroutines(recurse_forever, scenario::yield_three_times);
-    scenario::run_to_end(&coroutines);
-    scenario::not_caught("fault_stack_overflow")
+kernel::scenario_kernel! {
+    name: "fault_stack_overflow",
+    what: "coroutine1 recurses without end",
+    coroutines: (recurse_forever, scenario::yield_three_times),
 }
 
 /// Yields once (so the overflow happens at a later step), then recurses.
@@ -43,9 +33,4 @@ fn depth(n: u64) -> u64 {
     } else {
         frame[0]
     }
-}
-
-#[panic_handler]
-fn panic(info: &PanicInfo) -> ! {
-    scenario::panic(info)
 }
