@@ -225,38 +225,36 @@ fn restored_or_changed(before: u64, after: u64) -> &'static str {
 /// How many times each coroutine yields before it returns.
 const ROUNDS: u64 = 3;
 
-/// coroutine1: counts its rounds in a local that lives on COROUTINE1_STACK
-/// across the yields; yields the counter, returns the sum of what main sent.
+/// coroutine1: yields its round counter, returns the sum of what main sent.
 fn coroutine1_task(yielder: &Yielder, first: u64) -> u64 {
-    let mut counter = 0;
-    let mut received = first;
-    let mut sum = 0;
-    switched_in(COROUTINE1);
-    while counter < ROUNDS {
-        counter += 1;
-        sum += received;
-        log_round(COROUTINE1, counter, received);
-        received = yield_logged(yielder, COROUTINE1, counter);
-    }
-    sum += received;
-    info!("coroutine1 | done after {counter} rounds: return {sum}");
-    sum
+    rounds(yielder, COROUTINE1, first, |counter| counter)
 }
 
-/// coroutine2: the same shape, yielding the square of its counter.
+/// coroutine2: the same, yielding the square of its counter.
 fn coroutine2_task(yielder: &Yielder, first: u64) -> u64 {
+    rounds(yielder, COROUTINE2, first, |counter| counter * counter)
+}
+
+/// The body both coroutines share: `ROUNDS` rounds, each yielding
+/// `to_yield(counter)` to main. `counter`, `received` and `sum` are locals on
+/// the coroutine's own stack: they survive every yield because the switch
+/// leaves that stack untouched while main runs.
+fn rounds(yielder: &Yielder, who: usize, first: u64, to_yield: fn(u64) -> u64) -> u64 {
     let mut counter = 0;
     let mut received = first;
     let mut sum = 0;
-    switched_in(COROUTINE2);
+    switched_in(who);
     while counter < ROUNDS {
         counter += 1;
         sum += received;
-        log_round(COROUTINE2, counter, received);
-        received = yield_logged(yielder, COROUTINE2, counter * counter);
+        log_round(who, counter, received);
+        received = yield_logged(yielder, who, to_yield(counter));
     }
     sum += received;
-    info!("coroutine2 | done after {counter} rounds: return {sum}");
+    info!(
+        "{:<10} | done after {counter} rounds: return {sum}",
+        NAMES[who]
+    );
     sum
 }
 
