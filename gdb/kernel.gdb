@@ -26,8 +26,10 @@
 #   coro-switch   at a breakpoint on a switch: step through it one
 #                 instruction at a time, printing RSP and the slots before and
 #                 after
-#   coro-regs     rbx, rbp, r12-r15 and rsp on one line (to compare the
-#                 callee-saved registers across a round trip)
+#   coro-regs     rbx, rbp, r12-r15 and rsp on one line. Across a round trip
+#                 the switch restores rbx, rbp and rsp; r12-r15 are declared
+#                 clobbered where it is entered (the compiler keeps what is
+#                 live in them), so they may differ right after a switch.
 
 set pagination off
 set confirm off

@@ -76,7 +76,7 @@
 //!
 //! [`Coroutine::new`] paints the stack (to measure its high-water mark later),
 //! writes a canary at the bottom and builds the frame the switches expect to
-//! find, so the first switch into it continues at [`coroutine_trampoline`]:
+//! find, so the first switch into it continues at `coroutine_trampoline`:
 //!
 //! ```text
 //!   top = stack base + N (16-byte aligned)
@@ -96,7 +96,7 @@
 //!
 //! The trampoline starts with RSP = top − 32, a multiple of 16, and `call`s
 //! the body: at the body's first instruction RSP + 8 is a multiple of 16, as
-//! the System V ABI requires. When the body returns, [`coroutine_main`]
+//! the System V ABI requires. When the body returns, `coroutine_main`
 //! stores 0 in the coroutine's slot ("finished") and switches back for the
 //! last time; nothing ever switches into it again, so the body never runs off
 //! the top of its stack. The trampoline's `ud2` after the call is the guard:
