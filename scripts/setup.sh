@@ -20,7 +20,7 @@ toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
 if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1 \
     || ! rustup component list --toolchain "$toolchain" --installed 2>/dev/null | grep -q '^llvm-tools'; then
     echo "setup: installing Rust toolchain $toolchain (rust-toolchain.toml)"
-    rustup toolchain install
+    rustup toolchain install --no-self-update
 fi
 
 # --- QEMU, OVMF, gdb ----------------------------------------------------------
