@@ -64,8 +64,8 @@ fn leak_stack() -> &'static mut [u64] {
     &mut Box::leak(Box::new(Aligned([0; STACK_BYTES / 8]))).0
 }
 
-/// Defines one variant: the naked switch(es), its trampoline, the resume and
-/// suspend wrappers and the echo body.
+/// The first code a lab coroutine runs: calls `$body(&Slots, first value)`
+/// with the System V alignment, as the crate's trampoline does.
 macro_rules! trampoline {
     ($name:ident, $body:ident) => {
         #[unsafe(naked)]
@@ -82,388 +82,145 @@ macro_rules! trampoline {
     };
 }
 
-// --- 6 registers, pop rcx; jmp rcx both ways (the design as first shipped).
-
-#[unsafe(naked)]
-unsafe extern "sysv64" fn v6_switch_jmp(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    naked_asm!(
-        "push rbp",
-        "push rbx",
-        "push r12",
-        "push r13",
-        "push r14",
-        "push r15",
-        "mov [rdi], rsp",
-        "mov rsp, [rsi]",
-        "pop r15",
-        "pop r14",
-        "pop r13",
-        "pop r12",
-        "pop rbx",
-        "pop rbp",
-        "mov rax, rdx",
-        "pop rcx",
-        "jmp rcx",
-    )
+/// A lab switch: `$save` pushes this side's registers, then the RSP swap,
+/// then `$restore` pops the other side's, the value moves from rdx to rax,
+/// and `$exit` continues the other side. Only the save/restore lists and the
+/// exit differ between designs.
+macro_rules! naked_switch {
+    ($name:ident, save: [$($save:literal),+], restore: [$($restore:literal),+], exit: [$($exit:literal),+]) => {
+        #[unsafe(naked)]
+        unsafe extern "sysv64" fn $name(from: *mut u64, to: *const u64, value: u64) -> u64 {
+            naked_asm!(
+                $($save,)+
+                "mov [rdi], rsp", // save this side's RSP in *from
+                "mov rsp, [rsi]", // and continue on the other side's stack
+                $($restore,)+
+                "mov rax, rdx", // the value handed across
+                $($exit),+
+            )
+        }
+    };
 }
 
-#[inline(always)]
-unsafe fn v6_jmp(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    let received;
-    // SAFETY: the caller passes two lab slots; the asm pushes one continue
-    // address that the switch back pops, and declares everything the switch
-    // does not preserve clobbered.
-    unsafe {
-        asm!(
-            "lea rcx, [rip + 2f]", "push rcx", "jmp {s}", "2:",
-            s = sym v6_switch_jmp,
-            in("rdi") from, in("rsi") to, in("rdx") value, lateout("rax") received,
-            clobber_abi("sysv64"),
-        )
-    }
-    received
+/// An entry into a switch, as inline asm: `call` (pushes an RSB entry) or
+/// `jmp` (pushes the continue address by hand, RSB untouched). With
+/// `r12_r15_clobbered`, r12–r15 are declared clobbered (for switches that do
+/// not save them). The value goes in rdx for the lab switches and in rax for
+/// the crate's own, so it is passed in both.
+macro_rules! entry {
+    ($name:ident, call, $switch:path $(, $r12_r15:ident)?) => {
+        entry!(@fn $name, ["call {s}"], $switch $(, $r12_r15)?);
+    };
+    ($name:ident, jmp, $switch:path $(, $r12_r15:ident)?) => {
+        entry!(@fn $name, ["lea rcx, [rip + 2f]", "push rcx", "jmp {s}", "2:"], $switch $(, $r12_r15)?);
+    };
+    (@fn $name:ident, [$($enter:literal),+], $switch:path) => {
+        entry!(@asm $name, [$($enter),+], $switch, []);
+    };
+    (@fn $name:ident, [$($enter:literal),+], $switch:path, r12_r15_clobbered) => {
+        entry!(@asm $name, [$($enter),+], $switch,
+            [lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,]);
+    };
+    (@asm $name:ident, [$($enter:literal),+], $switch:path, [$($clobbers:tt)*]) => {
+        #[inline(always)]
+        unsafe fn $name(from: *mut u64, to: *const u64, value: u64) -> u64 {
+            let mut received = value;
+            // SAFETY: the caller passes two lab slots; the asm pushes one
+            // continue address that the switch back pops, and declares
+            // everything the switch does not preserve clobbered.
+            unsafe {
+                asm!(
+                    $($enter,)+
+                    s = sym $switch,
+                    in("rdi") from, in("rsi") to, in("rdx") value,
+                    inlateout("rax") received,
+                    $($clobbers)*
+                    clobber_abi("sysv64"),
+                )
+            }
+            received
+        }
+    };
 }
 
-extern "sysv64" fn v6_jmp_echo(s: &Slots, mut v: u64) -> ! {
-    loop {
-        // SAFETY: main resumed us through `s.caller` and waits there.
-        v = unsafe { v6_jmp(s.own, s.caller, v) };
-    }
-}
-trampoline!(v6_jmp_tramp, v6_jmp_echo);
-
-// --- 6 registers, call in and ret out both ways (the plain function).
-
-#[unsafe(naked)]
-unsafe extern "sysv64" fn v6_switch_ret(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    naked_asm!(
-        "push rbp",
-        "push rbx",
-        "push r12",
-        "push r13",
-        "push r14",
-        "push r15",
-        "mov [rdi], rsp",
-        "mov rsp, [rsi]",
-        "pop r15",
-        "pop r14",
-        "pop r13",
-        "pop r12",
-        "pop rbx",
-        "pop rbp",
-        "mov rax, rdx",
-        "ret",
-    )
+/// The coroutine side of a variant: echoes every value back through
+/// `$suspend`, forever; `$tramp` starts it.
+macro_rules! echo {
+    ($echo:ident, $tramp:ident, $suspend:ident) => {
+        extern "sysv64" fn $echo(s: &Slots, mut v: u64) -> ! {
+            loop {
+                // SAFETY: main resumed us through `s.caller` and waits there.
+                v = unsafe { $suspend(s.own, s.caller, v) };
+            }
+        }
+        trampoline!($tramp, $echo);
+    };
 }
 
-#[inline(always)]
-unsafe fn v6_ret(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    let received;
-    // SAFETY: the caller passes two lab slots; the asm pushes one continue
-    // address that the switch back pops, and declares everything the switch
-    // does not preserve clobbered.
-    unsafe {
-        asm!(
-            "call {s}",
-            s = sym v6_switch_ret,
-            in("rdi") from, in("rsi") to, in("rdx") value, lateout("rax") received,
-            clobber_abi("sysv64"),
-        )
-    }
-    received
-}
+// --- 6 registers: rbp, rbx, r12–r15 pushed by every switch.
 
-extern "sysv64" fn v6_ret_echo(s: &Slots, mut v: u64) -> ! {
-    loop {
-        // SAFETY: main resumed us through `s.caller` and waits there.
-        v = unsafe { v6_ret(s.own, s.caller, v) };
-    }
-}
-trampoline!(v6_ret_tramp, v6_ret_echo);
+naked_switch!(v6_switch_jmp,
+    save: ["push rbp", "push rbx", "push r12", "push r13", "push r14", "push r15"],
+    restore: ["pop r15", "pop r14", "pop r13", "pop r12", "pop rbx", "pop rbp"],
+    exit: ["pop rcx", "jmp rcx"]);
+naked_switch!(v6_switch_ret,
+    save: ["push rbp", "push rbx", "push r12", "push r13", "push r14", "push r15"],
+    restore: ["pop r15", "pop r14", "pop r13", "pop r12", "pop rbx", "pop rbp"],
+    exit: ["ret"]);
 
-// --- 2 registers (r12–r15 clobbered at the call site), pop; jmp both ways.
+// `v6_jmp`: pop; jmp both ways (the design as first shipped).
+entry!(v6_jmp, jmp, v6_switch_jmp);
+echo!(v6_jmp_echo, v6_jmp_tramp, v6_jmp);
 
-#[unsafe(naked)]
-unsafe extern "sysv64" fn v2_switch_jmp(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    naked_asm!(
-        "push rbp",
-        "push rbx",
-        "mov [rdi], rsp",
-        "mov rsp, [rsi]",
-        "pop rbx",
-        "pop rbp",
-        "mov rax, rdx",
-        "pop rcx",
-        "jmp rcx",
-    )
-}
+// `v6_ret`: call in and ret out both ways (the plain function).
+entry!(v6_ret, call, v6_switch_ret);
+echo!(v6_ret_echo, v6_ret_tramp, v6_ret);
 
-#[inline(always)]
-unsafe fn v2_jmp(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    let received;
-    // SAFETY: the caller passes two lab slots; the asm pushes one continue
-    // address that the switch back pops, and declares everything the switch
-    // does not preserve clobbered.
-    unsafe {
-        asm!(
-            "lea rcx, [rip + 2f]", "push rcx", "jmp {s}", "2:",
-            s = sym v2_switch_jmp,
-            in("rdi") from, in("rsi") to, in("rdx") value, lateout("rax") received,
-            lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
-            clobber_abi("sysv64"),
-        )
-    }
-    received
-}
+// `v6_pair`: resume `call`s in and leaves with pop; jmp, suspend `jmp`s in
+// and leaves with `ret`.
+entry!(v6_pair_resume, call, v6_switch_jmp);
+entry!(v6_pair_suspend, jmp, v6_switch_ret);
+echo!(v6_pair_echo, v6_pair_tramp, v6_pair_suspend);
 
-extern "sysv64" fn v2_jmp_echo(s: &Slots, mut v: u64) -> ! {
-    loop {
-        // SAFETY: main resumed us through `s.caller` and waits there.
-        v = unsafe { v2_jmp(s.own, s.caller, v) };
-    }
-}
-trampoline!(v2_jmp_tramp, v2_jmp_echo);
+// --- 2 registers (rbp, rbx; r12–r15 clobbered at the entry): the crate's
+// own `switch_into` (pop; jmp exit) and `switch_back` (ret exit).
 
-// --- 6 registers, call/ret paired: resume `call`s in and leaves with
-// pop; jmp, suspend jmps in and leaves with `ret`.
+use coroutine_switch::{switch_back, switch_into};
 
-#[unsafe(naked)]
-unsafe extern "sysv64" fn v6_switch_back_ret(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    naked_asm!(
-        "push rbp",
-        "push rbx",
-        "push r12",
-        "push r13",
-        "push r14",
-        "push r15",
-        "mov [rdi], rsp",
-        "mov rsp, [rsi]",
-        "pop r15",
-        "pop r14",
-        "pop r13",
-        "pop r12",
-        "pop rbx",
-        "pop rbp",
-        "mov rax, rdx",
-        "ret",
-    )
-}
+// `v2_jmp`: pop; jmp both ways.
+entry!(v2_jmp, jmp, switch_into, r12_r15_clobbered);
+echo!(v2_jmp_echo, v2_jmp_tramp, v2_jmp);
 
-#[inline(always)]
-unsafe fn v6_pair_resume(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    let received;
-    // SAFETY: the caller passes two lab slots; the asm pushes one continue
-    // address that the switch back pops, and declares everything the switch
-    // does not preserve clobbered.
-    unsafe {
-        asm!(
-            "call {s}",
-            s = sym v6_switch_jmp,
-            in("rdi") from, in("rsi") to, in("rdx") value, lateout("rax") received,
-            clobber_abi("sysv64"),
-        )
-    }
-    received
-}
+// `v2_pair`: both ideas together: the shipped switch, bare.
+entry!(v2_pair_resume, call, switch_into, r12_r15_clobbered);
+entry!(v2_pair_suspend, jmp, switch_back, r12_r15_clobbered);
+echo!(v2_pair_echo, v2_pair_tramp, v2_pair_suspend);
 
-#[inline(always)]
-unsafe fn v6_pair_suspend(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    let received;
-    // SAFETY: the caller passes two lab slots; the asm pushes one continue
-    // address that the switch back pops, and declares everything the switch
-    // does not preserve clobbered.
-    unsafe {
-        asm!(
-            "lea rcx, [rip + 2f]", "push rcx", "jmp {s}", "2:",
-            s = sym v6_switch_back_ret,
-            in("rdi") from, in("rsi") to, in("rdx") value, lateout("rax") received,
-            clobber_abi("sysv64"),
-        )
-    }
-    received
-}
+// --- `v6r`: the 6-register frame, but rbp and rbx pushed and the four
+// r12–r15 words only reserved (`sub rsp, 32`), r12–r15 clobbered at the
+// entry; the restore pops all six (the design shipped before the current
+// one).
 
-extern "sysv64" fn v6_pair_echo(s: &Slots, mut v: u64) -> ! {
-    loop {
-        // SAFETY: main resumed us through `s.caller` and waits there.
-        v = unsafe { v6_pair_suspend(s.own, s.caller, v) };
-    }
-}
-trampoline!(v6_pair_tramp, v6_pair_echo);
+naked_switch!(v6r_switch_jmp,
+    save: ["push rbp", "push rbx", "sub rsp, 32"],
+    restore: ["pop r15", "pop r14", "pop r13", "pop r12", "pop rbx", "pop rbp"],
+    exit: ["pop rcx", "jmp rcx"]);
+naked_switch!(v6r_switch_back_ret,
+    save: ["push rbp", "push rbx", "sub rsp, 32"],
+    restore: ["pop r15", "pop r14", "pop r13", "pop r12", "pop rbx", "pop rbp"],
+    exit: ["ret"]);
 
-// --- 2 registers and call/ret paired: both ideas together.
+entry!(v6r_jmp, jmp, v6r_switch_jmp, r12_r15_clobbered);
+echo!(v6r_jmp_echo, v6r_jmp_tramp, v6r_jmp);
 
-#[unsafe(naked)]
-unsafe extern "sysv64" fn v2_switch_back_ret(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    naked_asm!(
-        "push rbp",
-        "push rbx",
-        "mov [rdi], rsp",
-        "mov rsp, [rsi]",
-        "pop rbx",
-        "pop rbp",
-        "mov rax, rdx",
-        "ret",
-    )
-}
-
-#[inline(always)]
-unsafe fn v2_pair_resume(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    let received;
-    // SAFETY: the caller passes two lab slots; the asm pushes one continue
-    // address that the switch back pops, and declares everything the switch
-    // does not preserve clobbered.
-    unsafe {
-        asm!(
-            "call {s}",
-            s = sym v2_switch_jmp,
-            in("rdi") from, in("rsi") to, in("rdx") value, lateout("rax") received,
-            lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
-            clobber_abi("sysv64"),
-        )
-    }
-    received
-}
-
-#[inline(always)]
-unsafe fn v2_pair_suspend(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    let received;
-    // SAFETY: the caller passes two lab slots; the asm pushes one continue
-    // address that the switch back pops, and declares everything the switch
-    // does not preserve clobbered.
-    unsafe {
-        asm!(
-            "lea rcx, [rip + 2f]", "push rcx", "jmp {s}", "2:",
-            s = sym v2_switch_back_ret,
-            in("rdi") from, in("rsi") to, in("rdx") value, lateout("rax") received,
-            lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
-            clobber_abi("sysv64"),
-        )
-    }
-    received
-}
-
-extern "sysv64" fn v2_pair_echo(s: &Slots, mut v: u64) -> ! {
-    loop {
-        // SAFETY: main resumed us through `s.caller` and waits there.
-        v = unsafe { v2_pair_suspend(s.own, s.caller, v) };
-    }
-}
-trampoline!(v2_pair_tramp, v2_pair_echo);
-
-// --- The 6-register frame, but the safe API's entries only push rbp and
-// rbx and reserve the four r12–r15 words (`sub rsp, 32`), declaring r12–r15
-// clobbered; the restore half always pops all six, so a frame saved by the
-// plain 6-register `switch` is restored in full.
-
-#[unsafe(naked)]
-unsafe extern "sysv64" fn v6r_switch_jmp(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    naked_asm!(
-        "push rbp",
-        "push rbx",
-        "sub rsp, 32",
-        "mov [rdi], rsp",
-        "mov rsp, [rsi]",
-        "pop r15",
-        "pop r14",
-        "pop r13",
-        "pop r12",
-        "pop rbx",
-        "pop rbp",
-        "mov rax, rdx",
-        "pop rcx",
-        "jmp rcx",
-    )
-}
-
-#[unsafe(naked)]
-unsafe extern "sysv64" fn v6r_switch_back_ret(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    naked_asm!(
-        "push rbp",
-        "push rbx",
-        "sub rsp, 32",
-        "mov [rdi], rsp",
-        "mov rsp, [rsi]",
-        "pop r15",
-        "pop r14",
-        "pop r13",
-        "pop r12",
-        "pop rbx",
-        "pop rbp",
-        "mov rax, rdx",
-        "ret",
-    )
-}
-
-#[inline(always)]
-unsafe fn v6r_jmp(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    let received;
-    // SAFETY: the caller passes two lab slots; the asm pushes one continue
-    // address that the switch back pops, and declares everything the switch
-    // does not preserve clobbered.
-    unsafe {
-        asm!(
-            "lea rcx, [rip + 2f]", "push rcx", "jmp {s}", "2:",
-            s = sym v6r_switch_jmp,
-            in("rdi") from, in("rsi") to, in("rdx") value, lateout("rax") received,
-            lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
-            clobber_abi("sysv64"),
-        )
-    }
-    received
-}
-
-extern "sysv64" fn v6r_jmp_echo(s: &Slots, mut v: u64) -> ! {
-    loop {
-        // SAFETY: main resumed us through `s.caller` and waits there.
-        v = unsafe { v6r_jmp(s.own, s.caller, v) };
-    }
-}
-trampoline!(v6r_jmp_tramp, v6r_jmp_echo);
-
-#[inline(always)]
-unsafe fn v6r_pair_resume(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    let received;
-    // SAFETY: the caller passes two lab slots; the asm pushes one continue
-    // address that the switch back pops, and declares everything the switch
-    // does not preserve clobbered.
-    unsafe {
-        asm!(
-            "call {s}",
-            s = sym v6r_switch_jmp,
-            in("rdi") from, in("rsi") to, in("rdx") value, lateout("rax") received,
-            lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
-            clobber_abi("sysv64"),
-        )
-    }
-    received
-}
-
-#[inline(always)]
-unsafe fn v6r_pair_suspend(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    let received;
-    // SAFETY: the caller passes two lab slots; the asm pushes one continue
-    // address that the switch back pops, and declares everything the switch
-    // does not preserve clobbered.
-    unsafe {
-        asm!(
-            "lea rcx, [rip + 2f]", "push rcx", "jmp {s}", "2:",
-            s = sym v6r_switch_back_ret,
-            in("rdi") from, in("rsi") to, in("rdx") value, lateout("rax") received,
-            lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
-            clobber_abi("sysv64"),
-        )
-    }
-    received
-}
-
-extern "sysv64" fn v6r_pair_echo(s: &Slots, mut v: u64) -> ! {
-    loop {
-        // SAFETY: main resumed us through `s.caller` and waits there.
-        v = unsafe { v6r_pair_suspend(s.own, s.caller, v) };
-    }
-}
-trampoline!(v6r_pair_tramp, v6r_pair_echo);
+entry!(v6r_pair_resume, call, v6r_switch_jmp, r12_r15_clobbered);
+entry!(
+    v6r_pair_suspend,
+    jmp,
+    v6r_switch_back_ret,
+    r12_r15_clobbered
+);
+echo!(v6r_pair_echo, v6r_pair_tramp, v6r_pair_suspend);
 
 /// Runs `n` round trips and returns the TSC ticks they took.
 type Run = Box<dyn FnMut(u64) -> u64>;
