@@ -109,6 +109,18 @@ pub fn yield_three_times(yielder: &Yielder, first: u64) -> u64 {
     received
 }
 
+/// Recurses without end, 64 bytes of live array per frame: overflows
+/// whatever stack it runs on. `black_box` stops the compiler from seeing
+/// through the recursion or the array.
+pub fn recurse_without_end(n: u64) -> u64 {
+    let frame = core::hint::black_box([n; 8]);
+    if core::hint::black_box(true) {
+        recurse_without_end(n + 1) + frame[7]
+    } else {
+        frame[0]
+    }
+}
+
 /// Fails the run because scenario `name` finished without its fault.
 pub fn not_caught(name: &str) -> ! {
     serial_println!("{name}: the scenario ended without the fault it provokes.");

@@ -21,19 +21,8 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
         "fault_main_stack_overflow",
         "main recurses without end",
     );
-    depth(0);
+    scenario::recurse_without_end(0);
     scenario::not_caught("fault_main_stack_overflow")
-}
-
-/// As in `fault_stack_overflow.rs`: a 64-byte array kept alive across each
-/// call, with `black_box` hiding the recursion from the optimiser.
-fn depth(n: u64) -> u64 {
-    let frame = core::hint::black_box([n; 8]);
-    if core::hint::black_box(true) {
-        depth(n + 1) + frame[7]
-    } else {
-        frame[0]
-    }
 }
 
 #[panic_handler]

@@ -21,16 +21,5 @@ kernel::scenario_kernel! {
 /// Yields once (so the overflow happens at a later step), then recurses.
 fn recurse_forever(yielder: &Yielder, first: u64) -> u64 {
     let received = scenario::step(yielder, first);
-    depth(received)
-}
-
-/// Each call keeps a 64-byte array alive across the next call; `black_box`
-/// stops the compiler from seeing through the recursion or the array.
-fn depth(n: u64) -> u64 {
-    let frame = core::hint::black_box([n; 8]);
-    if core::hint::black_box(true) {
-        depth(n + 1) + frame[7]
-    } else {
-        frame[0]
-    }
+    scenario::recurse_without_end(received)
 }
