@@ -1,0 +1,559 @@
+//! The event lines: what happened, in a form a program can read.
+//!
+//! The kernel writes one line per event to [`COM2`](crate::COM2); the host
+//! tool saves them (QEMU's second `-serial`), turns them into a Chrome Trace
+//! Event file and an SVG, and the tests read them instead of the prose of the
+//! transcript on COM1, which stays free to be reworded.
+//!
+//! A line is a word naming the event, then `key=value` fields separated by
+//! single spaces; numbers are decimal, addresses `0x`-hex, `-` is "none".
+//! [`Event`]'s `Display` writes a line (without the newline) and
+//! [`Event::parse`] reads one back; neither allocates, so the kernel can
+//! write events from a coroutine's 4096-byte stack and from fault handlers.
+//!
+//! ```text
+//! routine id=1 name=coroutine1 stack=coroutine1_stack bottom=0xffffffff80013000 top=0xffffffff80014000 slot=coro1_context slot_addr=0xffffffff80012008
+//! switch n=5 kind=resume from=0 to=1 wrote=0 stored=0x0000010000010cd8 read=1 loaded=0xffffffff80013fc8 rsp=0xffffffff80013e20 tsc=123456
+//! high_water id=1 bytes=1648 size=4096
+//! fault who=1 switch=5 rsp=0xffffffff80012ff8 tsc=123999 what=coroutine1 overflowed its 4096-byte stack
+//! exit code=success switches=18 tsc=130000
+//! ```
+//!
+//! Routines are numbered: 0 is main, then the coroutines in the order the
+//! kernel's roster lists them. A `routine` line for each comes before any
+//! `switch` line that names it. The free-text field of `phase` and `fault`
+//! comes last and runs to the end of the line.
+
+use crate::ExitCode;
+use core::fmt;
+
+/// A routine's number: 0 is main, 1.. the coroutines.
+pub type Id = u32;
+
+/// How control moved from one routine to another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The original program's switch: main's RSP saved in its slot, the
+    /// coroutine's slot loaded, and the coroutine function *called* there.
+    Call,
+    /// The original program's way back: the coroutine function returned and
+    /// main reloaded RSP from its slot. Nothing saved the coroutine's RSP:
+    /// it cannot be resumed (the flaw of the original).
+    Return,
+    /// main resumed a coroutine: both sides saved, as every switch of phase 2.
+    Resume,
+    /// A coroutine yielded to the routine that resumed it.
+    Yield,
+    /// A coroutine's body returned: its slot was emptied and it switched back
+    /// for the last time.
+    Finish,
+}
+
+impl Kind {
+    /// Every kind, for parsing and for tests.
+    pub const ALL: [Kind; 5] = [
+        Kind::Call,
+        Kind::Return,
+        Kind::Resume,
+        Kind::Yield,
+        Kind::Finish,
+    ];
+
+    /// The word used in event lines.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Kind::Call => "call",
+            Kind::Return => "return",
+            Kind::Resume => "resume",
+            Kind::Yield => "yield",
+            Kind::Finish => "finish",
+        }
+    }
+}
+
+/// One switch, as seen by the routine it brought in (which writes the event
+/// right after the switch, so both slots hold what the switch left there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Switch {
+    /// The switch number, counted from 1 over the whole run.
+    pub n: u64,
+    /// How control moved.
+    pub kind: Kind,
+    /// The routine that left.
+    pub from: Id,
+    /// The routine that runs now.
+    pub to: Id,
+    /// Whose slot the switch wrote the leaving side's RSP to, if any.
+    pub wrote: Option<Id>,
+    /// The RSP written there.
+    pub stored: Option<u64>,
+    /// Whose slot the switch loaded RSP from.
+    pub read: Id,
+    /// The RSP loaded from it.
+    pub loaded: u64,
+    /// RSP of the arriving routine when it wrote this event.
+    pub rsp: u64,
+    /// The time-stamp counter when it wrote this event.
+    pub tsc: u64,
+}
+
+/// One event line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// A routine, its stack `[bottom, top)` and its context slot.
+    Routine {
+        /// Its number.
+        id: Id,
+        /// Its name (`main`, `coroutine1`, ...).
+        name: &'a str,
+        /// Its stack's name (`coroutine1_stack`, as the symbol).
+        stack: &'a str,
+        /// The lowest address of its stack.
+        bottom: u64,
+        /// One past the highest: where its RSP starts.
+        top: u64,
+        /// Its context slot's name (`coro1_context`, as the symbol).
+        slot: &'a str,
+        /// The slot's address.
+        slot_addr: u64,
+    },
+    /// A part of the program starts (the kernel's "== phase 1 ..." lines).
+    Phase {
+        /// Its number.
+        number: u32,
+        /// What it is, free text.
+        title: &'a str,
+    },
+    /// Control moved from one routine to another.
+    Switch(Switch),
+    /// How many bytes of a routine's stack were ever used.
+    HighWater {
+        /// The routine.
+        id: Id,
+        /// Bytes below the top that were written.
+        bytes: u64,
+        /// The stack's size.
+        size: u64,
+    },
+    /// A fault or a panic ended the run.
+    Fault {
+        /// The routine that was running.
+        who: Id,
+        /// The switches made before it.
+        switch: u64,
+        /// RSP when it happened (of the faulting code, as the CPU saved it).
+        rsp: u64,
+        /// The time-stamp counter when it was reported.
+        tsc: u64,
+        /// The sentence the kernel also prints on COM1, free text.
+        what: &'a str,
+    },
+    /// The kernel is about to exit QEMU.
+    Exit {
+        /// What it writes to the exit device.
+        code: ExitCode,
+        /// The switches made in all.
+        switches: u64,
+        /// The time-stamp counter.
+        tsc: u64,
+    },
+}
+
+/// Writes `0x` and 16 hex digits, the width of every address in the
+/// transcript.
+struct Addr(u64);
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#018x}", self.0)
+    }
+}
+
+/// `-` for none.
+struct Opt<T>(Option<T>);
+
+impl<T: fmt::Display> fmt::Display for Opt<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(value) => value.fmt(f),
+            None => f.write_str("-"),
+        }
+    }
+}
+
+impl fmt::Display for Event<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Event::Routine {
+                id,
+                name,
+                stack,
+                bottom,
+                top,
+                slot,
+                slot_addr,
+            } => write!(
+                f,
+                "routine id={id} name={name} stack={stack} bottom={} top={} slot={slot} slot_addr={}",
+                Addr(bottom),
+                Addr(top),
+                Addr(slot_addr)
+            ),
+            Event::Phase { number, title } => write!(f, "phase number={number} title={title}"),
+            Event::Switch(s) => write!(
+                f,
+                "switch n={} kind={} from={} to={} wrote={} stored={} read={} loaded={} rsp={} tsc={}",
+                s.n,
+                s.kind.as_str(),
+                s.from,
+                s.to,
+                Opt(s.wrote),
+                Opt(s.stored.map(Addr)),
+                s.read,
+                Addr(s.loaded),
+                Addr(s.rsp),
+                s.tsc
+            ),
+            Event::HighWater { id, bytes, size } => {
+                write!(f, "high_water id={id} bytes={bytes} size={size}")
+            }
+            Event::Fault {
+                who,
+                switch,
+                rsp,
+                tsc,
+                what,
+            } => write!(
+                f,
+                "fault who={who} switch={switch} rsp={} tsc={tsc} what={what}",
+                Addr(rsp)
+            ),
+            Event::Exit {
+                code,
+                switches,
+                tsc,
+            } => {
+                let code = match code {
+                    ExitCode::Success => "success",
+                    ExitCode::Failed => "failed",
+                };
+                write!(f, "exit code={code} switches={switches} tsc={tsc}")
+            }
+        }
+    }
+}
+
+/// Why a line is not an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseError {
+    /// What was wrong, e.g. `missing field`.
+    pub problem: &'static str,
+    /// The field or word concerned.
+    pub near: &'static str,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.problem, self.near)
+    }
+}
+
+/// The `key=value` fields after the event's word, read in order.
+struct Fields<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Fields<'a> {
+    /// The next field, which must be `key`; its value.
+    fn take(&mut self, key: &'static str) -> Result<&'a str, ParseError> {
+        let rest = self
+            .rest
+            .strip_prefix(key)
+            .and_then(|r| r.strip_prefix('='));
+        let Some(rest) = rest else {
+            return Err(ParseError {
+                problem: "missing field",
+                near: key,
+            });
+        };
+        let end = rest.find(' ').unwrap_or(rest.len());
+        self.rest = rest[end..].trim_start_matches(' ');
+        Ok(&rest[..end])
+    }
+
+    /// The last field, `key`, whose value runs to the end of the line.
+    fn take_rest(&mut self, key: &'static str) -> Result<&'a str, ParseError> {
+        let rest = self
+            .rest
+            .strip_prefix(key)
+            .and_then(|r| r.strip_prefix('='));
+        let Some(rest) = rest else {
+            return Err(ParseError {
+                problem: "missing field",
+                near: key,
+            });
+        };
+        self.rest = "";
+        Ok(rest)
+    }
+
+    fn number(&mut self, key: &'static str) -> Result<u64, ParseError> {
+        let text = self.take(key)?;
+        let parsed = match text.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16),
+            None => text.parse(),
+        };
+        parsed.map_err(|_| ParseError {
+            problem: "not a number",
+            near: key,
+        })
+    }
+
+    fn id(&mut self, key: &'static str) -> Result<Id, ParseError> {
+        Id::try_from(self.number(key)?).map_err(|_| ParseError {
+            problem: "id too large",
+            near: key,
+        })
+    }
+
+    fn optional(&mut self, key: &'static str) -> Result<Option<u64>, ParseError> {
+        if self
+            .rest
+            .strip_prefix(key)
+            .and_then(|r| r.strip_prefix("=-"))
+            .is_some_and(|r| r.is_empty() || r.starts_with(' '))
+        {
+            self.take(key)?;
+            return Ok(None);
+        }
+        self.number(key).map(Some)
+    }
+
+    fn end(&self) -> Result<(), ParseError> {
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(ParseError {
+                problem: "unexpected text after the last field",
+                near: "end",
+            })
+        }
+    }
+}
+
+impl<'a> Event<'a> {
+    /// Reads one line (without its newline; a trailing `\r` is ignored).
+    pub fn parse(line: &'a str) -> Result<Event<'a>, ParseError> {
+        let line = line.trim_end_matches('\r');
+        let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
+        let mut f = Fields { rest };
+        let event = match word {
+            "routine" => Event::Routine {
+                id: f.id("id")?,
+                name: f.take("name")?,
+                stack: f.take("stack")?,
+                bottom: f.number("bottom")?,
+                top: f.number("top")?,
+                slot: f.take("slot")?,
+                slot_addr: f.number("slot_addr")?,
+            },
+            "phase" => Event::Phase {
+                number: f.id("number")?,
+                title: f.take_rest("title")?,
+            },
+            "switch" => {
+                let n = f.number("n")?;
+                let kind_word = f.take("kind")?;
+                let kind = Kind::ALL
+                    .into_iter()
+                    .find(|k| k.as_str() == kind_word)
+                    .ok_or(ParseError {
+                        problem: "unknown switch kind",
+                        near: "kind",
+                    })?;
+                let from = f.id("from")?;
+                let to = f.id("to")?;
+                let wrote = match f.optional("wrote")? {
+                    Some(id) => Some(Id::try_from(id).map_err(|_| ParseError {
+                        problem: "id too large",
+                        near: "wrote",
+                    })?),
+                    None => None,
+                };
+                Event::Switch(Switch {
+                    n,
+                    kind,
+                    from,
+                    to,
+                    wrote,
+                    stored: f.optional("stored")?,
+                    read: f.id("read")?,
+                    loaded: f.number("loaded")?,
+                    rsp: f.number("rsp")?,
+                    tsc: f.number("tsc")?,
+                })
+            }
+            "high_water" => Event::HighWater {
+                id: f.id("id")?,
+                bytes: f.number("bytes")?,
+                size: f.number("size")?,
+            },
+            "fault" => Event::Fault {
+                who: f.id("who")?,
+                switch: f.number("switch")?,
+                rsp: f.number("rsp")?,
+                tsc: f.number("tsc")?,
+                what: f.take_rest("what")?,
+            },
+            "exit" => {
+                let code = match f.take("code")? {
+                    "success" => ExitCode::Success,
+                    "failed" => ExitCode::Failed,
+                    _ => {
+                        return Err(ParseError {
+                            problem: "unknown exit code",
+                            near: "code",
+                        });
+                    }
+                };
+                Event::Exit {
+                    code,
+                    switches: f.number("switches")?,
+                    tsc: f.number("tsc")?,
+                }
+            }
+            _ => {
+                return Err(ParseError {
+                    problem: "unknown event",
+                    near: "word",
+                });
+            }
+        };
+        f.end()?;
+        Ok(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::string::ToString;
+
+    fn round_trip(event: Event<'_>) {
+        let line = event.to_string();
+        assert_eq!(Event::parse(&line), Ok(event), "{line}");
+    }
+
+    #[test]
+    fn every_event_reads_back_as_written() {
+        round_trip(Event::Routine {
+            id: 1,
+            name: "coroutine1",
+            stack: "coroutine1_stack",
+            bottom: 0xffff_ffff_8001_3000,
+            top: 0xffff_ffff_8001_4000,
+            slot: "coro1_context",
+            slot_addr: 0xffff_ffff_8001_2008,
+        });
+        round_trip(Event::Phase {
+            number: 2,
+            title: "with yield",
+        });
+        for kind in Kind::ALL {
+            round_trip(Event::Switch(Switch {
+                n: 5,
+                kind,
+                from: 0,
+                to: 1,
+                wrote: (kind != Kind::Return).then_some(0),
+                stored: (kind != Kind::Return).then_some(0x10000010cd8),
+                read: 1,
+                loaded: 0xffff_ffff_8001_3fc8,
+                rsp: 0xffff_ffff_8001_3e20,
+                tsc: 123_456,
+            }));
+        }
+        round_trip(Event::HighWater {
+            id: 2,
+            bytes: 1648,
+            size: 4096,
+        });
+        round_trip(Event::Fault {
+            who: 1,
+            switch: 5,
+            rsp: 0xffff_ffff_8001_2ff8,
+            tsc: 9,
+            what: "coroutine1 overflowed its 4096-byte stack (fault address 0x1)",
+        });
+        round_trip(Event::Exit {
+            code: ExitCode::Failed,
+            switches: 18,
+            tsc: 1,
+        });
+    }
+
+    #[test]
+    fn a_written_line_looks_as_documented() {
+        let line = Event::Switch(Switch {
+            n: 6,
+            kind: Kind::Yield,
+            from: 1,
+            to: 0,
+            wrote: Some(1),
+            stored: Some(0xffff_ffff_8001_3e08),
+            read: 0,
+            loaded: 0x10000010cd8,
+            rsp: 0x10000010cf0,
+            tsc: 42,
+        })
+        .to_string();
+        assert_eq!(
+            line,
+            "switch n=6 kind=yield from=1 to=0 wrote=1 stored=0xffffffff80013e08 read=0 \
+             loaded=0x0000010000010cd8 rsp=0x0000010000010cf0 tsc=42"
+        );
+    }
+
+    #[test]
+    fn bad_lines_say_what_is_wrong() {
+        let missing = Event::parse("high_water id=1 bytes=2").unwrap_err();
+        assert_eq!(
+            missing,
+            ParseError {
+                problem: "missing field",
+                near: "size"
+            }
+        );
+        let unknown = Event::parse("hello world").unwrap_err();
+        assert_eq!(unknown.problem, "unknown event");
+        let kind = Event::parse(
+            "switch n=1 kind=jump from=0 to=1 wrote=- stored=- read=1 loaded=0x1 rsp=0x1 tsc=1",
+        )
+        .unwrap_err();
+        assert_eq!(kind.near, "kind");
+        let number = Event::parse("high_water id=1 bytes=lots size=4096").unwrap_err();
+        assert_eq!(
+            number,
+            ParseError {
+                problem: "not a number",
+                near: "bytes"
+            }
+        );
+        let extra = Event::parse("high_water id=1 bytes=2 size=3 more=4").unwrap_err();
+        assert_eq!(extra.near, "end");
+        assert!(Event::parse("").is_err());
+    }
+
+    #[test]
+    fn a_trailing_carriage_return_is_ignored() {
+        assert_eq!(
+            Event::parse("high_water id=1 bytes=2 size=3\r"),
+            Ok(Event::HighWater {
+                id: 1,
+                bytes: 2,
+                size: 3
+            })
+        );
+    }
+}
