@@ -11,12 +11,12 @@
 //! The bootloader's GDT has no TSS, so we load our own: a 64-bit kernel code
 //! segment, a data segment and the TSS descriptor.
 
-use crate::InitCell;
 use core::cell::UnsafeCell;
+use spin::Once;
 use x86_64::VirtAddr;
 use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
 use x86_64::instructions::tables::load_tss;
-use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
+use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector};
 use x86_64::structures::tss::TaskStateSegment;
 
 /// IST slot of the double-fault handler's stack.
@@ -54,8 +54,18 @@ static DOUBLE_FAULT_STACK: IstStack = IstStack::new();
 static PAGE_FAULT_STACK: IstStack = IstStack::new();
 static OTHER_FAULTS_STACK: IstStack = IstStack::new();
 
-static TSS: InitCell<TaskStateSegment> = InitCell::new(TaskStateSegment::new());
-static GDT: InitCell<GlobalDescriptorTable> = InitCell::new(GlobalDescriptorTable::new());
+// Built once by `init`: the CPU keeps using them, so they must be 'static,
+// and `Once` hands out exactly that.
+static TSS: Once<TaskStateSegment> = Once::new();
+static GDT: Once<(GlobalDescriptorTable, Selectors)> = Once::new();
+
+/// The GDT's selectors, loaded into the segment registers and the task
+/// register.
+struct Selectors {
+    code: SegmentSelector,
+    data: SegmentSelector,
+    tss: SegmentSelector,
+}
 
 /// Fills the TSS, builds and loads the GDT, reloads the segment registers
 /// and loads the task register.
@@ -64,18 +74,28 @@ static GDT: InitCell<GlobalDescriptorTable> = InitCell::new(GlobalDescriptorTabl
 ///
 /// Call once, from `kernel::init`, before anything else uses the GDT or TSS.
 pub(crate) unsafe fn init() {
-    // SAFETY: the caller guarantees this is the only access so far.
-    let tss = unsafe { TSS.get_mut() };
-    tss.interrupt_stack_table[DOUBLE_FAULT_IST_INDEX as usize] = DOUBLE_FAULT_STACK.top();
-    tss.interrupt_stack_table[PAGE_FAULT_IST_INDEX as usize] = PAGE_FAULT_STACK.top();
-    tss.interrupt_stack_table[OTHER_FAULTS_IST_INDEX as usize] = OTHER_FAULTS_STACK.top();
-
-    // SAFETY: as above.
-    let gdt = unsafe { GDT.get_mut() };
-    let code = gdt.append(Descriptor::kernel_code_segment());
-    let data = gdt.append(Descriptor::kernel_data_segment());
-    let tss_selector = gdt.append(Descriptor::tss_segment(TSS.get()));
-    GDT.get().load();
+    let tss = TSS.call_once(|| {
+        let mut tss = TaskStateSegment::new();
+        tss.interrupt_stack_table[DOUBLE_FAULT_IST_INDEX as usize] = DOUBLE_FAULT_STACK.top();
+        tss.interrupt_stack_table[PAGE_FAULT_IST_INDEX as usize] = PAGE_FAULT_STACK.top();
+        tss.interrupt_stack_table[OTHER_FAULTS_IST_INDEX as usize] = OTHER_FAULTS_STACK.top();
+        tss
+    });
+    let (gdt, selectors) = GDT.call_once(|| {
+        let mut gdt = GlobalDescriptorTable::new();
+        let selectors = Selectors {
+            code: gdt.append(Descriptor::kernel_code_segment()),
+            data: gdt.append(Descriptor::kernel_data_segment()),
+            tss: gdt.append(Descriptor::tss_segment(tss)),
+        };
+        (gdt, selectors)
+    });
+    gdt.load();
+    let Selectors {
+        code,
+        data,
+        tss: tss_selector,
+    } = *selectors;
     // SAFETY: the selectors index the GDT just loaded, whose code segment is
     // a 64-bit kernel segment like the bootloader's, so execution continues
     // unchanged; the TSS descriptor points at a 'static TSS whose IST

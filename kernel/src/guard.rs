@@ -1,4 +1,4 @@
-//! The two coroutine stacks, each with an unmapped guard page right below it.
+//! Coroutine stacks, each with an unmapped guard page right below it.
 //!
 //! Why: a 4096-byte stack overflows easily, and on bare metal an overflow
 //! silently writes into whatever lies below, here the neighbouring stack.
@@ -7,18 +7,15 @@
 //! see [`crate::gdt`]) recognises the address as a guard page and reports
 //! which coroutine overflowed.
 //!
-//! Layout of [`STACKS`], one page-aligned static in `.bss`:
+//! Layout of one [`GuardedStack`], a page-aligned static in `.bss` that
+//! [`stack!`](crate::stack!) declares for each coroutine of a roster:
 //!
 //! ```text
-//!   +--------------------+ highest address
-//!   | coroutine2 stack   | 4096 bytes, grows down
+//!   +--------------------+ highest address = the stack's top
+//!   | coroutine1_stack   | 4096 bytes, grows down; the ELF symbol
 //!   +--------------------+
-//!   | guard page 2       | unmapped: coroutine2 overflows into it
-//!   +--------------------+
-//!   | coroutine1 stack   | 4096 bytes
-//!   +--------------------+
-//!   | guard page 1       | unmapped: coroutine1 overflows into it
-//!   +--------------------+ page-aligned start
+//!   | guard page         | unmapped: coroutine1 overflows into it
+//!   +--------------------+ page-aligned start (coroutine1_stack_guarded)
 //! ```
 //!
 //! The bootloader already leaves the page below main's stack unmapped;
@@ -30,8 +27,10 @@
 //! canary the switch crate keeps at the bottom of each stack and checks after
 //! every switch back (`Coroutine::resume`).
 
-use core::sync::atomic::{AtomicU64, Ordering};
-use coroutine_switch::{STACK_SIZE, Stack};
+use crate::roster;
+use core::ops::Deref;
+pub use coroutine_switch::STACK_SIZE;
+use coroutine_switch::Stack;
 use x86_64::VirtAddr;
 use x86_64::registers::control::Cr3;
 use x86_64::structures::paging::{Mapper, OffsetPageTable, Page, PageTable, Size4KiB};
@@ -48,52 +47,51 @@ const _: () = assert!(STACK_SIZE.is_multiple_of(PAGE_SIZE));
 #[repr(C, align(4096))]
 pub struct GuardPage([u8; PAGE_SIZE]);
 
-/// Two coroutine stacks, each above its own guard page (see the module docs).
+/// A coroutine stack above its own guard page (see the module docs).
 #[repr(C, align(4096))]
-pub struct GuardedStacks {
-    guard1: GuardPage,
-    /// coroutine1's stack (`COROUTINE1_STACK` in `main.rs`).
-    pub coroutine1: Stack<STACK_SIZE>,
-    guard2: GuardPage,
-    /// coroutine2's stack (`COROUTINE2_STACK` in `main.rs`).
-    pub coroutine2: Stack<STACK_SIZE>,
+pub struct GuardedStack {
+    guard: GuardPage,
+    stack: Stack<STACK_SIZE>,
 }
 
-impl GuardedStacks {
-    const fn new() -> Self {
+impl GuardedStack {
+    /// A zeroed guard page and stack (in `.bss` as a `static`).
+    pub const fn new() -> Self {
         Self {
-            guard1: GuardPage([0; PAGE_SIZE]),
-            coroutine1: Stack::new(),
-            guard2: GuardPage([0; PAGE_SIZE]),
-            coroutine2: Stack::new(),
+            guard: GuardPage([0; PAGE_SIZE]),
+            stack: Stack::new(),
         }
     }
 
-    /// Each guard page's address with the name and stack of the coroutine
-    /// right above it.
-    fn guards(&self) -> [(u64, &'static str, &Stack<STACK_SIZE>); 2] {
-        [
-            (
-                &raw const self.guard1 as u64,
-                "coroutine1",
-                &self.coroutine1,
-            ),
-            (
-                &raw const self.guard2 as u64,
-                "coroutine2",
-                &self.coroutine2,
-            ),
-        ]
+    /// The stack part.
+    pub fn stack(&self) -> &Stack<STACK_SIZE> {
+        &self.stack
+    }
+
+    /// The lowest address of the guard page.
+    pub fn guard_bottom(&self) -> u64 {
+        &raw const self.guard as u64
     }
 }
 
-/// The coroutine stacks of every kernel in this crate.
-pub static STACKS: GuardedStacks = GuardedStacks::new();
+impl Default for GuardedStack {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Deref for GuardedStack {
+    type Target = Stack<STACK_SIZE>;
+
+    fn deref(&self) -> &Stack<STACK_SIZE> {
+        &self.stack
+    }
+}
 
 /// A guard page that an address fell into.
 #[derive(Debug, Clone, Copy)]
 pub struct GuardHit {
-    /// The coroutine whose stack lies right above the guard page.
+    /// The routine whose stack lies right above the guard page.
     pub owner: &'static str,
     /// That stack's size in bytes.
     pub stack_size: usize,
@@ -111,36 +109,23 @@ impl GuardHit {
     }
 }
 
-/// main's stack `[bottom, top)` as the bootloader reports it; it leaves the
-/// page below unmapped too. Set by `kernel::init`.
-static MAIN_STACK_BOTTOM: AtomicU64 = AtomicU64::new(0);
-static MAIN_STACK_TOP: AtomicU64 = AtomicU64::new(0);
-
-/// Records main's stack (from the boot information) so that an overflow of
-/// it is recognised as well.
-pub(crate) fn register_main_stack(bottom: u64, len: u64) {
-    MAIN_STACK_BOTTOM.store(bottom, Ordering::Relaxed);
-    MAIN_STACK_TOP.store(bottom + len, Ordering::Relaxed);
-}
-
-/// The guard page `addr` lies in, if any. Lock-free, for the page-fault
-/// handler.
+/// The guard page `addr` lies in, if any: below a coroutine stack of the
+/// installed roster, or the one the bootloader leaves below main's stack.
+/// Lock-free, for the page-fault handler.
 pub fn guard_hit(addr: u64) -> Option<GuardHit> {
-    let coroutine = STACKS
-        .guards()
-        .into_iter()
-        .find(|(bottom, _, _)| (*bottom..*bottom + PAGE_SIZE as u64).contains(&addr))
-        .map(|(guard_bottom, owner, stack)| GuardHit {
-            owner,
+    let coroutine = roster::coroutines()
+        .iter()
+        .find(|m| (m.stack.guard_bottom()..m.stack.bottom()).contains(&addr))
+        .map(|m| GuardHit {
+            owner: m.name,
             stack_size: STACK_SIZE,
-            guard_bottom,
-            stack_top: stack.top(),
+            guard_bottom: m.stack.guard_bottom(),
+            stack_top: m.stack.top(),
         });
-    let main_bottom = MAIN_STACK_BOTTOM.load(Ordering::Relaxed);
-    let main_top = MAIN_STACK_TOP.load(Ordering::Relaxed);
-    let main_guard = main_bottom.saturating_sub(PAGE_SIZE as u64);
     coroutine.or_else(|| {
-        (main_bottom != 0 && (main_guard..main_bottom).contains(&addr)).then(|| GuardHit {
+        let (main_bottom, main_top) = roster::main_stack()?;
+        let main_guard = main_bottom.saturating_sub(PAGE_SIZE as u64);
+        (main_guard..main_bottom).contains(&addr).then(|| GuardHit {
             owner: "main",
             stack_size: (main_top - main_bottom) as usize,
             guard_bottom: main_guard,
@@ -149,8 +134,9 @@ pub fn guard_hit(addr: u64) -> Option<GuardHit> {
     })
 }
 
-/// Unmaps both guard pages from the active page table and flushes them from
-/// the TLB. Their physical frames are simply never used again (4 KiB each).
+/// Unmaps the guard page of every coroutine stack of the installed roster
+/// and flushes it from the TLB. The physical frames are simply never used
+/// again (4 KiB each).
 ///
 /// # Safety
 ///
@@ -164,11 +150,14 @@ pub(crate) unsafe fn unmap_guard_pages(physical_memory_offset: VirtAddr) {
     // SAFETY: the caller guarantees the offset mapping, so this is the active
     // level 4 table, and that nobody else edits it meanwhile.
     let mut mapper = unsafe { OffsetPageTable::new(&mut *level_4_table, physical_memory_offset) };
-    for (guard, owner, _) in STACKS.guards() {
-        let page = Page::<Size4KiB>::containing_address(VirtAddr::new(guard));
+    for member in roster::coroutines() {
+        let page = Page::<Size4KiB>::containing_address(VirtAddr::new(member.stack.guard_bottom()));
         match mapper.unmap(page) {
             Ok((_frame, flush)) => flush.flush(),
-            Err(error) => panic!("could not unmap the guard page below {owner}'s stack: {error:?}"),
+            Err(error) => panic!(
+                "could not unmap the guard page below {}'s stack: {error:?}",
+                member.name
+            ),
         }
     }
 }

@@ -14,16 +14,18 @@
 //! [`serial::panic_println`], which breaks the serial lock instead of
 //! spinning on it if the fault hit while the lock was held.
 
+use crate::events::LineBuf;
 use crate::gdt::{DOUBLE_FAULT_IST_INDEX, OTHER_FAULTS_IST_INDEX, PAGE_FAULT_IST_INDEX};
-use crate::{InitCell, QemuExitCode, exit_qemu, guard, serial, who_runs};
+use crate::{QemuExitCode, exit_qemu, guard, report_fault, who_runs};
+use spin::Once;
 use x86_64::registers::control::Cr2;
 use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame, PageFaultErrorCode};
 
-static IDT: InitCell<InterruptDescriptorTable> = InitCell::new(InterruptDescriptorTable::new());
+// Built once; the CPU keeps using them, so they must be 'static.
+static IDT: Once<InterruptDescriptorTable> = Once::new();
 
 /// The IDT of the double-fault test kernel: only the double-fault handler.
-static DOUBLE_FAULT_ONLY_IDT: InitCell<InterruptDescriptorTable> =
-    InitCell::new(InterruptDescriptorTable::new());
+static DOUBLE_FAULT_ONLY_IDT: Once<InterruptDescriptorTable> = Once::new();
 
 /// Fills the IDT and loads it.
 ///
@@ -33,8 +35,7 @@ static DOUBLE_FAULT_ONLY_IDT: InitCell<InterruptDescriptorTable> =
 /// entry records the current code segment, and the IST indices refer to the
 /// TSS).
 pub(crate) unsafe fn init() {
-    // SAFETY: the caller guarantees this is the only access so far.
-    let idt = unsafe { IDT.get_mut() };
+    let mut idt = InterruptDescriptorTable::new();
     // SAFETY: (every `set_stack_index` call) the indices name IST slots
     // that `gdt::init` filled with the tops of 'static stacks used by nothing
     // else; `OTHER_FAULTS_IST_INDEX` is shared by handlers that never
@@ -56,7 +57,7 @@ pub(crate) unsafe fn init() {
             .set_handler_fn(double_fault_handler)
             .set_stack_index(DOUBLE_FAULT_IST_INDEX);
     }
-    IDT.get().load();
+    IDT.call_once(|| idt).load();
 }
 
 /// Replaces the IDT with one that has *only* the double-fault handler, for
@@ -73,53 +74,63 @@ pub(crate) unsafe fn init() {
 ///
 /// If called twice.
 pub fn load_double_fault_only_idt() {
-    static LOADED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
     assert!(
-        !LOADED.swap(true, core::sync::atomic::Ordering::Relaxed),
+        !DOUBLE_FAULT_ONLY_IDT.is_completed(),
         "the double-fault-only IDT was loaded twice"
     );
-    // SAFETY: first and only access (checked above), before `load`.
-    let idt = unsafe { DOUBLE_FAULT_ONLY_IDT.get_mut() };
+    let mut idt = InterruptDescriptorTable::new();
     // SAFETY: as in `init`; `kernel::init` loaded the TSS with this slot.
     unsafe {
         idt.double_fault
             .set_handler_fn(double_fault_handler)
             .set_stack_index(DOUBLE_FAULT_IST_INDEX);
     }
-    DOUBLE_FAULT_ONLY_IDT.get().load();
+    DOUBLE_FAULT_ONLY_IDT.call_once(|| idt).load();
 }
 
-/// Prints `line` without waiting for the serial lock and fails the run.
-fn report(line: core::fmt::Arguments) -> ! {
-    serial::panic_println(line);
+/// Reports the fault (event line, then the sentence on COM1, neither
+/// waiting for a lock) and fails the run. `frame` gives the RSP of the code
+/// that faulted.
+fn report(frame: &InterruptStackFrame, sentence: core::fmt::Arguments) -> ! {
+    let sentence: LineBuf<512> = LineBuf::format(sentence);
+    report_fault(frame.stack_pointer.as_u64(), sentence.as_str());
     exit_qemu(QemuExitCode::Failed)
 }
 
 extern "x86-interrupt" fn breakpoint_handler(frame: InterruptStackFrame) {
-    report(format_args!(
-        "breakpoint (int3) hit at RIP {:#x}{} and no debugger is attached, so the kernel stops.",
-        frame.instruction_pointer.as_u64(),
-        who_runs()
-    ))
+    report(
+        &frame,
+        format_args!(
+            "breakpoint (int3) hit at RIP {:#x}{} and no debugger is attached, so the kernel stops.",
+            frame.instruction_pointer.as_u64(),
+            who_runs()
+        ),
+    )
 }
 
 extern "x86-interrupt" fn invalid_opcode_handler(frame: InterruptStackFrame) {
-    report(format_args!(
-        "invalid opcode (e.g. ud2) at RIP {:#x}{}.",
-        frame.instruction_pointer.as_u64(),
-        who_runs()
-    ))
+    report(
+        &frame,
+        format_args!(
+            "invalid opcode (e.g. ud2) at RIP {:#x}{}.",
+            frame.instruction_pointer.as_u64(),
+            who_runs()
+        ),
+    )
 }
 
 extern "x86-interrupt" fn general_protection_fault_handler(
     frame: InterruptStackFrame,
     error_code: u64,
 ) {
-    report(format_args!(
-        "general protection fault (error code {error_code:#x}) at RIP {:#x}{}.",
-        frame.instruction_pointer.as_u64(),
-        who_runs()
-    ))
+    report(
+        &frame,
+        format_args!(
+            "general protection fault (error code {error_code:#x}) at RIP {:#x}{}.",
+            frame.instruction_pointer.as_u64(),
+            who_runs()
+        ),
+    )
 }
 
 extern "x86-interrupt" fn page_fault_handler(
@@ -130,23 +141,32 @@ extern "x86-interrupt" fn page_fault_handler(
     let rsp = frame.stack_pointer.as_u64();
     let rip = frame.instruction_pointer.as_u64();
     match guard::guard_hit(address) {
-        Some(hit) if hit.owner_overflowed(rsp) => report(format_args!(
-            "{} overflowed its {}-byte stack (fault address {address:#x}, RSP {rsp:#x}, RIP {rip:#x}){}.",
-            hit.owner,
-            hit.stack_size,
-            who_runs()
-        )),
-        Some(hit) => report(format_args!(
-            "access to the guard page below {}'s stack (fault address {address:#x}) from RSP {rsp:#x}, which is not on that stack (RIP {rip:#x}){}.",
-            hit.owner,
-            who_runs()
-        )),
-        None => report(format_args!(
-            "page fault: {} {} at {address:#x}, outside every guard page (RIP {rip:#x}, RSP {rsp:#x}){}.",
-            access(error_code),
-            cause(error_code),
-            who_runs()
-        )),
+        Some(hit) if hit.owner_overflowed(rsp) => report(
+            &frame,
+            format_args!(
+                "{} overflowed its {}-byte stack (fault address {address:#x}, RSP {rsp:#x}, RIP {rip:#x}){}.",
+                hit.owner,
+                hit.stack_size,
+                who_runs()
+            ),
+        ),
+        Some(hit) => report(
+            &frame,
+            format_args!(
+                "access to the guard page below {}'s stack (fault address {address:#x}) from RSP {rsp:#x}, which is not on that stack (RIP {rip:#x}){}.",
+                hit.owner,
+                who_runs()
+            ),
+        ),
+        None => report(
+            &frame,
+            format_args!(
+                "page fault: {} {} at {address:#x}, outside every guard page (RIP {rip:#x}, RSP {rsp:#x}){}.",
+                access(error_code),
+                cause(error_code),
+                who_runs()
+            ),
+        ),
     }
 }
 
@@ -171,10 +191,13 @@ fn cause(error_code: PageFaultErrorCode) -> &'static str {
 }
 
 extern "x86-interrupt" fn double_fault_handler(frame: InterruptStackFrame, error_code: u64) -> ! {
-    report(format_args!(
-        "double fault: a fault occurred while the CPU was delivering another one (RIP {:#x}, RSP {:#x}, error code {error_code:#x}){}.",
-        frame.instruction_pointer.as_u64(),
-        frame.stack_pointer.as_u64(),
-        who_runs()
-    ))
+    report(
+        &frame,
+        format_args!(
+            "double fault: a fault occurred while the CPU was delivering another one (RIP {:#x}, RSP {:#x}, error code {error_code:#x}){}.",
+            frame.instruction_pointer.as_u64(),
+            frame.stack_pointer.as_u64(),
+            who_runs()
+        ),
+    )
 }

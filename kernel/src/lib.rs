@@ -6,30 +6,37 @@
 //! with a TSS whose IST stacks the page-fault and double-fault handlers run
 //! on ([`gdt`]), an IDT that turns each CPU exception into one clear sentence
 //! and a failing exit ([`interrupts`]), and an unmapped guard page below each
-//! coroutine stack ([`guard`]). [`scenario`] is the small harness of the
-//! fault test kernels in `src/bin/fault_*.rs`.
+//! coroutine stack ([`guard`]). [`roster`] is the coroutine set as data:
+//! each kernel declares its own with [`roster!`] and hands it to [`init`],
+//! and the counted, logged switches, the stack names, the fault reports and
+//! the event lines on COM2 ([`events`]) all read it. [`scenario`] is the
+//! small harness of the fault test kernels in `src/bin/fault_*.rs`.
 //!
 //! The program itself lives in `main.rs` so that it can be read side by side
-//! with the original NASM listing; it only tells [`init`] where it keeps its
-//! "who is running" index, so that a fault can name the coroutine.
+//! with the original NASM listing.
 
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![feature(abi_x86_interrupt)]
 
+pub mod events;
 pub mod gdt;
 pub mod guard;
 pub mod interrupts;
+pub mod roster;
 pub mod scenario;
 pub mod serial;
 pub mod stacks;
 
 use bootloader_api::config::Mapping;
 use bootloader_api::{BootInfo, BootloaderConfig};
-use core::cell::UnsafeCell;
 use core::fmt;
 use core::panic::PanicInfo;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
+pub use protocol::ExitCode as QemuExitCode;
+use protocol::QEMU_EXIT_PORT;
+use protocol::event::Event;
+use roster::Roster;
 use x86_64::VirtAddr;
 use x86_64::instructions::port::Port;
 
@@ -46,31 +53,23 @@ pub const BOOTLOADER_CONFIG: BootloaderConfig = {
     config
 };
 
-/// Values written to QEMU's `isa-debug-exit` device (`iobase=0xf4`).
-///
-/// QEMU exits with status `(value << 1) | 1`, so `Success` becomes 33 and
-/// `Failed` 35; the host tool (`boot/`) maps those back to 0 and 1. Any other
-/// status (0 after a triple fault with `-no-reboot`) is reported as a failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub enum QemuExitCode {
-    /// The kernel finished its work: QEMU exits with 33.
-    Success = 0x10,
-    /// The kernel hit an error: QEMU exits with 35.
-    Failed = 0x11,
-}
-
-/// The I/O port of QEMU's `isa-debug-exit` device (see `boot/src/qemu.rs`).
-pub const QEMU_EXIT_PORT: u16 = 0xf4;
-
 /// Asks QEMU to exit with `code`, then halts forever in case no exit device is
 /// present (for example on real hardware).
+///
+/// The exit device, its port and the codes are defined once, in the
+/// `protocol` crate that the host tool reads them from too. The last event
+/// line says how the run ended.
 pub fn exit_qemu(code: QemuExitCode) -> ! {
+    events::emit_from_handler(&Event::Exit {
+        code,
+        switches: roster::switches(),
+        tsc: events::tsc(),
+    });
     let mut port = Port::<u32>::new(QEMU_EXIT_PORT);
-    // SAFETY: 0xf4 is the isa-debug-exit device that boot/ always attaches;
-    // writing to it has no effect on memory. Without the device the write is
-    // ignored and we fall through to the halt loop.
-    unsafe { port.write(code as u32) };
+    // SAFETY: QEMU_EXIT_PORT is the isa-debug-exit device that boot/ always
+    // attaches; writing to it has no effect on memory. Without the device the
+    // write is ignored and we fall through to the halt loop.
+    unsafe { port.write(code.value()) };
     hlt_loop()
 }
 
@@ -99,60 +98,12 @@ pub fn report_panic(info: &PanicInfo) -> ! {
     exit_qemu(QemuExitCode::Failed)
 }
 
-/// Where a kernel keeps track of who runs, so that fault handlers and panic
-/// reports can say "while coroutine1 was running at switch #7".
-///
-/// `main.rs` already has exactly this (`RUNNING`, `NAMES`, `SWITCHES`); it
-/// lends references to [`init`] instead of the library keeping a copy.
-#[derive(Clone, Copy)]
-pub struct Running {
-    /// Index into `names` of the routine that runs now.
-    pub index: &'static AtomicUsize,
-    /// The routines' names, `names[0]` being main.
-    pub names: &'static [&'static str],
-    /// Switches made so far: the "step" a fault or panic happened at.
-    pub switches: &'static AtomicU64,
-}
-
-/// A value written once by [`init`] (before anything reads it) and only read
-/// afterwards, from normal code and from exception handlers. The CPU needs
-/// the GDT, TSS and IDT at `'static` addresses, and their builders are not
-/// `const`, so they live in these cells.
-pub(crate) struct InitCell<T>(UnsafeCell<T>);
-
-// SAFETY: one CPU; the only write happens in `init` (guarded by INITIALISED)
-// before the value is handed to the CPU or read by any handler.
-unsafe impl<T> Sync for InitCell<T> {}
-
-impl<T> InitCell<T> {
-    pub(crate) const fn new(value: T) -> Self {
-        Self(UnsafeCell::new(value))
-    }
-
-    /// # Safety
-    ///
-    /// Only during [`init`], once, before any shared reference from
-    /// [`get`](Self::get) exists.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn get_mut(&self) -> &mut T {
-        // SAFETY: the caller guarantees exclusive access (see above).
-        unsafe { &mut *self.0.get() }
-    }
-
-    pub(crate) fn get(&self) -> &T {
-        // SAFETY: after `init` the value is never written again.
-        unsafe { &*self.0.get() }
-    }
-}
-
 /// Set by the first [`init`]; a second call would rewrite tables in use.
 static INITIALISED: AtomicBool = AtomicBool::new(false);
-/// The kernel's [`Running`], if it lent one to [`init`].
-static RUNNING: InitCell<Option<Running>> = InitCell::new(None);
 
-/// Installs fault handling: loads the GDT and TSS, the IDT, and unmaps the
-/// guard page below each coroutine stack in [`guard::STACKS`]. Prints
-/// nothing, so the transcript of a healthy run does not change.
+/// Installs fault handling: loads the GDT and TSS, the IDT, installs the
+/// kernel's `roster` (if it has coroutines) and unmaps the guard page below
+/// each of its stacks. Prints nothing.
 ///
 /// Call once, right after [`serial::init`] (the handlers report over serial).
 ///
@@ -160,14 +111,11 @@ static RUNNING: InitCell<Option<Running>> = InitCell::new(None);
 ///
 /// If called twice, or if the bootloader did not map physical memory (every
 /// kernel here is built with [`BOOTLOADER_CONFIG`], which asks for it).
-pub fn init(boot_info: &BootInfo, running: Option<Running>) {
+pub fn init(boot_info: &BootInfo, roster: Option<&'static Roster>) {
     assert!(
         !INITIALISED.swap(true, Ordering::Relaxed),
         "kernel::init was called twice"
     );
-    // SAFETY: first and only call (checked above); no handler is installed
-    // yet, so nothing reads RUNNING concurrently.
-    unsafe { *RUNNING.get_mut() = running };
     let offset = boot_info
         .physical_memory_offset
         .into_option()
@@ -177,53 +125,71 @@ pub fn init(boot_info: &BootInfo, running: Option<Running>) {
     // SAFETY: as above; the GDT (whose code selector the IDT entries copy)
     // is loaded.
     unsafe { interrupts::init() };
-    guard::register_main_stack(boot_info.kernel_stack_bottom, boot_info.kernel_stack_len);
+    if let Some(roster) = roster {
+        let bottom = boot_info.kernel_stack_bottom;
+        roster::install(roster, bottom, bottom + boot_info.kernel_stack_len);
+    }
     // SAFETY: the offset is where the bootloader mapped all physical memory,
     // and nothing uses the guard pages (they are never touched by design).
     unsafe { guard::unmap_guard_pages(VirtAddr::new(offset)) };
 }
 
-/// "while coroutine1 was running at switch #7", or nothing if the kernel did
-/// not lend a [`Running`] to [`init`]. Lock-free: safe in any handler.
+/// "while coroutine1 was running at switch #7", or nothing if the kernel
+/// installed no roster. Lock-free: safe in any handler.
 pub fn who_runs() -> impl fmt::Display {
-    struct Who(Option<Running>);
+    struct Who;
     impl fmt::Display for Who {
         fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            let Some(running) = self.0 else {
+            if roster::installed().is_none() {
                 return Ok(());
-            };
-            let index = running.index.load(Ordering::Relaxed);
-            let name = running.names.get(index).copied().unwrap_or("?");
-            let step = running.switches.load(Ordering::Relaxed);
-            write!(f, " while {name} was running at switch #{step}")
+            }
+            let name = roster::name(roster::running());
+            write!(
+                f,
+                " while {name} was running at switch #{}",
+                roster::switches()
+            )
         }
     }
-    Who(*RUNNING.get())
+    Who
+}
+
+/// Writes the fault event for `sentence` (the routine that runs, the switch,
+/// `rsp`), then prints the sentence on COM1, from a panic or fault handler.
+pub fn report_fault(rsp: u64, sentence: &str) {
+    events::emit_from_handler(&Event::Fault {
+        who: roster::running(),
+        switch: roster::switches(),
+        rsp,
+        tsc: events::tsc(),
+        what: sentence,
+    });
+    serial::panic_println(format_args!("{sentence}"));
 }
 
 /// Reports a panic as one line naming the running routine and the step,
 /// e.g. `coroutine1 panicked at switch #3: <message> (src/x.rs:1:2)`, then
 /// exits QEMU with [`QemuExitCode::Failed`]. Falls back to [`report_panic`]
-/// when no [`Running`] was given to [`init`].
+/// when the kernel installed no roster.
 pub fn report_panic_while_running(info: &PanicInfo) -> ! {
-    let Some(running) = *RUNNING.get() else {
+    if roster::installed().is_none() {
         report_panic(info)
-    };
-    let index = running.index.load(Ordering::Relaxed);
-    let name = running.names.get(index).copied().unwrap_or("?");
-    let step = running.switches.load(Ordering::Relaxed);
-    match info.location() {
-        Some(at) => serial::panic_println(format_args!(
+    }
+    let name = roster::name(roster::running());
+    let step = roster::switches();
+    let sentence: events::LineBuf<512> = match info.location() {
+        Some(at) => events::LineBuf::format(format_args!(
             "{name} panicked at switch #{step}: {} ({}:{}:{})",
             info.message(),
             at.file(),
             at.line(),
             at.column()
         )),
-        None => serial::panic_println(format_args!(
+        None => events::LineBuf::format(format_args!(
             "{name} panicked at switch #{step}: {}",
             info.message()
         )),
-    }
+    };
+    report_fault(stacks::rsp(), sentence.as_str());
     exit_qemu(QemuExitCode::Failed)
 }

@@ -14,9 +14,16 @@
 //! coroutine2 yield back to main in the middle of their work and main resumes
 //! them, turn by turn, until both return.
 //!
-//! Every step is logged on COM1 (see README.md for a transcript). The file
-//! follows the order of the NASM listing: `.bss` first, then `_start`, then
-//! the functions in the order the listing defines them.
+//! Every step is logged on COM1 (see README.md for a transcript), and each
+//! switch is also an event line on COM2 for the host tool's trace and
+//! picture. The file follows the order of the NASM listing: `.bss` first,
+//! then `_start`, then the functions in the order the listing defines them,
+//! under the listing's own labels: `switch_to_coro1`, `main_context`,
+//! `coroutine1_stack`... are the symbols of the ELF, so gdb knows them.
+//!
+//! The coroutine set is data: the `roster!` below declares the stacks and
+//! slots and lists the coroutines; the library's counted, logged switches
+//! (`kernel::roster`), its stack names and its fault reports all read it.
 
 #![no_std]
 #![no_main]
@@ -25,27 +32,31 @@
 use bootloader_api::{BootInfo, entry_point};
 use core::arch::{asm, naked_asm};
 use core::panic::PanicInfo;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use coroutine_switch::{Context, Coroutine, Resumed, STACK_SIZE, Stack, Yielder};
+use coroutine_switch::{Coroutine, Resumed, Yielder};
+use kernel::roster::{self, Coroutines, MAIN};
 use kernel::stacks::{self, locate};
 use kernel::{BOOTLOADER_CONFIG, QemuExitCode, exit_qemu};
 use log::info;
+use protocol::event::{Event, Id, Kind};
 
 // ---------------------------------------------------------------------------
 // section .bss
 // ---------------------------------------------------------------------------
 
-/// `coroutine1_stack: resb 4096`, above an unmapped guard page
-/// (`kernel::guard`).
-static COROUTINE1_STACK: &Stack<STACK_SIZE> = &kernel::guard::STACKS.coroutine1;
-/// `coroutine2_stack: resb 4096`, above an unmapped guard page.
-static COROUTINE2_STACK: &Stack<STACK_SIZE> = &kernel::guard::STACKS.coroutine2;
-/// `main_context: resq 1`: main's RSP while a coroutine runs.
-static MAIN_CONTEXT: Context = Context::new();
-/// `coro1_context: resq 1`: coroutine1's RSP while it does not run.
-static CORO1_CONTEXT: Context = Context::new();
-/// `coro2_context: resq 1`: coroutine2's RSP while it does not run.
-static CORO2_CONTEXT: Context = Context::new();
+kernel::roster! {
+    /// The program's routines: main and the two coroutines, with the stacks
+    /// (`coroutine1_stack: resb 4096`, each above an unmapped guard page)
+    /// and the context slots (`main_context`, `coro1_context`,
+    /// `coro2_context`: `resq 1` each) of the listing, under its labels.
+    static ROSTER;
+    main: MAIN_CONTEXT = "main_context";
+    coroutine1: COROUTINE1_STACK = "coroutine1_stack", CORO1_CONTEXT = "coro1_context", coroutine1_task;
+    coroutine2: COROUTINE2_STACK = "coroutine2_stack", CORO2_CONTEXT = "coro2_context", coroutine2_task;
+}
+
+/// coroutine1's and coroutine2's numbers in the roster (main is 0).
+const COROUTINE1: Id = 1;
+const COROUTINE2: Id = 2;
 
 // ---------------------------------------------------------------------------
 // _start
@@ -57,18 +68,11 @@ entry_point!(kernel_main, config = &BOOTLOADER_CONFIG);
 /// then to coroutine2. Then phase 2 does the same with yields.
 fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     kernel::serial::init();
-    // GDT/TSS, IDT and guard pages; faults name the routine in RUNNING.
-    kernel::init(
-        boot_info,
-        Some(kernel::Running {
-            index: &RUNNING,
-            names: &NAMES,
-            switches: &SWITCHES,
-        }),
-    );
-    name_the_stacks(boot_info);
+    // GDT/TSS, IDT, the roster, and the guard pages below its stacks.
+    kernel::init(boot_info, Some(&ROSTER));
+    roster::announce();
 
-    info!("== phase 1: as in the document (call and return, no yield) ==");
+    phase(1, "as in the document (call and return, no yield)");
     init_coroutines();
     let before = log_call(COROUTINE1, "switch_to_coro1");
     // SAFETY: init_coroutines just pointed both slots at the top of their
@@ -80,7 +84,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     let rax = unsafe { switch_to_coro2() };
     log_back_in_main(COROUTINE2, rax, before);
 
-    info!("== phase 2: with yield ==");
+    phase(2, "with yield");
     run_with_yields();
 
     summary();
@@ -93,6 +97,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
 
 /// The original `init_coroutines`: each coroutine's RSP starts at the top of
 /// its stack (`mov rax, coroutine1_stack + 4096; mov [coro1_context], rax`).
+#[unsafe(export_name = "init_coroutines")]
 fn init_coroutines() {
     // SAFETY: no coroutine uses these slots yet; the switch functions below
     // only load the value into RSP, and the top of an unused stack is a valid
@@ -102,7 +107,7 @@ fn init_coroutines() {
         CORO2_CONTEXT.set_saved_rsp(COROUTINE2_STACK.top());
     }
     info!("main       | init_coroutines");
-    log_slots("main");
+    roster::log_slots("main");
 }
 
 /// The original `switch_to_coro1`, instruction for instruction.
@@ -113,27 +118,28 @@ fn init_coroutines() {
 ///
 /// # Safety
 ///
-/// `CORO1_CONTEXT` must hold the top of a stack nobody else uses
+/// `coro1_context` must hold the top of a stack nobody else uses
 /// (`init_coroutines` does that). `coroutine1_func` must return (it does):
 /// there is no way to leave it halfway, which is the flaw phase 2 fixes.
+///
+/// The operands are the listing's labels, which are the ELF's symbols here
+/// (see `roster!` above and the `export_name` of `coroutine1_func`).
 #[unsafe(naked)]
+#[unsafe(export_name = "switch_to_coro1")]
 unsafe extern "sysv64" fn switch_to_coro1() -> u64 {
     naked_asm!(
         // mov [main_context], rsp: remember where main's stack is.
-        "mov [rip + {main_context}], rsp",
-        // mov rsp, [coro1_context]: from here on we run on COROUTINE1_STACK.
-        "mov rsp, [rip + {coro1_context}]",
-        // call coroutine1_func: its return address goes on COROUTINE1_STACK;
+        "mov [rip + main_context], rsp",
+        // mov rsp, [coro1_context]: from here on we run on coroutine1_stack.
+        "mov rsp, [rip + coro1_context]",
+        // call coroutine1_func: its return address goes on coroutine1_stack;
         // the stack top is 16-byte aligned, so the callee starts with
         // RSP + 8 ≡ 0 (mod 16) as the ABI requires.
-        "call {coroutine1_func}",
+        "call coroutine1_func",
         // mov rsp, [main_context]: back on main's stack, rax untouched.
-        "mov rsp, [rip + {main_context}]",
+        "mov rsp, [rip + main_context]",
         // ret: to kernel_main, with coroutine1_func's rax as our result.
         "ret",
-        main_context = sym MAIN_CONTEXT,
-        coro1_context = sym CORO1_CONTEXT,
-        coroutine1_func = sym coroutine1_func,
     )
 }
 
@@ -142,69 +148,66 @@ unsafe extern "sysv64" fn switch_to_coro1() -> u64 {
 ///
 /// # Safety
 ///
-/// As for [`switch_to_coro1`], with `CORO2_CONTEXT`.
+/// As for [`switch_to_coro1`], with `coro2_context`.
 #[unsafe(naked)]
+#[unsafe(export_name = "switch_to_coro2")]
 unsafe extern "sysv64" fn switch_to_coro2() -> u64 {
     naked_asm!(
         // mov [main_context], rsp
-        "mov [rip + {main_context}], rsp",
-        // mov rsp, [coro2_context]: now on COROUTINE2_STACK.
-        "mov rsp, [rip + {coro2_context}]",
+        "mov [rip + main_context], rsp",
+        // mov rsp, [coro2_context]: now on coroutine2_stack.
+        "mov rsp, [rip + coro2_context]",
         // call coroutine2_func
-        "call {coroutine2_func}",
+        "call coroutine2_func",
         // mov rsp, [main_context]: back on main's stack.
-        "mov rsp, [rip + {main_context}]",
+        "mov rsp, [rip + main_context]",
         // ret
         "ret",
-        main_context = sym MAIN_CONTEXT,
-        coro2_context = sym CORO2_CONTEXT,
-        coroutine2_func = sym coroutine2_func,
     )
 }
 
 /// The original `coroutine1_func`: `mov rax, 1; ret`, plus the log line that
-/// shows it runs on COROUTINE1_STACK.
+/// shows it runs on coroutine1_stack.
+#[unsafe(export_name = "coroutine1_func")]
 extern "sysv64" fn coroutine1_func() -> u64 {
-    RUNNING.store(COROUTINE1, Ordering::Relaxed);
+    roster::arrived(Kind::Call, MAIN, COROUTINE1);
     log_rsp("coroutine1", "coroutine1_func: mov rax, 1; ret");
-    log_slots("coroutine1");
-    RUNNING.store(MAIN, Ordering::Relaxed);
     1
 }
 
 /// The original `coroutine2_func`: `mov rax, 2; ret`.
+#[unsafe(export_name = "coroutine2_func")]
 extern "sysv64" fn coroutine2_func() -> u64 {
-    RUNNING.store(COROUTINE2, Ordering::Relaxed);
+    roster::arrived(Kind::Call, MAIN, COROUTINE2);
     log_rsp("coroutine2", "coroutine2_func: mov rax, 2; ret");
-    log_slots("coroutine2");
-    RUNNING.store(MAIN, Ordering::Relaxed);
     2
 }
 
 /// Logs main's side of a phase 1 switch before it happens; returns main's
 /// RSP so that [`log_back_in_main`] can compare.
 #[inline(always)]
-fn log_call(coroutine: usize, function: &str) -> u64 {
-    let step = SWITCHES.fetch_add(1, Ordering::Relaxed) + 1;
+fn log_call(coroutine: Id, function: &str) -> u64 {
+    let step = roster::next_switch();
     let rsp = stacks::rsp();
     info!(
-        "main       | #{step} {function}: save RSP in MAIN_CONTEXT, load {}'s slot, call, RSP={rsp:#018x} ({})",
-        NAMES[coroutine],
+        "main       | #{step} {function}: save RSP in {}, load {}'s slot, call, RSP={rsp:#018x} ({})",
+        MAIN_CONTEXT.name(),
+        roster::name(coroutine),
         locate(rsp)
     );
     rsp
 }
 
 /// Logs main's side of a phase 1 switch after the coroutine function
-/// returned and RSP was reloaded from `MAIN_CONTEXT`.
+/// returned and RSP was reloaded from `main_context`.
 #[inline(always)]
-fn log_back_in_main(coroutine: usize, rax: u64, before: u64) {
-    let step = SWITCHES.fetch_add(1, Ordering::Relaxed) + 1;
-    log_slots("main");
+fn log_back_in_main(coroutine: Id, rax: u64, before: u64) {
+    let step = roster::next_switch();
+    roster::arrived(Kind::Return, coroutine, MAIN);
     let rsp = stacks::rsp();
     info!(
         "main       | #{step} back from {}: rax={rax}, RSP={rsp:#018x} ({}), {}",
-        NAMES[coroutine],
+        roster::name(coroutine),
         locate(rsp),
         restored_or_changed(before, rsp)
     );
@@ -227,124 +230,52 @@ const ROUNDS: u64 = 3;
 
 /// coroutine1: yields its round counter, returns the sum of what main sent.
 fn coroutine1_task(yielder: &Yielder, first: u64) -> u64 {
-    rounds(yielder, COROUTINE1, first, |counter| counter)
+    rounds(yielder, "coroutine1", first, |counter| counter)
 }
 
 /// coroutine2: the same, yielding the square of its counter.
 fn coroutine2_task(yielder: &Yielder, first: u64) -> u64 {
-    rounds(yielder, COROUTINE2, first, |counter| counter * counter)
+    rounds(yielder, "coroutine2", first, |counter| counter * counter)
 }
 
 /// The body both coroutines share: `ROUNDS` rounds, each yielding
 /// `to_yield(counter)` to main. `counter`, `received` and `sum` are locals on
 /// the coroutine's own stack: they survive every yield because the switch
 /// leaves that stack untouched while main runs.
-fn rounds(yielder: &Yielder, who: usize, first: u64, to_yield: fn(u64) -> u64) -> u64 {
+fn rounds(yielder: &Yielder, who: &str, first: u64, to_yield: fn(u64) -> u64) -> u64 {
     let mut counter = 0;
     let mut received = first;
     let mut sum = 0;
-    switched_in(who);
     while counter < ROUNDS {
         counter += 1;
         sum += received;
-        log_round(who, counter, received);
-        received = yield_logged(yielder, who, to_yield(counter));
+        let rsp = stacks::rsp();
+        info!(
+            "{who:<10} | round {counter}: received {received}, counter={counter}, RSP={rsp:#018x} ({})",
+            locate(rsp)
+        );
+        received = roster::suspend(yielder, to_yield(counter));
     }
     sum += received;
-    info!(
-        "{:<10} | done after {counter} rounds: return {sum}",
-        NAMES[who]
-    );
+    info!("{who:<10} | done after {counter} rounds: return {sum}");
     sum
 }
 
-/// main's side of phase 2: set both coroutines up on the original stacks and
-/// slots, then resume them alternately until both have returned.
+/// main's side of phase 2: set the roster's coroutines up on the original
+/// stacks and slots, then resume them in turn until all have returned.
 fn run_with_yields() {
-    // SAFETY: phase 1 is over, so the stacks and slots are free again; each
-    // coroutine gets its own stack and slot, and neither resumes the other,
-    // so sharing MAIN_CONTEXT as the resumer's slot is fine.
-    let coroutines = unsafe {
-        [
-            Coroutine::new(
-                COROUTINE1_STACK,
-                &CORO1_CONTEXT,
-                &MAIN_CONTEXT,
-                coroutine1_task,
-            ),
-            Coroutine::new(
-                COROUTINE2_STACK,
-                &CORO2_CONTEXT,
-                &MAIN_CONTEXT,
-                coroutine2_task,
-            ),
-        ]
-    };
+    // SAFETY: phase 1 is over, so the stacks and slots are free again.
+    let coroutines = unsafe { Coroutines::start() };
     info!("main       | init: both stacks painted, canaries set, trampolines in place");
-    log_slots("main");
-
-    let mut value = 0;
-    while coroutines.iter().any(|c| !c.is_finished()) {
-        for (index, coroutine) in coroutines.iter().enumerate() {
-            if coroutine.is_finished() {
-                continue;
-            }
-            value += 1;
-            resume_logged(coroutine, COROUTINE1 + index, value);
-        }
-    }
+    roster::log_slots("main");
+    coroutines.round_robin();
 }
 
-/// Resumes `coroutine` with `value` and logs both sides of the switch back.
-fn resume_logged(coroutine: &Coroutine, who: usize, value: u64) {
-    let name = NAMES[who];
-    let step = SWITCHES.fetch_add(1, Ordering::Relaxed) + 1;
-    let before = stacks::rsp();
-    info!(
-        "main       | #{step} resume {name} with {value}, RSP={before:#018x} ({})",
-        locate(before)
-    );
-    // `switched_in` names the coroutine once it runs; until then (and in
-    // `resume`'s own checks) main is the one running.
-    let result = coroutine.resume(value);
-    RUNNING.store(MAIN, Ordering::Relaxed);
-    log_slots("main");
-    let after = stacks::rsp();
-    match result {
-        Resumed::Yielded(v) => info!("main       | {name} yielded {v}"),
-        Resumed::Returned(v) => info!("main       | {name} returned {v}, finished"),
-    }
-    info!(
-        "main       | RSP={after:#018x} ({}), {}",
-        locate(after),
-        restored_or_changed(before, after)
-    );
-}
-
-/// Logs the switch from coroutine `who` back to main and makes it.
-fn yield_logged(yielder: &Yielder, who: usize, value: u64) -> u64 {
-    let step = SWITCHES.fetch_add(1, Ordering::Relaxed) + 1;
-    info!("{:<10} | #{step} yield {value} to main", NAMES[who]);
-    let received = yielder.suspend(value);
-    switched_in(who);
-    received
-}
-
-/// Called by a coroutine whenever a switch has brought it in (first entry and
-/// every return from a yield): from now on faults and panics name it, and the
-/// transcript shows what the switch left in the slots.
-fn switched_in(who: usize) {
-    RUNNING.store(who, Ordering::Relaxed);
-    log_slots(NAMES[who]);
-}
-
-fn log_round(who: usize, counter: u64, received: u64) {
-    let rsp = stacks::rsp();
-    info!(
-        "{:<10} | round {counter}: received {received}, counter={counter}, RSP={rsp:#018x} ({})",
-        NAMES[who],
-        locate(rsp)
-    );
+/// Starts a part of the program: a heading in the transcript, a `phase`
+/// event line.
+fn phase(number: u32, title: &str) {
+    info!("== phase {number}: {title} ==");
+    kernel::events::emit(&Event::Phase { number, title });
 }
 
 // ---------------------------------------------------------------------------
@@ -355,14 +286,12 @@ fn log_round(who: usize, counter: u64, received: u64) {
 const TIMED_ROUND_TRIPS: u64 = 10_000;
 
 fn summary() {
-    let switches = SWITCHES.load(Ordering::Relaxed);
-    let used1 = COROUTINE1_STACK.high_water_mark();
-    let used2 = COROUTINE2_STACK.high_water_mark();
-    let cycles = cycles_per_switch();
+    let switches = roster::switches();
     info!("== summary ==");
     info!("switches made: {switches}");
-    info!("coroutine1 stack high-water mark: {used1} of {STACK_SIZE} bytes");
-    info!("coroutine2 stack high-water mark: {used2} of {STACK_SIZE} bytes");
+    // Before the timing below reuses coroutine1's stack.
+    roster::report_high_water();
+    let cycles = cycles_per_switch();
     info!(
         "cycles per switch: {cycles} (rdtsc over {} switches; EMULATED by QEMU TCG, not a hardware figure)",
         2 * TIMED_ROUND_TRIPS
@@ -370,8 +299,9 @@ fn summary() {
     info!("all coroutines finished: exiting with success");
 }
 
-/// Times `TIMED_ROUND_TRIPS` resume/yield round trips on COROUTINE1_STACK
-/// with the very switch used above, and returns TSC ticks per switch.
+/// Times `TIMED_ROUND_TRIPS` resume/yield round trips on coroutine1_stack
+/// with the very switch used above, and returns TSC ticks per switch. Not
+/// through the roster: no logging, no events, nothing but the switch.
 fn cycles_per_switch() -> u64 {
     fn ping(yielder: &Yielder, mut value: u64) -> u64 {
         for _ in 0..TIMED_ROUND_TRIPS {
@@ -380,7 +310,14 @@ fn cycles_per_switch() -> u64 {
         value
     }
     // SAFETY: coroutine1 has finished, its stack and slot are free again.
-    let timed = unsafe { Coroutine::new(COROUTINE1_STACK, &CORO1_CONTEXT, &MAIN_CONTEXT, ping) };
+    let timed = unsafe {
+        Coroutine::new(
+            COROUTINE1_STACK.get(),
+            CORO1_CONTEXT.get(),
+            MAIN_CONTEXT.get(),
+            ping,
+        )
+    };
     // The first resume runs the trampoline: keep it out of the timing.
     let mut value = match timed.resume(0) {
         Resumed::Yielded(v) => v,
@@ -401,7 +338,9 @@ fn cycles_per_switch() -> u64 {
 /// neither read early nor late relative to the code being timed.
 fn rdtsc_serialized() -> u64 {
     let (low, high): (u32, u32);
-    // SAFETY: lfence and rdtsc only read the TSC into edx:eax.
+    // SAFETY: lfence and rdtsc only read the TSC into edx:eax. Not `nomem`:
+    // the fences order this against the memory accesses of the code being
+    // timed, and `nomem` would let the compiler move those across them.
     unsafe {
         asm!(
             "lfence",
@@ -409,73 +348,19 @@ fn rdtsc_serialized() -> u64 {
             "lfence",
             out("eax") low,
             out("edx") high,
-            options(nomem, nostack, preserves_flags),
+            options(nostack, preserves_flags),
         );
     }
     (u64::from(high) << 32) | u64::from(low)
 }
 
 // ---------------------------------------------------------------------------
-// Who runs, and what the transcript shows of the stacks
+// What the transcript shows of the stacks
 // ---------------------------------------------------------------------------
-
-const MAIN: usize = 0;
-const COROUTINE1: usize = 1;
-const COROUTINE2: usize = 2;
-const NAMES: [&str; 3] = ["main", "coroutine1", "coroutine2"];
-
-/// Which routine runs now (an index into `NAMES`), for the panic handler.
-static RUNNING: AtomicUsize = AtomicUsize::new(MAIN);
-/// Switches made so far, phase 1 counting 2 per call-and-return.
-static SWITCHES: AtomicU64 = AtomicU64::new(0);
-
-/// Registers the three stacks for `locate` and logs their bounds.
-fn name_the_stacks(boot_info: &BootInfo) {
-    let main_bottom = boot_info.kernel_stack_bottom;
-    let main_top = main_bottom + boot_info.kernel_stack_len;
-    stacks::register("main stack", main_bottom, main_top);
-    stacks::register(
-        "COROUTINE1_STACK",
-        COROUTINE1_STACK.bottom(),
-        COROUTINE1_STACK.top(),
-    );
-    stacks::register(
-        "COROUTINE2_STACK",
-        COROUTINE2_STACK.bottom(),
-        COROUTINE2_STACK.top(),
-    );
-    info!("stack main stack       [{main_bottom:#018x}, {main_top:#018x})");
-    for (name, stack) in [
-        ("COROUTINE1_STACK", &COROUTINE1_STACK),
-        ("COROUTINE2_STACK", &COROUTINE2_STACK),
-    ] {
-        info!(
-            "stack {name:<16} [{:#018x}, {:#018x})",
-            stack.bottom(),
-            stack.top()
-        );
-    }
-}
 
 fn log_rsp(who: &str, what: &str) {
     let rsp = stacks::rsp();
     info!("{who:<10} | {what}, RSP={rsp:#018x} ({})", locate(rsp));
-}
-
-fn log_slots(who: &str) {
-    let slot = |c: &Context| {
-        let rsp = c.saved_rsp();
-        (rsp, locate(rsp))
-    };
-    let (m, c1, c2) = (
-        slot(&MAIN_CONTEXT),
-        slot(&CORO1_CONTEXT),
-        slot(&CORO2_CONTEXT),
-    );
-    info!(
-        "{who:<10} | slots MAIN_CONTEXT={:#018x} ({}) CORO1_CONTEXT={:#018x} ({}) CORO2_CONTEXT={:#018x} ({})",
-        m.0, m.1, c1.0, c1.1, c2.0, c2.1
-    );
 }
 
 #[panic_handler]

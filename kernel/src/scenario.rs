@@ -1,103 +1,37 @@
 //! The harness of the fault test kernels (`src/bin/fault_*.rs`): two
-//! coroutines on the guarded stacks of [`crate::guard::STACKS`], resumed in
-//! turn by main, with the same "who runs / which switch" bookkeeping as
-//! `main.rs` so that every report names the coroutine and the step.
+//! coroutines on guarded stacks, declared with the same [`roster!`] as
+//! `main.rs` and resumed in turn through the same counted switches
+//! ([`crate::roster`]), so that every report names the coroutine and the
+//! step exactly as the main kernel's would.
 //!
 //! Why a harness: each test kernel provokes one fault and should read as
 //! exactly that, in a few lines; the set-up around it is the same for all.
 //! A scenario that gets to the end without its fault calls [`not_caught`],
 //! which fails the run with a sentence saying so.
 
-use crate::guard::STACKS;
-use crate::{QemuExitCode, Running, exit_qemu, serial, serial_println};
+use crate::roster::{self, Roster};
+use crate::{QemuExitCode, exit_qemu, serial, serial_println};
 use bootloader_api::BootInfo;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use coroutine_switch::{Body, Context, Coroutine, Resumed, Yielder};
+use coroutine_switch::Yielder;
+use protocol::event::Id;
 
-/// Index of main in [`NAMES`].
-pub const MAIN: usize = 0;
-/// Index of coroutine1 in [`NAMES`].
-pub const COROUTINE1: usize = 1;
-/// Index of coroutine2 in [`NAMES`].
-pub const COROUTINE2: usize = 2;
-/// The routines' names, as in `main.rs`.
-pub const NAMES: [&str; 3] = ["main", "coroutine1", "coroutine2"];
+/// coroutine1's number in a scenario's roster.
+pub const COROUTINE1: Id = 1;
+/// coroutine2's number in a scenario's roster.
+pub const COROUTINE2: Id = 2;
 
-static MAIN_CONTEXT: Context = Context::new();
-static CORO1_CONTEXT: Context = Context::new();
-static CORO2_CONTEXT: Context = Context::new();
-/// Which routine runs now (an index into [`NAMES`]).
-static RUNNING: AtomicUsize = AtomicUsize::new(MAIN);
-/// Switches made so far: the step a fault is reported at.
-static SWITCHES: AtomicU64 = AtomicU64::new(0);
-
-/// Initialises serial and fault handling and announces the scenario.
-pub fn start(boot_info: &BootInfo, name: &str, what: &str) {
+/// Initialises serial and fault handling with `roster`, and announces the
+/// scenario.
+pub fn start(boot_info: &BootInfo, roster: &'static Roster, name: &str, what: &str) {
     serial::init();
-    crate::init(
-        boot_info,
-        Some(Running {
-            index: &RUNNING,
-            names: &NAMES,
-            switches: &SWITCHES,
-        }),
-    );
+    crate::init(boot_info, Some(roster));
+    roster::announce();
     serial_println!("{name}: {what}");
 }
 
-/// The two coroutines, on the guarded stacks.
-///
-/// # Panics
-///
-/// If called twice: the stacks and slots belong to the first pair.
-pub fn coroutines(body1: Body, body2: Body) -> [Coroutine<'static>; 2] {
-    static TAKEN: AtomicBool = AtomicBool::new(false);
-    assert!(
-        !TAKEN.swap(true, Ordering::Relaxed),
-        "scenario::coroutines was called twice"
-    );
-    // SAFETY: first and only call (checked above), so each stack and slot
-    // belongs to one coroutine; only main resumes them, through MAIN_CONTEXT.
-    unsafe {
-        [
-            Coroutine::new(&STACKS.coroutine1, &CORO1_CONTEXT, &MAIN_CONTEXT, body1),
-            Coroutine::new(&STACKS.coroutine2, &CORO2_CONTEXT, &MAIN_CONTEXT, body2),
-        ]
-    }
-}
-
-/// Resumes coroutine `who` (`COROUTINE1` or `COROUTINE2`), counting the
-/// switch and marking it as running while it does.
-pub fn resume(coroutines: &[Coroutine<'static>; 2], who: usize, value: u64) -> Resumed {
-    let coroutine = &coroutines[who - COROUTINE1];
-    SWITCHES.fetch_add(1, Ordering::Relaxed);
-    // Resuming a finished coroutine panics before any switch: main is the one
-    // that runs (and misbehaves) then.
-    if !coroutine.is_finished() {
-        RUNNING.store(who, Ordering::Relaxed);
-    }
-    let result = coroutine.resume(value);
-    RUNNING.store(MAIN, Ordering::Relaxed);
-    result
-}
-
-/// Resumes both coroutines in turn until both have returned.
-pub fn run_to_end(coroutines: &[Coroutine<'static>; 2]) {
-    let mut value = 0;
-    while coroutines.iter().any(|c| !c.is_finished()) {
-        for who in [COROUTINE1, COROUTINE2] {
-            if !coroutines[who - COROUTINE1].is_finished() {
-                value += 1;
-                resume(coroutines, who, value);
-            }
-        }
-    }
-}
-
-/// Yields `value` to main from a coroutine body, counting the switch.
+/// Yields `value` to main from a coroutine body, counted and logged.
 pub fn step(yielder: &Yielder, value: u64) -> u64 {
-    SWITCHES.fetch_add(1, Ordering::Relaxed);
-    yielder.suspend(value)
+    roster::suspend(yielder, value)
 }
 
 /// A well-behaved coroutine body: yields three times, then returns.
@@ -132,9 +66,10 @@ pub fn panic(info: &core::panic::PanicInfo) -> ! {
     crate::report_panic_while_running(info)
 }
 
-/// The whole of a fault kernel but its coroutine bodies: the entry point
-/// (boot, set up two guarded coroutines, resume them to the end, fail if the
-/// fault under test was not caught) and the panic handler.
+/// The whole of a fault kernel but its coroutine bodies: the roster (two
+/// coroutines, with the stacks and slots of `main.rs`'s and the same
+/// symbols), the entry point (boot, set them up, resume them in turn to the
+/// end, fail if the fault under test was not caught) and the panic handler.
 ///
 /// ```ignore
 /// kernel::scenario_kernel! {
@@ -146,6 +81,8 @@ pub fn panic(info: &core::panic::PanicInfo) -> ! {
 ///
 /// `before: { ... }` runs after the set-up and before the first resume;
 /// `after: |coroutines| { ... }` runs once both coroutines have finished.
+/// The kernel's statics (`COROUTINE1_STACK`, `CORO1_CONTEXT`, ...) are
+/// items of the kernel itself, for its bodies to use.
 #[macro_export]
 macro_rules! scenario_kernel {
     (
@@ -155,13 +92,21 @@ macro_rules! scenario_kernel {
         $(before: $before:block,)?
         $(after: |$coroutines:ident| $after:block,)?
     ) => {
+        $crate::roster! {
+            static ROSTER;
+            main: MAIN_CONTEXT = "main_context";
+            coroutine1: COROUTINE1_STACK = "coroutine1_stack", CORO1_CONTEXT = "coro1_context", $body1;
+            coroutine2: COROUTINE2_STACK = "coroutine2_stack", CORO2_CONTEXT = "coro2_context", $body2;
+        }
+
         bootloader_api::entry_point!(scenario_main, config = &$crate::BOOTLOADER_CONFIG);
 
         fn scenario_main(boot_info: &'static mut bootloader_api::BootInfo) -> ! {
-            $crate::scenario::start(boot_info, $name, $what);
+            $crate::scenario::start(boot_info, &ROSTER, $name, $what);
             $($before)?
-            let coroutines = $crate::scenario::coroutines($body1, $body2);
-            $crate::scenario::run_to_end(&coroutines);
+            // SAFETY: the first and only set-up of this kernel's roster.
+            let coroutines = unsafe { $crate::roster::Coroutines::start() };
+            coroutines.round_robin();
             $(let $coroutines = &coroutines; $after)?
             $crate::scenario::not_caught($name)
         }

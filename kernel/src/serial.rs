@@ -9,13 +9,13 @@ use spin::Mutex;
 use uart_16550::backend::PioBackend;
 use uart_16550::{Config, Uart16550Tty};
 
-/// The standard PC I/O port of the first serial port, COM1.
-const COM1: u16 = 0x3F8;
+use protocol::COM1;
 
 /// The port, `None` until [`init`] ran.
 static SERIAL: Mutex<Option<Uart16550Tty<PioBackend>>> = Mutex::new(None);
 
-/// Initialises COM1 and installs the `log` backend at `Trace` level.
+/// Initialises COM1 and installs the `log` backend at `Trace` level; also
+/// initialises COM2 for the event lines ([`crate::events`]).
 ///
 /// Call once, first thing in the kernel entry point.
 pub fn init() {
@@ -24,6 +24,7 @@ pub fn init() {
     let port = unsafe { Uart16550Tty::new_port(COM1, Config::default()) }
         .expect("COM1 did not pass its loopback self-test");
     *SERIAL.lock() = Some(port);
+    crate::events::init();
     // A second call would find the logger already set; that is harmless.
     let _ = log::set_logger(&LOGGER);
     log::set_max_level(log::LevelFilter::Trace);

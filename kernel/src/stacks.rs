@@ -1,57 +1,43 @@
 //! Names for stack addresses: which stack an RSP lies in, and how far below
 //! that stack's top. Every transcript line that shows an RSP or a context slot
-//! goes through [`locate`], and so do the fault handlers.
+//! goes through [`locate`], and so do the fault handlers: it reads the
+//! installed roster and takes no lock.
 
+use crate::roster;
 use core::fmt;
-use spin::Mutex;
 
-/// A named stack: `[bottom, top)`, growing down from `top`. A plain struct
-/// (no `Option`) so that gdb/kernel.gdb can read the table easily.
+/// The name the transcript and the events give main's stack (the bootloader
+/// allocates it; it has no symbol).
+pub const MAIN_STACK_NAME: &str = "main stack";
+
+/// A named stack: `[bottom, top)`, growing down from `top`.
 #[derive(Debug, Clone, Copy)]
-#[repr(C)]
 struct Region {
     name: &'static str,
     bottom: u64,
     top: u64,
 }
 
-impl Region {
-    /// An unused entry.
-    const FREE: Region = Region {
-        name: "",
-        bottom: 0,
-        top: 0,
-    };
-}
-
-/// main's stack and the two coroutine stacks, with room to spare; read by
-/// gdb/kernel.gdb too.
-static REGIONS: Mutex<[Region; 4]> = Mutex::new([Region::FREE; 4]);
-
-/// Gives the stack `[bottom, top)` a name for [`locate`].
-///
-/// # Panics
-///
-/// If four stacks are already registered.
-pub fn register(name: &'static str, bottom: u64, top: u64) {
-    let mut regions = REGIONS.lock();
-    let free = regions
-        .iter_mut()
-        .find(|r| r.top == 0)
-        .expect("more than four named stacks");
-    *free = Region { name, bottom, top };
-}
-
-/// Where `addr` lies: a registered stack and the offset below its top.
-/// Displays as `COROUTINE1_STACK top-0x58`, `main stack top-0x1d8`, or
-/// `empty` for 0 and `outside every stack` for anything else.
+/// Where `addr` lies: main's stack or a coroutine stack of the installed
+/// roster, and the offset below its top. Displays as
+/// `coroutine1_stack top-0x58`, `main stack top-0x1d8`, or `empty` for 0 and
+/// `outside every stack` for anything else.
 pub fn locate(addr: u64) -> Location {
-    let regions = REGIONS.lock();
+    let main = roster::main_stack().map(|(bottom, top)| Region {
+        name: MAIN_STACK_NAME,
+        bottom,
+        top,
+    });
+    let coroutines = roster::coroutines().iter().map(|m| Region {
+        name: m.stack.name(),
+        bottom: m.stack.bottom(),
+        top: m.stack.top(),
+    });
     // RSP == top is an empty stack, still this stack's: hence `<=`.
-    let region = regions
-        .iter()
-        .find(|r| r.top != 0 && r.bottom <= addr && addr <= r.top)
-        .copied();
+    let region = main
+        .into_iter()
+        .chain(coroutines)
+        .find(|r| r.bottom <= addr && addr <= r.top);
     Location { addr, region }
 }
 

@@ -17,7 +17,6 @@
 use kernel::scenario;
 
 use coroutine_switch::Yielder;
-use kernel::guard::STACKS;
 
 kernel::scenario_kernel! {
     name: "fault_canary",
@@ -27,7 +26,7 @@ kernel::scenario_kernel! {
 
 fn clobber_bottom(yielder: &Yielder, first: u64) -> u64 {
     let received = scenario::step(yielder, first);
-    let bottom = STACKS.coroutine2.bottom() as *mut u64;
+    let bottom = COROUTINE2_STACK.bottom() as *mut u64;
     // SAFETY: the lowest word of our own, mapped stack; nothing lives there
     // but the canary, which is the point of this kernel.
     unsafe { bottom.write_volatile(0) };

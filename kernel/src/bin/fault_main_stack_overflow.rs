@@ -13,11 +13,18 @@ use core::panic::PanicInfo;
 use kernel::BOOTLOADER_CONFIG;
 use kernel::scenario;
 
+// No coroutines: main alone, so that the report can still say who ran.
+kernel::roster! {
+    static ROSTER;
+    main: MAIN_CONTEXT = "main_context";
+}
+
 entry_point!(main, config = &BOOTLOADER_CONFIG);
 
 fn main(boot_info: &'static mut BootInfo) -> ! {
     scenario::start(
         boot_info,
+        &ROSTER,
         "fault_main_stack_overflow",
         "main recurses without end",
     );

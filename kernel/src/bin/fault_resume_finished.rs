@@ -17,6 +17,6 @@ kernel::scenario_kernel! {
     what: "main resumes a finished coroutine",
     coroutines: (scenario::yield_three_times, scenario::yield_three_times),
     after: |coroutines| {
-        scenario::resume(coroutines, COROUTINE1, 0);
+        coroutines.resume(COROUTINE1, 0);
     },
 }
