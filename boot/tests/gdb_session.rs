@@ -1,8 +1,8 @@
 //! A scripted gdb session against a real paused QEMU: `boot --gdb-server`
 //! starts it, `gdb -batch` attaches with gdb/kernel.gdb, breaks on the
 //! switches, steps through them with `coro-switch`, and this test checks what
-//! gdb saw: RSP moving from main's stack into COROUTINE1_STACK, back, into
-//! COROUTINE2_STACK and back; each switch's saved slot equal to RSP after its
+//! gdb saw: RSP moving from main's stack into coroutine1_stack, back, into
+//! coroutine2_stack and back; each switch's saved slot equal to RSP after its
 //! pushes; rbx, rbp and RSP the same after a round trip.
 //!
 //! QEMU never outlives a test: the boot tool is killed when the test ends
@@ -214,20 +214,20 @@ fn step_through_the_switches(uefi: bool) {
     assert_eq!(
         path,
         [
-            ("main stack", "COROUTINE1_STACK"),
-            ("COROUTINE1_STACK", "main stack"),
-            ("main stack", "COROUTINE2_STACK"),
-            ("COROUTINE2_STACK", "main stack"),
+            ("main stack", "coroutine1_stack"),
+            ("coroutine1_stack", "main stack"),
+            ("main stack", "coroutine2_stack"),
+            ("coroutine2_stack", "main stack"),
         ],
         "{output}"
     );
     // Each switch stores RSP after pushing rbp and rbx in the slot of the side
     // that leaves: main's slot on a resume, the coroutine's on a yield.
     let from_slots = [
-        "MAIN_CONTEXT=",
-        "CORO1_CONTEXT=",
-        "MAIN_CONTEXT=",
-        "CORO2_CONTEXT=",
+        "main_context=",
+        "coro1_context=",
+        "main_context=",
+        "coro2_context=",
     ];
     for (switch, slot) in seen.iter().zip(from_slots) {
         assert_eq!(switch.stored_rsp, switch.before_rsp - 16, "{output}");
