@@ -170,16 +170,18 @@ unsafe extern "sysv64" fn switch_to_coro2() -> u64 {
 /// shows it runs on coroutine1_stack.
 #[unsafe(export_name = "coroutine1_func")]
 extern "sysv64" fn coroutine1_func() -> u64 {
-    roster::arrived(Kind::Call, MAIN, COROUTINE1);
+    roster::arrived(Kind::Call, MAIN, COROUTINE1, None);
     log_rsp("coroutine1", "coroutine1_func: mov rax, 1; ret");
+    roster::departing(stacks::rsp());
     1
 }
 
 /// The original `coroutine2_func`: `mov rax, 2; ret`.
 #[unsafe(export_name = "coroutine2_func")]
 extern "sysv64" fn coroutine2_func() -> u64 {
-    roster::arrived(Kind::Call, MAIN, COROUTINE2);
+    roster::arrived(Kind::Call, MAIN, COROUTINE2, None);
     log_rsp("coroutine2", "coroutine2_func: mov rax, 2; ret");
+    roster::departing(stacks::rsp());
     2
 }
 
@@ -189,6 +191,7 @@ extern "sysv64" fn coroutine2_func() -> u64 {
 fn log_call(coroutine: Id, function: &str) -> u64 {
     let step = roster::next_switch();
     let rsp = stacks::rsp();
+    roster::departing(rsp);
     info!(
         "main       | #{step} {function}: save RSP in {}, load {}'s slot, call, RSP={rsp:#018x} ({})",
         MAIN_CONTEXT.name(),
@@ -203,7 +206,7 @@ fn log_call(coroutine: Id, function: &str) -> u64 {
 #[inline(always)]
 fn log_back_in_main(coroutine: Id, rax: u64, before: u64) {
     let step = roster::next_switch();
-    roster::arrived(Kind::Return, coroutine, MAIN);
+    roster::arrived(Kind::Return, coroutine, MAIN, Some(rax));
     let rsp = stacks::rsp();
     info!(
         "main       | #{step} back from {}: rax={rax}, RSP={rsp:#018x} ({}), {}",

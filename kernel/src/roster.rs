@@ -208,6 +208,9 @@ static INSTALLED: Once<Installed> = Once::new();
 static RUNNING: AtomicU32 = AtomicU32::new(MAIN);
 /// Switches made so far; the number of the last one.
 static SWITCHES: AtomicU64 = AtomicU64::new(0);
+/// RSP of the routine about to switch away, for the event the arriving
+/// routine writes ([`departing`], [`arrived`]).
+static LEAVING_RSP: AtomicU64 = AtomicU64::new(0);
 
 /// What gdb/kernel.gdb reads, at the symbol `coroutine_roster`: plain
 /// `#[repr(C)]` data of this crate (no lock, no private layout of another
@@ -313,10 +316,17 @@ pub fn next_switch() -> u64 {
     SWITCHES.fetch_add(1, Ordering::Relaxed) + 1
 }
 
+/// Records `rsp`, the RSP of the routine about to switch away (measured in
+/// the function that makes the switch), for the event [`arrived`] writes.
+pub fn departing(rsp: u64) {
+    LEAVING_RSP.store(rsp, Ordering::Relaxed);
+}
+
 /// Called by routine `to` right after switch number [`switches`] brought it
-/// in from `from`: from now on reports name it; the event line records both
-/// slots as the switch left them; the transcript shows the slots.
-pub fn arrived(kind: Kind, from: Id, to: Id) {
+/// in from `from`, handing it `value`: from now on reports name it; the
+/// event line records the value and both slots as the switch left them; the
+/// transcript shows the slots.
+pub fn arrived(kind: Kind, from: Id, to: Id, value: Option<u64>) {
     RUNNING.store(to, Ordering::Relaxed);
     // The phase 1 return and the final switch of a finished coroutine save
     // the leaving side nowhere that can be resumed.
@@ -330,6 +340,8 @@ pub fn arrived(kind: Kind, from: Id, to: Id) {
         kind,
         from,
         to,
+        value,
+        from_rsp: LEAVING_RSP.load(Ordering::Relaxed),
         wrote,
         stored: wrote.map(saved),
         read: to,
@@ -429,11 +441,12 @@ fn id_of(yielder: &Yielder) -> Id {
 /// and logs the final switch back that follows its return.
 fn entry(yielder: &Yielder, first: u64) -> u64 {
     let id = id_of(yielder);
-    arrived(Kind::Resume, MAIN, id);
+    arrived(Kind::Resume, MAIN, id, Some(first));
     let body = member(id).expect("a roster coroutine").body;
     let result = body(yielder, first);
     let n = next_switch();
     info!("{:<10} | #{n} return {result} to main, finished", name(id));
+    departing(stacks::rsp());
     result
 }
 
@@ -443,8 +456,9 @@ pub fn suspend(yielder: &Yielder, value: u64) -> u64 {
     let id = id_of(yielder);
     let n = next_switch();
     info!("{:<10} | #{n} yield {value} to main", name(id));
+    departing(stacks::rsp());
     let received = yielder.suspend(value);
-    arrived(Kind::Resume, MAIN, id);
+    arrived(Kind::Resume, MAIN, id, Some(received));
     received
 }
 
@@ -513,14 +527,15 @@ impl Coroutines {
             "main       | #{n} resume {name} with {value}, RSP={before:#018x} ({})",
             locate(before)
         );
+        departing(before);
         // The coroutine names itself once it runs (`arrived`); until then,
         // and in `resume`'s own checks, main is the one running.
         let result = self.handle(id).resume(value);
-        let kind = match result {
-            Resumed::Yielded(_) => Kind::Yield,
-            Resumed::Returned(_) => Kind::Finish,
+        let (kind, back) = match result {
+            Resumed::Yielded(v) => (Kind::Yield, v),
+            Resumed::Returned(v) => (Kind::Finish, v),
         };
-        arrived(kind, id, MAIN);
+        arrived(kind, id, MAIN, Some(back));
         match result {
             Resumed::Yielded(v) => info!("main       | {name} yielded {v}"),
             Resumed::Returned(v) => info!("main       | {name} returned {v}, finished"),

@@ -13,7 +13,7 @@
 //!
 //! ```text
 //! routine id=1 name=coroutine1 stack=coroutine1_stack bottom=0xffffffff80013000 top=0xffffffff80014000 slot=coro1_context slot_addr=0xffffffff80012008
-//! switch n=5 kind=resume from=0 to=1 wrote=0 stored=0x0000010000010cd8 read=1 loaded=0xffffffff80013fc8 rsp=0xffffffff80013e20 tsc=123456
+//! switch n=5 kind=resume from=0 to=1 value=1 from_rsp=0x0000010000010cf0 wrote=0 stored=0x0000010000010cd8 read=1 loaded=0xffffffff80013fc8 rsp=0xffffffff80013e20 tsc=123456
 //! high_water id=1 bytes=1648 size=4096
 //! fault who=1 switch=5 rsp=0xffffffff80012ff8 tsc=123999 what=coroutine1 overflowed its 4096-byte stack
 //! exit code=success switches=18 tsc=130000
@@ -83,6 +83,13 @@ pub struct Switch {
     pub from: Id,
     /// The routine that runs now.
     pub to: Id,
+    /// The value handed across in rax, if the switch hands one: what main
+    /// resumes with, what a coroutine yields or returns, what a phase 1
+    /// coroutine function returns. The phase 1 `call` hands none.
+    pub value: Option<u64>,
+    /// RSP of the leaving routine just before it switched, where it last
+    /// measured it (in the function that makes the switch).
+    pub from_rsp: u64,
     /// Whose slot the switch wrote the leaving side's RSP to, if any.
     pub wrote: Option<Id>,
     /// The RSP written there.
@@ -181,6 +188,15 @@ impl<T: fmt::Display> fmt::Display for Opt<T> {
     }
 }
 
+/// Writes ` key=value`. Out of line, one field at a time: formatting a whole
+/// event in one `write!` put every variant's arguments in one stack frame of
+/// about 1.7 KiB, on a coroutine's 4096-byte stack (measured with
+/// `objdump`: `sub rsp, 0x6e8` in `Event::fmt`).
+#[inline(never)]
+fn field(f: &mut fmt::Formatter<'_>, key: &str, value: &dyn fmt::Display) -> fmt::Result {
+    write!(f, " {key}={value}")
+}
+
 impl fmt::Display for Event<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
@@ -192,30 +208,41 @@ impl fmt::Display for Event<'_> {
                 top,
                 slot,
                 slot_addr,
-            } => write!(
-                f,
-                "routine id={id} name={name} stack={stack} bottom={} top={} slot={slot} slot_addr={}",
-                Addr(bottom),
-                Addr(top),
-                Addr(slot_addr)
-            ),
-            Event::Phase { number, title } => write!(f, "phase number={number} title={title}"),
-            Event::Switch(s) => write!(
-                f,
-                "switch n={} kind={} from={} to={} wrote={} stored={} read={} loaded={} rsp={} tsc={}",
-                s.n,
-                s.kind.as_str(),
-                s.from,
-                s.to,
-                Opt(s.wrote),
-                Opt(s.stored.map(Addr)),
-                s.read,
-                Addr(s.loaded),
-                Addr(s.rsp),
-                s.tsc
-            ),
+            } => {
+                f.write_str("routine")?;
+                field(f, "id", &id)?;
+                field(f, "name", &name)?;
+                field(f, "stack", &stack)?;
+                field(f, "bottom", &Addr(bottom))?;
+                field(f, "top", &Addr(top))?;
+                field(f, "slot", &slot)?;
+                field(f, "slot_addr", &Addr(slot_addr))
+            }
+            Event::Phase { number, title } => {
+                f.write_str("phase")?;
+                field(f, "number", &number)?;
+                field(f, "title", &title)
+            }
+            Event::Switch(s) => {
+                f.write_str("switch")?;
+                field(f, "n", &s.n)?;
+                field(f, "kind", &s.kind.as_str())?;
+                field(f, "from", &s.from)?;
+                field(f, "to", &s.to)?;
+                field(f, "value", &Opt(s.value))?;
+                field(f, "from_rsp", &Addr(s.from_rsp))?;
+                field(f, "wrote", &Opt(s.wrote))?;
+                field(f, "stored", &Opt(s.stored.map(Addr)))?;
+                field(f, "read", &s.read)?;
+                field(f, "loaded", &Addr(s.loaded))?;
+                field(f, "rsp", &Addr(s.rsp))?;
+                field(f, "tsc", &s.tsc)
+            }
             Event::HighWater { id, bytes, size } => {
-                write!(f, "high_water id={id} bytes={bytes} size={size}")
+                f.write_str("high_water")?;
+                field(f, "id", &id)?;
+                field(f, "bytes", &bytes)?;
+                field(f, "size", &size)
             }
             Event::Fault {
                 who,
@@ -223,11 +250,14 @@ impl fmt::Display for Event<'_> {
                 rsp,
                 tsc,
                 what,
-            } => write!(
-                f,
-                "fault who={who} switch={switch} rsp={} tsc={tsc} what={what}",
-                Addr(rsp)
-            ),
+            } => {
+                f.write_str("fault")?;
+                field(f, "who", &who)?;
+                field(f, "switch", &switch)?;
+                field(f, "rsp", &Addr(rsp))?;
+                field(f, "tsc", &tsc)?;
+                field(f, "what", &what)
+            }
             Event::Exit {
                 code,
                 switches,
@@ -237,7 +267,10 @@ impl fmt::Display for Event<'_> {
                     ExitCode::Success => "success",
                     ExitCode::Failed => "failed",
                 };
-                write!(f, "exit code={code} switches={switches} tsc={tsc}")
+                f.write_str("exit")?;
+                field(f, "code", &code)?;
+                field(f, "switches", &switches)?;
+                field(f, "tsc", &tsc)
             }
         }
     }
@@ -373,6 +406,8 @@ impl<'a> Event<'a> {
                     })?;
                 let from = f.id("from")?;
                 let to = f.id("to")?;
+                let value = f.optional("value")?;
+                let from_rsp = f.number("from_rsp")?;
                 let wrote = match f.optional("wrote")? {
                     Some(id) => Some(Id::try_from(id).map_err(|_| ParseError {
                         problem: "id too large",
@@ -385,6 +420,8 @@ impl<'a> Event<'a> {
                     kind,
                     from,
                     to,
+                    value,
+                    from_rsp,
                     wrote,
                     stored: f.optional("stored")?,
                     read: f.id("read")?,
@@ -466,6 +503,8 @@ mod tests {
                 kind,
                 from: 0,
                 to: 1,
+                value: (kind != Kind::Call).then_some(7),
+                from_rsp: 0x10000010cf0,
                 wrote: (kind != Kind::Return).then_some(0),
                 stored: (kind != Kind::Return).then_some(0x10000010cd8),
                 read: 1,
@@ -500,6 +539,8 @@ mod tests {
             kind: Kind::Yield,
             from: 1,
             to: 0,
+            value: Some(1),
+            from_rsp: 0xffff_ffff_8001_3e20,
             wrote: Some(1),
             stored: Some(0xffff_ffff_8001_3e08),
             read: 0,
@@ -510,8 +551,8 @@ mod tests {
         .to_string();
         assert_eq!(
             line,
-            "switch n=6 kind=yield from=1 to=0 wrote=1 stored=0xffffffff80013e08 read=0 \
-             loaded=0x0000010000010cd8 rsp=0x0000010000010cf0 tsc=42"
+            "switch n=6 kind=yield from=1 to=0 value=1 from_rsp=0xffffffff80013e20 wrote=1 \
+             stored=0xffffffff80013e08 read=0 loaded=0x0000010000010cd8 rsp=0x0000010000010cf0 tsc=42"
         );
     }
 
@@ -528,7 +569,7 @@ mod tests {
         let unknown = Event::parse("hello world").unwrap_err();
         assert_eq!(unknown.problem, "unknown event");
         let kind = Event::parse(
-            "switch n=1 kind=jump from=0 to=1 wrote=- stored=- read=1 loaded=0x1 rsp=0x1 tsc=1",
+            "switch n=1 kind=jump from=0 to=1 value=- from_rsp=0x1 wrote=- stored=- read=1 loaded=0x1 rsp=0x1 tsc=1",
         )
         .unwrap_err();
         assert_eq!(kind.near, "kind");
