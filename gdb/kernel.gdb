@@ -116,7 +116,7 @@ def routines():
         Routine(
             0,
             "main",
-            "main stack",
+            "main_stack",
             int(view["main_bottom"]),
             int(view["main_top"]),
             rust_str(main_slot["name"]),

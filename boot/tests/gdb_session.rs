@@ -204,7 +204,7 @@ fn step_through_the_switches(uefi: bool) {
         .lines()
         .find(|l| l.starts_with("RSP="))
         .expect("coro-where output");
-    assert_eq!(stack_of(where_line), "main stack", "{where_line}");
+    assert_eq!(stack_of(where_line), "main_stack", "{where_line}");
 
     let seen = switches(&output);
     let path: Vec<(&str, &str)> = seen
@@ -214,10 +214,10 @@ fn step_through_the_switches(uefi: bool) {
     assert_eq!(
         path,
         [
-            ("main stack", "coroutine1_stack"),
-            ("coroutine1_stack", "main stack"),
-            ("main stack", "coroutine2_stack"),
-            ("coroutine2_stack", "main stack"),
+            ("main_stack", "coroutine1_stack"),
+            ("coroutine1_stack", "main_stack"),
+            ("main_stack", "coroutine2_stack"),
+            ("coroutine2_stack", "main_stack"),
         ],
         "{output}"
     );

@@ -1,65 +1,34 @@
-//! Boots the real coroutine kernel under QEMU and checks its transcript: the
-//! steps of both phases in order, and invariants read from the numbers it
-//! prints (every RSP inside the stack it should be in, main's RSP restored,
-//! each saved slot where the switch must have put it).
+//! Boots the real coroutine kernel under QEMU and checks what it did, read
+//! from its event lines (`protocol::event`), not from the prose of its
+//! transcript: the switches of both phases in order with the values handed
+//! across, every RSP inside the stack it should be in, main's RSP restored,
+//! each context slot exactly where the switch must have left it, and the
+//! summary (switch count, high-water marks, exit).
 
 mod common;
 
-use common::{dec_after, hex_after};
-use std::process::Command;
+use common::events::{Routine, Run, boot_with_events};
+use protocol::ExitCode;
+use protocol::event::{Event, Id, Kind, Switch};
 
-/// The kernel's serial lines, without the `[INFO ] ` prefix.
-fn boot_transcript() -> Vec<String> {
-    let output = Command::new(env!("CARGO_BIN_EXE_boot"))
-        .arg(common::kernel("kernel"))
-        .args(["--timeout", "60"])
-        .output()
-        .expect("run boot");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "the kernel did not exit with success: {:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("[INFO ] "))
-        .map(str::to_owned)
-        .collect()
-}
+/// The words the switch crate puts on a fresh stack below its top: the
+/// 32-byte Yielder and the three-word frame (switch/src/lib.rs).
+const FRESH_FRAME: u64 = 32 + 3 * 8;
+/// What a phase 2 switch pushes before it stores RSP: the continue address
+/// (`call` or `push`), rbp and rbx.
+const FRAME: u64 = 3 * 8;
 
-/// Who printed the line (`main`, `coroutine1`, `coroutine2`) and the rest.
-fn speaker(line: &str) -> Option<(&str, &str)> {
-    let (who, rest) = line.split_once(" | ")?;
-    Some((who.trim(), rest))
-}
-
-/// `[bottom, top)` from a line `stack NAME [0x..., 0x...)`.
-fn bounds(lines: &[String], name: &str) -> (u64, u64) {
-    let prefix = format!("stack {name} ");
-    let line = lines
-        .iter()
-        .find(|l| l.starts_with(&prefix))
-        .unwrap_or_else(|| panic!("no bounds for {name}"));
-    let (bottom, top) = line.split_once(", ").expect("bounds line");
-    (hex_after(bottom, "["), hex_after(top, ""))
-}
-
-/// The steps the program must take, one string per event, computed from what
-/// `kernel/src/main.rs` is specified to do: phase 1 calls each coroutine
-/// function once; phase 2 resumes the two coroutines alternately with 1, 2,
-/// 3, ...; each yields its counter (coroutine2: its square) for 3 rounds and
-/// returns the sum of the values it received.
-fn expected_steps() -> Vec<String> {
+/// The switches the program must make, as (kind, from, to, value), computed
+/// from what `kernel/src/main.rs` is specified to do: phase 1 calls each
+/// coroutine function once (they return 1 and 2); phase 2 resumes the two
+/// coroutines alternately with 1, 2, 3, ...; each yields its counter
+/// (coroutine2: its square) for 3 rounds and returns the sum of the values
+/// it received.
+fn expected_switches() -> Vec<(Kind, Id, Id, Option<u64>)> {
     let mut steps = Vec::new();
-    let mut switch = 0;
-    for k in 1..=2u64 {
-        switch += 1;
-        steps.push(format!("main #{switch} switch_to_coro{k}"));
-        steps.push(format!("coroutine{k} func"));
-        switch += 1;
-        steps.push(format!("main #{switch} back from coroutine{k} rax={k}"));
+    for k in 1..=2 {
+        steps.push((Kind::Call, 0, k, None));
+        steps.push((Kind::Return, k, 0, Some(u64::from(k))));
     }
     let (mut counters, mut sums, mut done) = ([0u64; 2], [0u64; 2], [false; 2]);
     let mut value = 0;
@@ -68,22 +37,16 @@ fn expected_steps() -> Vec<String> {
             if done[i] {
                 continue;
             }
-            let name = format!("coroutine{}", i + 1);
+            let id = i as Id + 1;
             value += 1;
-            switch += 1;
-            steps.push(format!("main #{switch} resume {name} with {value}"));
+            steps.push((Kind::Resume, 0, id, Some(value)));
             sums[i] += value;
             if counters[i] < 3 {
                 counters[i] += 1;
                 let c = counters[i];
-                steps.push(format!("{name} round {c} received {value}"));
-                let yielded = if i == 0 { c } else { c * c };
-                switch += 1;
-                steps.push(format!("{name} #{switch} yield {yielded}"));
-                steps.push(format!("main {name} yielded {yielded}"));
+                steps.push((Kind::Yield, id, 0, Some(if i == 0 { c } else { c * c })));
             } else {
-                steps.push(format!("{name} return {}", sums[i]));
-                steps.push(format!("main {name} returned {}", sums[i]));
+                steps.push((Kind::Finish, id, 0, Some(sums[i])));
                 done[i] = true;
             }
         }
@@ -91,165 +54,173 @@ fn expected_steps() -> Vec<String> {
     steps
 }
 
-/// The same events, read from the transcript (addresses left out).
-fn observed_steps(lines: &[String]) -> Vec<String> {
-    let mut steps = Vec::new();
-    for line in lines {
-        let Some((who, rest)) = speaker(line) else {
-            continue;
-        };
-        let first_word = |s: &str| s.split([' ', ':', ',']).next().unwrap_or("").to_owned();
-        let step = if rest.starts_with('#') {
-            // "#N switch_to_coroK: ...", "#N back from coroutineK: rax=R, ...",
-            // "#N resume NAME with V, ...", "#N yield V to main"
-            let words: Vec<&str> = rest
-                .split([' ', ':', ','])
-                .filter(|w| !w.is_empty())
-                .collect();
-            match words.get(1).copied() {
-                Some("back") => format!("{who} {} back from {} {}", words[0], words[3], words[4]),
-                Some("resume") => {
-                    format!("{who} {} resume {} with {}", words[0], words[2], words[4])
-                }
-                Some("yield") => format!("{who} {} yield {}", words[0], words[2]),
-                _ => format!(
-                    "{who} {} {}",
-                    words[0],
-                    first_word(&rest[words[0].len() + 1..])
-                ),
-            }
-        } else if rest.starts_with("coroutine") && rest.contains("_func") {
-            format!("{who} func")
-        } else if rest.starts_with("round ") {
-            format!(
-                "{who} round {} received {}",
-                dec_after(rest, "round "),
-                dec_after(rest, "received ")
-            )
-        } else if rest.starts_with("done after") {
-            format!("{who} return {}", dec_after(rest, "return "))
-        } else if let Some(v) = rest.split_once(" yielded ") {
-            format!("{who} {} yielded {}", v.0, v.1)
-        } else if let Some(v) = rest.split_once(" returned ") {
-            format!("{who} {} returned {}", v.0, dec_after(v.1, ""))
-        } else {
-            continue;
-        };
-        steps.push(step);
-    }
-    steps
+fn boot() -> Run {
+    let run = boot_with_events(common::kernel("kernel"), &[]);
+    assert!(run.output.status.success(), "{}", run.dump());
+    run
 }
 
 #[test]
-fn both_phases_take_their_steps_in_order_and_the_numbers_hold() {
-    let lines = boot_transcript();
+fn both_phases_switch_in_order_and_the_numbers_hold() {
+    let run = boot();
+    let routines = run.routines();
+    let switches = run.switches();
+    let dump = run.dump();
 
-    // The steps, in order.
-    assert_eq!(
-        observed_steps(&lines),
-        expected_steps(),
-        "transcript:\n{}",
-        lines.join("\n")
-    );
-
-    let main_stack = bounds(&lines, "main stack");
-    let stacks = [
-        bounds(&lines, "COROUTINE1_STACK"),
-        bounds(&lines, "COROUTINE2_STACK"),
-    ];
-    for (bottom, top) in stacks {
-        assert_eq!(top - bottom, 4096, "coroutine stacks are 4096 bytes");
-        assert_eq!(top % 16, 0, "stack tops are 16-byte aligned");
-    }
-    let inside = |(bottom, top): (u64, u64), rsp: u64| bottom <= rsp && rsp <= top;
-
-    let mut last_main_rsp = None;
-    let mut phase2 = false;
-    let mut checked = [0; 4];
-    for line in &lines {
-        if line.starts_with("== phase 2") {
-            phase2 = true;
-        }
-        let Some((who, rest)) = speaker(line) else {
-            continue;
-        };
-        let own_stack = match who {
-            "main" => main_stack,
-            "coroutine1" => stacks[0],
-            "coroutine2" => stacks[1],
-            other => panic!("unknown speaker {other:?} in {line:?}"),
-        };
-        // 1. Every RSP a routine logs lies inside its own stack.
-        if rest.contains("RSP=") {
-            let rsp = hex_after(rest, "RSP=");
-            assert!(
-                inside(own_stack, rsp),
-                "{who}'s RSP {rsp:#x} outside its stack: {line}"
-            );
-            checked[0] += 1;
-        }
-        // 2. main's RSP after a switch back equals its RSP before.
-        if who == "main" && rest.contains("RSP=") {
-            let rsp = hex_after(rest, "RSP=");
-            if rest.contains("switch_to_coro") || rest.contains(" resume ") {
-                last_main_rsp = Some(rsp);
-            } else {
-                assert_eq!(Some(rsp), last_main_rsp, "main's RSP not restored: {line}");
-                assert!(rest.ends_with("restored"), "{line}");
-                checked[1] += 1;
-            }
-        }
-        // 3. While a coroutine runs, MAIN_CONTEXT holds main's RSP as the
-        //    switch left it: below the return address of `call
-        //    switch_to_coroN` in phase 1; below the continue address and the
-        //    rbp and rbx that `switch_into` saves in phase 2.
-        if who != "main" && rest.starts_with("slots ") {
-            let saved = hex_after(rest, "MAIN_CONTEXT=");
-            let pushed = if phase2 { 8 + 2 * 8 } else { 8 };
-            assert_eq!(Some(saved + pushed), last_main_rsp, "MAIN_CONTEXT: {line}");
-            checked[2] += 1;
-        }
-        // 4. Back in main after a yield, the coroutine's slot points into
-        //    its own stack; after it returned, the slot is empty.
-        if who == "main" && phase2 && rest.starts_with("slots ") {
-            for (i, key) in ["CORO1_CONTEXT=", "CORO2_CONTEXT="].iter().enumerate() {
-                let slot = hex_after(rest, key);
-                assert!(
-                    slot == 0 || inside(stacks[i], slot),
-                    "{key} {slot:#x}: {line}"
-                );
-            }
-            checked[3] += 1;
-        }
-    }
-    // Each kind of check ran, more than once.
-    assert!(checked.iter().all(|&n| n >= 2), "checks run: {checked:?}");
-
-    // The summary: the switch count matches the numbered steps, the
-    // high-water marks are plausible, and the kernel said it finished.
-    let numbered = lines
+    // The routines: main and two 4096-byte coroutine stacks with the
+    // listing's names.
+    let names: Vec<(&str, &str, &str)> = routines
         .iter()
-        .filter_map(|l| speaker(l))
-        .filter(|(_, rest)| rest.starts_with('#'))
-        .count() as u64;
-    let summary = |key: &str| {
-        lines
-            .iter()
-            .find(|l| l.starts_with(key))
-            .unwrap_or_else(|| panic!("no summary line {key:?}"))
-    };
+        .map(|r| (r.name.as_str(), r.stack.as_str(), r.slot.as_str()))
+        .collect();
     assert_eq!(
-        dec_after(summary("switches made: "), "switches made: "),
-        numbered
+        names,
+        [
+            ("main", "main_stack", "main_context"),
+            ("coroutine1", "coroutine1_stack", "coro1_context"),
+            ("coroutine2", "coroutine2_stack", "coro2_context"),
+        ],
+        "{dump}"
     );
-    for name in ["coroutine1", "coroutine2"] {
-        let line = summary(&format!("{name} stack high-water mark: "));
-        let used = dec_after(line, "mark: ");
-        assert!(used > 88 && used < 4096, "{line}");
+    for r in &routines[1..] {
+        assert_eq!(r.top - r.bottom, 4096, "{r:?}");
+        assert_eq!(r.top % 16, 0, "stack tops are 16-byte aligned: {r:?}");
     }
-    assert!(summary("cycles per switch: ").contains("EMULATED"));
-    assert_eq!(
-        lines.last().map(String::as_str),
-        Some("all coroutines finished: exiting with success")
-    );
+
+    // The switches, in order, numbered from 1, with the values handed across.
+    let seen: Vec<(Kind, Id, Id, Option<u64>)> = switches
+        .iter()
+        .map(|s| (s.kind, s.from, s.to, s.value))
+        .collect();
+    assert_eq!(seen, expected_switches(), "{dump}");
+    for (i, s) in switches.iter().enumerate() {
+        assert_eq!(s.n, i as u64 + 1, "switch numbers: {dump}");
+    }
+
+    check_stacks_and_slots(&routines, &switches, &dump);
+    check_summary(&run, &routines, &switches, &dump);
+}
+
+/// Every RSP in its own stack, main's RSP restored, every slot written and
+/// read where the switch must have put it.
+fn check_stacks_and_slots(routines: &[Routine], switches: &[Switch], dump: &str) {
+    let main = &routines[0];
+    // 1. Each side's RSP lies in its own stack: the leaving side's before the
+    //    switch, the arriving side's after it, and every RSP a slot receives.
+    for s in switches {
+        let (from, to) = (&routines[s.from as usize], &routines[s.to as usize]);
+        assert!(from.holds(s.from_rsp), "#{} from_rsp: {dump}", s.n);
+        assert!(to.holds(s.rsp), "#{} rsp: {dump}", s.n);
+        assert!(to.holds(s.loaded), "#{} loaded: {dump}", s.n);
+        if let (Some(wrote), Some(stored)) = (s.wrote, s.stored) {
+            assert_eq!(wrote, s.from, "#{} writes the leaver's slot: {dump}", s.n);
+            assert!(from.holds(stored), "#{} stored: {dump}", s.n);
+        }
+        assert_eq!(s.read, s.to, "#{} reads the arriver's slot: {dump}", s.n);
+    }
+
+    // 2. What the switch writes: main_context gets main's RSP below the
+    //    return address of `call switch_to_coroN` in phase 1, below the
+    //    three-word frame in phase 2 (a coroutine's slot too, on a yield);
+    //    the phase 1 return and the final switch of a finished coroutine
+    //    write no slot.
+    for s in switches {
+        let expected = match s.kind {
+            Kind::Call => Some(s.from_rsp - 8),
+            Kind::Resume | Kind::Yield => Some(s.from_rsp - FRAME),
+            Kind::Return | Kind::Finish => None,
+        };
+        assert_eq!(s.stored, expected, "#{} {:?} stored: {dump}", s.n, s.kind);
+    }
+
+    // 3. What the switch reads is what was written there last: main gets
+    //    back exactly the RSP it saved; a coroutine resumes at the RSP of its
+    //    last yield, or, the first time, on the fresh frame below its top
+    //    (phase 1: at the very top, as `init_coroutines` set it).
+    let mut last_stored: Vec<Option<u64>> = vec![None; routines.len()];
+    for s in switches {
+        let to = &routines[s.to as usize];
+        let expected = match (s.kind, last_stored[s.to as usize]) {
+            (Kind::Call, _) => to.top,
+            (Kind::Resume, None) => to.top - FRESH_FRAME,
+            (_, Some(stored)) => stored,
+            (kind, None) => panic!("#{} {kind:?} reads a slot never written: {dump}", s.n),
+        };
+        assert_eq!(s.loaded, expected, "#{} {:?} loaded: {dump}", s.n, s.kind);
+        if let (Some(wrote), Some(stored)) = (s.wrote, s.stored) {
+            last_stored[wrote as usize] = Some(stored);
+        }
+        // A phase 1 coroutine function returns: nothing of it is kept, and
+        // phase 2 starts it afresh.
+        if matches!(s.kind, Kind::Return | Kind::Finish) {
+            last_stored[s.from as usize] = None;
+        }
+    }
+
+    // 4. main's RSP is restored: every switch back into main lands it at the
+    //    same RSP, in each phase, and main leaves from the same RSP each time.
+    for kinds in [[Kind::Return, Kind::Return], [Kind::Yield, Kind::Finish]] {
+        let arrivals: Vec<u64> = switches
+            .iter()
+            .filter(|s| s.to == 0 && kinds.contains(&s.kind))
+            .map(|s| s.rsp)
+            .collect();
+        assert!(arrivals.len() >= 2, "{dump}");
+        assert!(
+            arrivals.iter().all(|&r| r == arrivals[0]),
+            "main's RSP: {arrivals:x?}"
+        );
+        assert!(main.holds(arrivals[0]), "{dump}");
+    }
+
+    // 5. A finished coroutine is never switched to again.
+    for s in switches.iter().filter(|s| s.kind == Kind::Finish) {
+        assert!(
+            !switches
+                .iter()
+                .any(|later| later.n > s.n && later.to == s.from),
+            "{} resumed after it finished: {dump}",
+            routines[s.from as usize].name
+        );
+    }
+}
+
+/// The summary: switch count, high-water marks, exit.
+fn check_summary(run: &Run, routines: &[Routine], switches: &[Switch], dump: &str) {
+    let events = run.events();
+    let Some(Event::Exit {
+        code, switches: n, ..
+    }) = events.last().copied()
+    else {
+        panic!("the last event is not the exit: {dump}");
+    };
+    assert_eq!(code, ExitCode::Success, "{dump}");
+    assert_eq!(n, switches.len() as u64, "switches made: {dump}");
+    for r in &routines[1..] {
+        let bytes = events
+            .iter()
+            .find_map(|e| match *e {
+                Event::HighWater { id, bytes, size } if id == r.id => {
+                    assert_eq!(size, 4096, "{dump}");
+                    Some(bytes)
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no high-water mark for {}: {dump}", r.name));
+        // At least as deep as any RSP the events saw on that stack in phase 2,
+        // and the stack did not overflow.
+        let deepest = switches
+            .iter()
+            .filter(|s| matches!(s.kind, Kind::Resume | Kind::Yield))
+            .flat_map(|s| [(s.to, s.rsp), (s.from, s.from_rsp)])
+            .filter(|&(id, _)| id == r.id)
+            .map(|(_, rsp)| r.top - rsp)
+            .max()
+            .expect("phase 2 ran on the stack");
+        assert!(
+            deepest <= bytes && bytes < 4096,
+            "{}: {bytes}, deepest {deepest}",
+            r.name
+        );
+    }
 }

@@ -353,7 +353,7 @@ pub fn arrived(kind: Kind, from: Id, to: Id, value: Option<u64>) {
 }
 
 /// Logs every slot of the installed roster on one line, as `who` sees them:
-/// `slots main_context=0x... (main stack top-0x328) coro1_context=...`.
+/// `slots main_context=0x... (main_stack top-0x328) coro1_context=...`.
 pub fn log_slots(who: &str) {
     struct Slots;
     impl core::fmt::Display for Slots {
@@ -382,7 +382,10 @@ pub fn announce() {
     };
     let (bottom, top) = installed.main_stack;
     let main_slot = installed.roster.main_slot;
-    info!("stack main stack       [{bottom:#018x}, {top:#018x})");
+    info!(
+        "stack {:<16} [{bottom:#018x}, {top:#018x})",
+        stacks::MAIN_STACK_NAME
+    );
     events::emit(&Event::Routine {
         id: MAIN,
         name: "main",

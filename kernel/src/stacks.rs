@@ -8,7 +8,7 @@ use core::fmt;
 
 /// The name the transcript and the events give main's stack (the bootloader
 /// allocates it; it has no symbol).
-pub const MAIN_STACK_NAME: &str = "main stack";
+pub const MAIN_STACK_NAME: &str = "main_stack";
 
 /// A named stack: `[bottom, top)`, growing down from `top`.
 #[derive(Debug, Clone, Copy)]
@@ -20,7 +20,7 @@ struct Region {
 
 /// Where `addr` lies: main's stack or a coroutine stack of the installed
 /// roster, and the offset below its top. Displays as
-/// `coroutine1_stack top-0x58`, `main stack top-0x1d8`, or `empty` for 0 and
+/// `coroutine1_stack top-0x58`, `main_stack top-0x1d8`, or `empty` for 0 and
 /// `outside every stack` for anything else.
 pub fn locate(addr: u64) -> Location {
     let main = roster::main_stack().map(|(bottom, top)| Region {

@@ -19,7 +19,8 @@
 //! exit code=success switches=18 tsc=130000
 //! ```
 //!
-//! Routines are numbered: 0 is main, then the coroutines in the order the
+//! Names (of routines, stacks, slots) are single words: a space would end
+//! the field. Routines are numbered: 0 is main, then the coroutines in the order the
 //! kernel's roster lists them. A `routine` line for each comes before any
 //! `switch` line that names it. The free-text field of `phase` and `fault`
 //! comes last and runs to the end of the line.
