@@ -264,3 +264,166 @@ fn gdb_steps_through_the_switches_under_bios() {
 fn gdb_steps_through_the_switches_under_uefi() {
     step_through_the_switches(true);
 }
+
+/// The output of each `echo @@NAME\n` section: the lines after the marker
+/// up to the next marker.
+fn sections(output: &str) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    for line in output.lines() {
+        if let Some(name) = line.strip_prefix("@@") {
+            found.push((name.to_owned(), String::new()));
+        } else if let Some((_, text)) = found.last_mut() {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    found
+}
+
+fn section<'a>(all: &'a [(String, String)], name: &str) -> &'a str {
+    &all.iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no section {name}: {all:#?}"))
+        .1
+}
+
+/// A backtrace that reaches `kernel_main` and has no unknown frame, no frame
+/// read from paint or garbage, and no unwinding error.
+fn assert_whole_backtrace(name: &str, bt: &str) {
+    assert!(
+        bt.contains("kernel::kernel_main"),
+        "{name}: does not reach kernel_main:\n{bt}"
+    );
+    for bad in [
+        "??",
+        "cdcdcdcd",
+        "Backtrace stopped",
+        "Cannot access memory",
+    ] {
+        assert!(!bt.contains(bad), "{name}: {bad:?} in the backtrace:\n{bt}");
+    }
+}
+
+/// gdb sees the coroutines: the listing's labels, backtraces that cross the
+/// switch from any instruction of it, `coro-list` and `coro-bt`.
+fn gdb_sees_the_coroutines(uefi: bool) {
+    let elf = private_kernel(if uefi {
+        "uefi-coroutines"
+    } else {
+        "bios-coroutines"
+    });
+    let (_server, port) = start_gdb_server(&elf, uefi);
+    // switch_back has 7 instructions; `bt` after each `si`, the last of
+    // which (`ret`) lands back in main.
+    let mut stepping = Vec::new();
+    for i in 1..=7 {
+        stepping.push("si".to_owned());
+        stepping.push(format!("echo @@bt-si{i}\\n"));
+        stepping.push("bt".to_owned());
+    }
+    let mut commands: Vec<String> = [
+        "continue", // switch_to_coro1
+        "echo @@main-context\\n",
+        "x/gx &main_context",
+        "continue", // switch_into: main resumes coroutine1
+        "continue", // switch_back: coroutine1 yields
+        "echo @@bt-yield\\n",
+        "bt",
+        "echo @@symbol\\n",
+        "info symbol $rsp",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    commands.extend(stepping);
+    commands.extend(
+        [
+            "echo @@list\\n",
+            "coro-list",
+            "echo @@regs-before\\n",
+            "coro-regs",
+            "frame 1",
+            "echo @@coro-bt\\n",
+            "coro-bt 1",
+            "echo @@frame-after\\n",
+            "frame",
+            "frame 0",
+            "echo @@regs-after\\n",
+            "coro-regs",
+            "echo @@end\\n",
+            "kill",
+        ]
+        .map(str::to_owned),
+    );
+    let commands: Vec<&str> = commands.iter().map(String::as_str).collect();
+    let output = run_gdb(&elf, port, &commands);
+    let all = sections(&output);
+
+    // The listing's labels: main_context is readable by name, and RSP
+    // inside coroutine1 is "coroutine1_stack + N".
+    assert!(
+        section(&all, "main-context").contains("<main_context>:"),
+        "{output}"
+    );
+    assert!(
+        section(&all, "symbol").starts_with("coroutine1_stack + "),
+        "{output}"
+    );
+
+    // From coroutine1's yield and from every instruction of the switch
+    // back to main: the whole chain down to kernel_main.
+    let at_yield = section(&all, "bt-yield");
+    assert_whole_backtrace("bt-yield", at_yield);
+    for frame in [
+        "kernel::rounds",
+        "coroutine_trampoline",
+        "kernel::roster::Coroutines::resume",
+    ] {
+        assert!(
+            at_yield.contains(frame),
+            "no {frame} in the yield's backtrace:\n{at_yield}"
+        );
+    }
+    for i in 1..=7 {
+        assert_whole_backtrace(&format!("bt-si{i}"), section(&all, &format!("bt-si{i}")));
+    }
+
+    // coro-list: main runs, coroutine1 waits in its yield, coroutine2 has
+    // not run yet.
+    let list: Vec<Vec<&str>> = section(&all, "list")
+        .lines()
+        .map(|l| l.split_whitespace().take(3).collect())
+        .collect();
+    assert_eq!(
+        list,
+        [
+            vec!["0", "main", "running"],
+            vec!["1", "coroutine1", "suspended"],
+            vec!["2", "coroutine2", "not"],
+        ],
+        "{output}"
+    );
+
+    // coro-bt 1 from main: coroutine1's frames as if it ran, then every
+    // register and the selected frame as they were.
+    let coro_bt = section(&all, "coro-bt");
+    assert_whole_backtrace("coro-bt 1", coro_bt);
+    assert!(coro_bt.contains("kernel::rounds"), "{coro_bt}");
+    assert!(section(&all, "frame-after").starts_with("#1 "), "{output}");
+    let regs_line = |name: &str| section(&all, name).lines().next().unwrap_or("").to_owned();
+    assert_eq!(
+        regs_line("regs-before"),
+        regs_line("regs-after"),
+        "{output}"
+    );
+    assert!(regs_line("regs-before").starts_with("regs "), "{output}");
+}
+
+#[test]
+fn gdb_sees_the_coroutines_under_bios() {
+    gdb_sees_the_coroutines(false);
+}
+
+#[test]
+fn gdb_sees_the_coroutines_under_uefi() {
+    gdb_sees_the_coroutines(true);
+}

@@ -1,6 +1,6 @@
 //! Names for stack addresses: which stack an RSP lies in, and how far below
 //! that stack's top. Every transcript line that shows an RSP or a context slot
-//! goes through [`locate`], and so do the fault handlers: it reads the
+//! goes through [`locate`]: it reads the
 //! installed roster and takes no lock.
 
 use crate::roster;
