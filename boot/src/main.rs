@@ -23,6 +23,9 @@ mod serial;
 mod signals;
 mod status;
 mod strip;
+mod svg;
+mod timeline;
+mod trace;
 
 use clap::Parser;
 use cli::Args;
