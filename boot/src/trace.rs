@@ -239,7 +239,12 @@ mod tests {
         let names: Vec<(&str, u64)> = phase(&events, "M")
             .into_iter()
             .filter(|e| e["name"] == "thread_name")
-            .map(|e| (e["args"]["name"].as_str().unwrap(), e["tid"].as_u64().unwrap()))
+            .map(|e| {
+                (
+                    e["args"]["name"].as_str().unwrap(),
+                    e["tid"].as_u64().unwrap(),
+                )
+            })
             .collect();
         assert_eq!(names, [("main", 1), ("coroutine1", 2), ("coroutine2", 3)]);
     }
@@ -278,14 +283,8 @@ mod tests {
         assert_eq!(instants.len(), 20);
         let first = instants[0];
         assert!(first["name"].as_str().unwrap().starts_with("#1 call"));
-        assert_eq!(
-            first["args"]["wrote"],
-            "main_context ← 0x0000010000010e98"
-        );
-        assert_eq!(
-            first["args"]["read"],
-            "coro1_context → 0xffffffff80014000"
-        );
+        assert_eq!(first["args"]["wrote"], "main_context ← 0x0000010000010e98");
+        assert_eq!(first["args"]["read"], "coro1_context → 0xffffffff80014000");
         // The original's return saves nothing, and the trace says so.
         assert!(
             instants[1]["args"]["wrote"]
@@ -298,7 +297,10 @@ mod tests {
         assert_eq!((starts.len(), finishes.len()), (20, 20));
         for (s, f) in starts.iter().zip(&finishes) {
             assert_eq!(s["id"], f["id"]);
-            assert_ne!(s["tid"], f["tid"], "a switch goes from one thread to another");
+            assert_ne!(
+                s["tid"], f["tid"],
+                "a switch goes from one thread to another"
+            );
         }
     }
 
@@ -310,7 +312,11 @@ mod tests {
             assert!(!counters.is_empty());
             for counter in counters {
                 let name = counter["name"].as_str().unwrap();
-                let size = if name.starts_with("main") { 0x10000 } else { 4096 };
+                let size = if name.starts_with("main") {
+                    0x10000
+                } else {
+                    4096
+                };
                 let depth = counter["args"]["bytes below top"].as_u64().unwrap();
                 assert!(depth <= size, "{name}: {depth}");
             }
