@@ -1089,6 +1089,14 @@ mod tests {
     }
 
     #[test]
+    fn no_events_at_all_still_make_a_well_formed_picture() {
+        let markup = picture("");
+        let document = roxmltree::Document::parse(&markup).unwrap();
+        assert!(with_class(&document, "lane").is_empty());
+        assert!(markup.contains("0 switches, ended: the event lines stop here"));
+    }
+
+    #[test]
     fn wrapping_keeps_lines_short_and_words_whole() {
         let lines = wrap("one two three four five", 9);
         assert_eq!(lines, ["one two", "three", "four five"]);

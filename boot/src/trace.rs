@@ -93,7 +93,9 @@ pub fn chrome_trace(events: &[Event<'_>]) -> Value {
                 .filter_map(|sample| {
                     let routine = timeline.routine(sample.stack_of)?;
                     Some(json!({
-                        "name": format!("{} depth", routine.stack),
+                        // Viewers name the track after the event and the
+                        // arg: "coroutine1_stack bytes below top".
+                        "name": routine.stack,
                         "ph": "C", "pid": PID, "ts": ts(sample.step),
                         "args": { "bytes below top": sample.depth },
                     }))
@@ -321,6 +323,20 @@ mod tests {
                 assert!(depth <= size, "{name}: {depth}");
             }
         }
+    }
+
+    #[test]
+    fn lines_cut_short_still_give_a_trace_up_to_the_cut() {
+        let cut: String = TWO.lines().take(12).map(|l| format!("{l}\n")).collect();
+        let events = trace_of(&(cut + "switch n=8 kind=yi"));
+        let slices = phase(&events, "X");
+        // Switches 1 to 7 were read whole; the half line is dropped.
+        assert_eq!(slices.len(), 8);
+        assert_eq!(
+            slices.last().unwrap()["args"]["out"],
+            "end of the event lines"
+        );
+        assert!(trace_of("")[0]["name"] == "process_name");
     }
 
     #[test]
