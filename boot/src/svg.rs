@@ -7,8 +7,9 @@
 //!   the lane that arrived (dashed red where the leaving RSP was saved
 //!   nowhere: the original program's `return`);
 //! - under the switch numbers, **the slot each switch wrote** the leaving RSP
-//!   to, written upright so that neighbouring labels never overlap, however
-//!   many switches there are;
+//!   to, written upright so that neighbouring labels do not overlap (past
+//!   about 110 switches there is no room left, and only the arrows'
+//!   tooltips name the slots);
 //! - a small chart per **stack**: how far below its top RSP was at each
 //!   switch, drawn against the stack's whole size, with the high-water mark
 //!   as a labelled line;
@@ -23,7 +24,7 @@
 //! attribute values, so a name with a quote in it would break the file, and
 //! its builder adds nothing this picture needs beyond writing elements.
 
-use crate::timeline::{DepthSample, End, Routine, Timeline, saves_leaving_side};
+use crate::timeline::{DepthSample, End, Routine, Timeline, saves_leaving_side, switch_title};
 use protocol::ExitCode;
 use protocol::event::{Event, Id, Switch};
 use std::fmt::{self, Display, Write as _};
@@ -254,7 +255,51 @@ fn lanes(out: &mut Xml, timeline: &Timeline<'_>, layout: &Layout, top: f64) -> f
     let lane_of = |id: Id| timeline.routines.iter().position(|r| r.id == id);
     let centre = |index: usize| lanes_top + layout.lane * (index as f64 + 0.5);
 
-    // A phase starts between two switches, in the middle of main's run.
+    phase_marks(out, timeline, layout, top, lanes_bottom);
+
+    for (index, routine) in timeline.routines.iter().enumerate() {
+        lane(
+            out,
+            timeline,
+            layout,
+            routine,
+            lanes_top + layout.lane * index as f64,
+        );
+    }
+
+    for (index, switch) in timeline.switches.iter().enumerate() {
+        let (Some(from), Some(to)) = (lane_of(switch.from), lane_of(switch.to)) else {
+            continue;
+        };
+        arrow(
+            out,
+            timeline,
+            layout,
+            switch,
+            index + 1,
+            centre(from),
+            centre(to),
+        );
+    }
+
+    let fault_lane = match &timeline.end {
+        End::Fault { who, .. } => lane_of(*who).map(centre),
+        _ => None,
+    };
+    end_mark(out, timeline, layout, (lanes_top, lanes_bottom), fault_lane);
+    axis(out, timeline, layout, lanes_bottom)
+}
+
+/// A dashed line where each phase starts, from `top` down to
+/// `lanes_bottom`, and its number. A phase starts between two switches: the
+/// line is drawn in the middle of that stretch.
+fn phase_marks(
+    out: &mut Xml,
+    timeline: &Timeline<'_>,
+    layout: &Layout,
+    top: f64,
+    lanes_bottom: f64,
+) {
     out.open("g", &[("class", &"phases"), ("font-size", &11)]);
     for phase in &timeline.phases {
         let x = if phase.step == 0 {
@@ -286,39 +331,23 @@ fn lanes(out: &mut Xml, timeline: &Timeline<'_>, layout: &Layout, top: f64) -> f
         );
     }
     out.close("g");
+}
 
-    for (index, routine) in timeline.routines.iter().enumerate() {
-        lane(
-            out,
-            timeline,
-            layout,
-            routine,
-            lanes_top + layout.lane * index as f64,
-        );
-    }
-
-    for (index, switch) in timeline.switches.iter().enumerate() {
-        let (Some(from), Some(to)) = (lane_of(switch.from), lane_of(switch.to)) else {
-            continue;
-        };
-        arrow(
-            out,
-            timeline,
-            layout,
-            switch,
-            index + 1,
-            centre(from),
-            centre(to),
-        );
-    }
-
-    // The end: a red cross on the faulting routine's lane, or where the
-    // run stopped.
+/// How the run ended, at its end: a red cross on the faulting routine's
+/// lane (centred at `fault_lane`), or a line across the lanes (`lanes`: top
+/// and bottom) labelled `exit` or `cut`.
+fn end_mark(
+    out: &mut Xml,
+    timeline: &Timeline<'_>,
+    layout: &Layout,
+    (lanes_top, lanes_bottom): (f64, f64),
+    fault_lane: Option<f64>,
+) {
     let end_x = layout.x(timeline.end_step());
     match &timeline.end {
-        End::Fault { who, what, .. } => {
-            if let Some(index) = lane_of(*who) {
-                let (x, y, r) = (px(end_x), centre(index), layout.lane * 0.3);
+        End::Fault { what, .. } => {
+            if let Some(y) = fault_lane {
+                let (x, r) = (px(end_x), layout.lane * 0.3);
                 out.open("g", &[("class", &"fault")]);
                 out.text_element("title", &[], what);
                 out.leaf(
@@ -384,7 +413,6 @@ fn lanes(out: &mut Xml, timeline: &Timeline<'_>, layout: &Layout, top: f64) -> f
             );
         }
     }
-    axis(out, timeline, layout, lanes_bottom)
 }
 
 /// One routine's lane: its name and a bar for each stretch it runs.
@@ -448,8 +476,12 @@ fn lane(out: &mut Xml, timeline: &Timeline<'_>, layout: &Layout, routine: &Routi
             "title",
             &[],
             &format_args!(
-                "{} runs from step {} to step {}",
-                routine.name, run.start, run.end
+                "{} runs from {} to {}",
+                routine.name,
+                run.came_in
+                    .as_ref()
+                    .map_or("the start".into(), switch_title),
+                run.went_out.as_ref().map_or("the end".into(), switch_title),
             ),
         );
         out.close("rect");
@@ -497,21 +529,13 @@ fn arrow(
 
 /// A switch in a sentence, for tooltips.
 fn describe(timeline: &Timeline<'_>, switch: &Switch) -> String {
-    let wrote = match (switch.wrote, switch.stored) {
-        (Some(id), Some(rsp)) => format!("{} ← {rsp:#018x}", timeline.slot(id)),
-        _ => format!(
-            "nothing: {}'s RSP is saved nowhere",
-            timeline.name(switch.from)
-        ),
-    };
     format!(
-        "#{} {}: {} → {}; wrote {wrote}; read {} → {:#018x}",
-        switch.n,
-        switch.kind.as_str(),
+        "{}: {} → {}; wrote {}; read {}",
+        switch_title(switch),
         timeline.name(switch.from),
         timeline.name(switch.to),
-        timeline.slot(switch.read),
-        switch.loaded
+        timeline.wrote(switch),
+        timeline.read(switch),
     )
 }
 
@@ -570,15 +594,28 @@ fn axis(out: &mut Xml, timeline: &Timeline<'_>, layout: &Layout, y: f64) -> f64 
 /// Under each switch, upright, the kind and the slot it wrote the leaving
 /// RSP to; returns the y below them.
 fn slot_labels(out: &mut Xml, timeline: &Timeline<'_>, layout: &Layout, top: f64) -> f64 {
+    if layout.column < layout.small {
+        // Past about 110 switches even the smallest legible labels would
+        // overlap: the arrows' tooltips still name the slots.
+        out.text_element(
+            "text",
+            &[("x", &PLOT_LEFT), ("y", &px(top + 12.0)), ("font-size", &11)],
+            &"Too many switches to label each one: hover over an arrow for the slots it wrote and read.",
+        );
+        return top + 20.0;
+    }
     let labels: Vec<(String, bool)> = timeline
         .switches
         .iter()
-        .map(|switch| match switch.wrote {
-            Some(id) if saves_leaving_side(switch.kind) => (
-                format!("{} → {}", switch.kind.as_str(), timeline.slot(id)),
-                true,
-            ),
-            _ => (format!("{}: saved nowhere", switch.kind.as_str()), false),
+        .map(|switch| {
+            let kind = switch.kind.as_str();
+            match (switch.wrote, switch.stored) {
+                (Some(id), Some(0)) => (format!("{kind}: {} = 0", timeline.slot(id)), true),
+                (Some(id), _) if saves_leaving_side(switch.kind) => {
+                    (format!("{kind} → {}", timeline.slot(id)), true)
+                }
+                _ => (format!("{kind}: saved nowhere"), false),
+            }
         })
         .collect();
     let longest = labels
@@ -1086,6 +1123,15 @@ mod tests {
                 .iter()
                 .any(|lane| lane.attribute("data-routine") == Some("<co\"2&>"))
         );
+    }
+
+    #[test]
+    fn past_the_room_for_labels_the_picture_says_so_instead_of_overlapping() {
+        let markup = picture(&round_robin(8, 10));
+        let document = roxmltree::Document::parse(&markup).unwrap();
+        assert_eq!(with_class(&document, "switch").len(), 160);
+        assert!(with_class(&document, "slots").is_empty());
+        assert!(markup.contains("Too many switches to label each one"));
     }
 
     #[test]

@@ -284,6 +284,24 @@ impl<'a> Timeline<'a> {
             .map_or_else(|| format!("slot of routine {id}"), |r| r.slot.to_owned())
     }
 
+    /// What `switch` wrote: `main_context ← 0x...`, or why nothing.
+    pub fn wrote(&self, switch: &Switch) -> String {
+        match (switch.wrote, switch.stored) {
+            (Some(id), Some(0)) => format!("{} ← 0 (emptied: finished)", self.slot(id)),
+            (Some(id), Some(rsp)) => format!("{} ← {rsp:#018x}", self.slot(id)),
+            _ if !saves_leaving_side(switch.kind) => format!(
+                "nothing: {}'s RSP is saved nowhere, so it cannot be resumed (the original's flaw)",
+                self.name(switch.from)
+            ),
+            _ => "nothing".to_owned(),
+        }
+    }
+
+    /// What `switch` read: `coro1_context → 0x...`.
+    pub fn read(&self, switch: &Switch) -> String {
+        format!("{} → {:#018x}", self.slot(switch.read), switch.loaded)
+    }
+
     /// Records `rsp` as a depth of `id`'s stack if it lies inside it. An
     /// RSP outside is no depth: a finished coroutine's emptied slot (0), or
     /// a routine whose stack the lines never described.

@@ -27,7 +27,7 @@
 //! uneven gaps. The counter is kept in each slice's args (`tsc ticks`) for
 //! whoever wants it.
 
-use crate::timeline::{End, Run, Timeline, saves_leaving_side, switch_title};
+use crate::timeline::{End, Run, Timeline, switch_title};
 use protocol::ExitCode;
 use protocol::event::{Event, Id, Switch};
 use serde_json::{Value, json};
@@ -184,15 +184,6 @@ fn switch_events(timeline: &Timeline<'_>, switch: &Switch, step: usize) -> [Valu
         timeline.name(switch.from),
         timeline.name(switch.to)
     );
-    let wrote = match (switch.wrote, switch.stored) {
-        (Some(id), Some(rsp)) => format!("{} ← {}", timeline.slot(id), hex(rsp)),
-        _ if !saves_leaving_side(switch.kind) => format!(
-            "nothing: {}'s RSP is not saved, so it cannot be resumed (the original's flaw)",
-            timeline.name(switch.from)
-        ),
-        _ => "nothing".into(),
-    };
-    let read = format!("{} → {}", timeline.slot(switch.read), hex(switch.loaded));
     let at = ts(step);
     [
         // The flow starts just inside the leaving slice, which ends at `at`,
@@ -209,7 +200,7 @@ fn switch_events(timeline: &Timeline<'_>, switch: &Switch, step: usize) -> [Valu
             "name": name, "cat": "switch", "ph": "i", "s": "t",
             "pid": PID, "tid": tid(switch.to), "ts": at,
             "args": {
-                "wrote": wrote, "read": read,
+                "wrote": timeline.wrote(switch), "read": timeline.read(switch),
                 "rsp on arrival": hex(switch.rsp), "tsc": switch.tsc,
             },
         }),
