@@ -94,6 +94,8 @@ struct Layout {
     chart: f64,
     /// Font size of the per-switch labels.
     small: f64,
+    /// Width of the switch arrows' lines; their heads scale with it.
+    stroke: f64,
 }
 
 impl Layout {
@@ -102,10 +104,11 @@ impl Layout {
         let crowded = timeline.routines.len() > 4;
         Layout {
             column,
-            lane: if crowded { 24.0 } else { 36.0 },
+            lane: if crowded { 28.0 } else { 36.0 },
             chart: if crowded { 36.0 } else { 60.0 },
             // Upright labels stand side by side one column apart.
             small: (column - 2.0).clamp(6.5, 11.0),
+            stroke: if column < 12.0 { 1.0 } else { 1.5 },
         }
     }
 
@@ -519,7 +522,7 @@ fn arrow(
             ("y1", &px(from)),
             ("y2", &px(to)),
             ("stroke", &colour),
-            ("stroke-width", &1.5),
+            ("stroke-width", &layout.stroke),
             ("stroke-dasharray", dash),
             ("marker-end", &head),
         ],
