@@ -23,6 +23,14 @@ mod serial;
 mod signals;
 mod status;
 mod strip;
+// The pictures of a run's event lines: only their tests call them until the
+// `--trace` and `--svg` flags are wired in.
+#[allow(dead_code)]
+mod svg;
+#[allow(dead_code)]
+mod timeline;
+#[allow(dead_code)]
+mod trace;
 
 use clap::Parser;
 use cli::Args;

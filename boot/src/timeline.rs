@@ -1,0 +1,595 @@
+//! The event lines of one run, put in order for drawing: who ran when, how
+//! deep each stack was at each switch, and how the run ended.
+//!
+//! The kernel writes one [`Event`] line per switch to COM2 (see
+//! [`protocol::event`]). Both pictures of a run, the Chrome trace
+//! ([`crate::trace`]) and the SVG ([`crate::svg`]), need the same reading of
+//! those lines, so it is done once here:
+//!
+//! - **Runs**: a switch is written by the routine it brought in, so the
+//!   routine running between two switches is the `to` of the first one, and
+//!   main runs before the first switch. The last run ends at the fault, the
+//!   exit, or wherever the lines stop.
+//! - **Depth samples**: how far below its stack's top each stack's RSP was
+//!   at a switch: the leaving routine's at the RSP the switch stored in its
+//!   slot, the arriving routine's at the RSP it wrote the event with.
+//! - **Steps**: the pictures use the switch's place in the run as time
+//!   (step 0 before the first switch, step k right after the k-th), not its
+//!   time-stamp counter: under QEMU's emulation (TCG) the counter mostly
+//!   measures the logging between switches, which would squeeze the switches
+//!   themselves out of sight.
+//!
+//! A run cut short (a fault, a timeout, a trailing half line) still gives a
+//! timeline: everything read up to the cut.
+
+use protocol::ExitCode;
+use protocol::event::{Event, Id, Kind, Switch};
+
+/// Reads the event lines of a run, one per line.
+///
+/// Empty lines are skipped. A last line without its newline is a line the
+/// kernel was still writing when QEMU stopped (a timeout, a triple fault):
+/// it is dropped if it does not parse. Any other line that does not parse is
+/// an error naming its line number (from 1).
+pub fn parse_events(text: &str) -> Result<Vec<Event<'_>>, String> {
+    let complete = text.ends_with('\n');
+    let lines: Vec<&str> = text.lines().collect();
+    let mut events = Vec::with_capacity(lines.len());
+    for (index, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match Event::parse(line) {
+            Ok(event) => events.push(event),
+            Err(_) if !complete && index + 1 == lines.len() => {}
+            Err(error) => return Err(format!("line {}: {error}: {line}", index + 1)),
+        }
+    }
+    Ok(events)
+}
+
+/// A routine as its `routine` line describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routine<'a> {
+    /// Its number: 0 is main.
+    pub id: Id,
+    /// Its name (`main`, `coroutine1`, ...).
+    pub name: &'a str,
+    /// Its stack's name.
+    pub stack: &'a str,
+    /// The lowest address of its stack.
+    pub bottom: u64,
+    /// One past the highest address of its stack.
+    pub top: u64,
+    /// The name of the slot that keeps its RSP while it does not run.
+    pub slot: &'a str,
+}
+
+impl Routine<'_> {
+    /// The stack's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.top.saturating_sub(self.bottom)
+    }
+
+    /// Whether `rsp` points into this stack. `top` counts as inside: it is
+    /// an empty stack's RSP, as in the original's `coro1_context`.
+    pub fn holds(&self, rsp: u64) -> bool {
+        (self.bottom..=self.top).contains(&rsp)
+    }
+}
+
+/// One stretch of time during which one routine runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    /// The routine.
+    pub who: Id,
+    /// The step it starts at: 0, or the place of the switch that brought it
+    /// in.
+    pub start: usize,
+    /// The step it ends at: the place of the switch that took it out, or the
+    /// timeline's [`Timeline::end_step`].
+    pub end: usize,
+    /// The switch that brought it in (none for main's first run).
+    pub came_in: Option<Switch>,
+    /// The switch that took it out (none for the last run).
+    pub went_out: Option<Switch>,
+}
+
+/// How deep one stack was at one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DepthSample {
+    /// The routine whose stack it is.
+    pub stack_of: Id,
+    /// The step.
+    pub step: usize,
+    /// The RSP seen.
+    pub rsp: u64,
+    /// Bytes below the stack's top, within `[0, size]`: an RSP below the
+    /// bottom (an overflow into the guard page) counts as the whole stack.
+    pub depth: u64,
+    /// Whether the RSP was below the stack's bottom.
+    pub overflowed: bool,
+}
+
+/// How the run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End<'a> {
+    /// The kernel exited QEMU itself.
+    Exit {
+        /// What it wrote to the exit device.
+        code: ExitCode,
+        /// The switches made in all, as the kernel counted them.
+        switches: u64,
+    },
+    /// A fault or a panic stopped the kernel.
+    Fault {
+        /// The routine that was running.
+        who: Id,
+        /// Its RSP then.
+        rsp: u64,
+        /// The kernel's sentence.
+        what: &'a str,
+    },
+    /// The lines stop without either (a timeout, a hang, a lost line).
+    Cut,
+}
+
+/// A part of the program (the kernel's phases) and where it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Phase<'a> {
+    /// Its number.
+    pub number: u32,
+    /// What it is.
+    pub title: &'a str,
+    /// The step it starts at: the number of switches made before it.
+    pub step: usize,
+}
+
+/// A stack's deepest use, from the kernel's stack painting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HighWater {
+    /// The routine whose stack it is.
+    pub stack_of: Id,
+    /// Bytes below the top that were ever written.
+    pub bytes: u64,
+    /// The stack's size.
+    pub size: u64,
+}
+
+/// One run of the kernel, read from its events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeline<'a> {
+    /// Every routine, in the order of their `routine` lines.
+    pub routines: Vec<Routine<'a>>,
+    /// The phases, in order.
+    pub phases: Vec<Phase<'a>>,
+    /// Every switch, in order: the k-th (from 1) is at step k.
+    pub switches: Vec<Switch>,
+    /// Who ran when: one more than there are switches.
+    pub runs: Vec<Run>,
+    /// The stacks' depths at the switches, in step order.
+    pub depths: Vec<DepthSample>,
+    /// The high-water marks reported.
+    pub high_water: Vec<HighWater>,
+    /// How it ended.
+    pub end: End<'a>,
+}
+
+impl<'a> Timeline<'a> {
+    /// Puts the events of one run in order. Events after a fault or an exit
+    /// are ignored: nothing the kernel says after it stopped is part of the
+    /// run.
+    pub fn new(events: &[Event<'a>]) -> Timeline<'a> {
+        let mut timeline = Timeline {
+            routines: Vec::new(),
+            phases: Vec::new(),
+            switches: Vec::new(),
+            runs: Vec::new(),
+            depths: Vec::new(),
+            high_water: Vec::new(),
+            end: End::Cut,
+        };
+        // main runs from the start until the first switch.
+        let mut current = Run {
+            who: 0,
+            start: 0,
+            end: 0,
+            came_in: None,
+            went_out: None,
+        };
+        for event in events {
+            match *event {
+                Event::Routine {
+                    id,
+                    name,
+                    stack,
+                    bottom,
+                    top,
+                    slot,
+                    ..
+                } => timeline.routines.push(Routine {
+                    id,
+                    name,
+                    stack,
+                    bottom,
+                    top,
+                    slot,
+                }),
+                Event::Phase { number, title } => timeline.phases.push(Phase {
+                    number,
+                    title,
+                    step: timeline.switches.len(),
+                }),
+                Event::Switch(switch) => {
+                    timeline.switches.push(switch);
+                    let step = timeline.switches.len();
+                    if let Some(stored) = switch.stored {
+                        timeline.sample(switch.from, step, stored);
+                    }
+                    timeline.sample(switch.to, step, switch.rsp);
+                    current.end = step;
+                    current.went_out = Some(switch);
+                    timeline.runs.push(current);
+                    current = Run {
+                        who: switch.to,
+                        start: step,
+                        end: step,
+                        came_in: Some(switch),
+                        went_out: None,
+                    };
+                }
+                Event::HighWater { id, bytes, size } => timeline.high_water.push(HighWater {
+                    stack_of: id,
+                    bytes,
+                    size,
+                }),
+                Event::Fault { who, rsp, what, .. } => {
+                    // The faulting RSP is often past the bottom: that is
+                    // what an overflow is, so it is kept (and marked).
+                    timeline.sample_clamped(who, timeline.end_step(), rsp);
+                    timeline.end = End::Fault { who, rsp, what };
+                    break;
+                }
+                Event::Exit { code, switches, .. } => {
+                    timeline.end = End::Exit { code, switches };
+                    break;
+                }
+            }
+        }
+        current.end = timeline.end_step();
+        timeline.runs.push(current);
+        timeline
+    }
+
+    /// The step at which the run ends: one after the last switch, so the
+    /// last run has as much room as any other.
+    pub fn end_step(&self) -> usize {
+        self.switches.len() + 1
+    }
+
+    /// The routine numbered `id`, if a `routine` line described it.
+    pub fn routine(&self, id: Id) -> Option<&Routine<'a>> {
+        self.routines.iter().find(|r| r.id == id)
+    }
+
+    /// The name of routine `id`, or `routine N` for one never described.
+    pub fn name(&self, id: Id) -> String {
+        self.routine(id)
+            .map_or_else(|| format!("routine {id}"), |r| r.name.to_owned())
+    }
+
+    /// The name of routine `id`'s slot, or `slot of routine N`.
+    pub fn slot(&self, id: Id) -> String {
+        self.routine(id)
+            .map_or_else(|| format!("slot of routine {id}"), |r| r.slot.to_owned())
+    }
+
+    /// What `switch` wrote: `main_context ← 0x...`, or why nothing.
+    pub fn wrote(&self, switch: &Switch) -> String {
+        match (switch.wrote, switch.stored) {
+            (Some(id), Some(0)) => format!("{} ← 0 (emptied: finished)", self.slot(id)),
+            (Some(id), Some(rsp)) => format!("{} ← {rsp:#018x}", self.slot(id)),
+            _ if !saves_leaving_side(switch.kind) => format!(
+                "nothing: {}'s RSP is saved nowhere, so it cannot be resumed (the original's flaw)",
+                self.name(switch.from)
+            ),
+            _ => "nothing".to_owned(),
+        }
+    }
+
+    /// What `switch` read: `coro1_context → 0x...`.
+    pub fn read(&self, switch: &Switch) -> String {
+        format!("{} → {:#018x}", self.slot(switch.read), switch.loaded)
+    }
+
+    /// Records `rsp` as a depth of `id`'s stack if it lies inside it. An
+    /// RSP outside is no depth: a finished coroutine's emptied slot (0), or
+    /// a routine whose stack the lines never described.
+    fn sample(&mut self, id: Id, step: usize, rsp: u64) {
+        let Some(routine) = self.routine(id) else {
+            return;
+        };
+        if routine.holds(rsp) {
+            self.depths.push(DepthSample {
+                stack_of: id,
+                step,
+                rsp,
+                depth: routine.top - rsp,
+                overflowed: false,
+            });
+        }
+    }
+
+    /// Records `rsp` as a depth of `id`'s stack even below its bottom,
+    /// where it counts as the whole stack and is marked overflowed.
+    fn sample_clamped(&mut self, id: Id, step: usize, rsp: u64) {
+        let Some(routine) = self.routine(id) else {
+            return;
+        };
+        if rsp < routine.bottom {
+            let depth = routine.size();
+            self.depths.push(DepthSample {
+                stack_of: id,
+                step,
+                rsp,
+                depth,
+                overflowed: true,
+            });
+        } else {
+            self.sample(id, step, rsp);
+        }
+    }
+}
+
+/// A few words for a switch: `#5 resume`.
+pub fn switch_title(switch: &Switch) -> String {
+    format!("#{} {}", switch.n, switch.kind.as_str())
+}
+
+/// Whether this kind of switch saved the leaving routine's RSP.
+///
+/// Only the original program's `return` saves nothing: the coroutine that
+/// returned cannot be resumed.
+pub fn saves_leaving_side(kind: Kind) -> bool {
+    kind != Kind::Return
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// The two-coroutine kernel's events, written by hand from the README's
+    /// transcript (20 switches: each finish is a switch of its own).
+    pub(crate) const TWO: &str = include_str!("../tests/data/two_coroutines.events");
+
+    /// The same kernel with coroutine1 overflowing its stack after switch 5.
+    pub(crate) const FAULT: &str = include_str!("../tests/data/two_coroutines_fault.events");
+
+    /// A round-robin kernel: main resumes `coroutines` coroutines in turn
+    /// for `rounds` rounds; each yields, and finishes in the last round.
+    /// Written through [`Event`]'s `Display`, as the kernel writes them.
+    pub(crate) fn round_robin(coroutines: u32, rounds: u32) -> String {
+        let mut lines = Vec::new();
+        let main_top = 0x0000_0100_0001_1000;
+        lines.push(
+            Event::Routine {
+                id: 0,
+                name: "main",
+                stack: "main_stack",
+                bottom: main_top - 0x10000,
+                top: main_top,
+                slot: "main_context",
+                slot_addr: 0xffff_ffff_8001_2000,
+            }
+            .to_string(),
+        );
+        let names: Vec<(String, String, String)> = (1..=coroutines)
+            .map(|c| {
+                (
+                    format!("coroutine{c}"),
+                    format!("coroutine{c}_stack"),
+                    format!("coro{c}_context"),
+                )
+            })
+            .collect();
+        let top = |c: u32| 0xffff_ffff_8001_4000 + u64::from(c - 1) * 0x2000;
+        for (c, (name, stack, slot)) in (1..).zip(&names) {
+            lines.push(
+                Event::Routine {
+                    id: c,
+                    name,
+                    stack,
+                    bottom: top(c) - 0x1000,
+                    top: top(c),
+                    slot,
+                    slot_addr: 0xffff_ffff_8001_2000 + 8 * u64::from(c),
+                }
+                .to_string(),
+            );
+        }
+        let mut n = 0;
+        let mut switch = |kind, from, to, wrote, stored: Option<u64>, read, loaded, rsp| {
+            n += 1;
+            Event::Switch(Switch {
+                n,
+                kind,
+                from,
+                to,
+                value: Some(n),
+                from_rsp: stored.map_or(rsp, |s| s + 24),
+                wrote,
+                stored,
+                read,
+                loaded,
+                rsp,
+                tsc: n * 1000,
+            })
+            .to_string()
+        };
+        for round in 1..=rounds {
+            for c in 1..=coroutines {
+                let saved = top(c) - if round == 1 { 0x38 } else { 0x1f8 };
+                let deeper = top(c) - 0x1e0 - 0x40 * u64::from(c % 3);
+                lines.push(switch(
+                    Kind::Resume,
+                    0,
+                    c,
+                    Some(0),
+                    Some(main_top - 0x328),
+                    c,
+                    saved,
+                    deeper,
+                ));
+                let (kind, stored) = if round == rounds {
+                    (Kind::Finish, 0)
+                } else {
+                    (Kind::Yield, top(c) - 0x1f8)
+                };
+                lines.push(switch(
+                    kind,
+                    c,
+                    0,
+                    Some(c),
+                    Some(stored),
+                    0,
+                    main_top - 0x328,
+                    main_top - 0x310,
+                ));
+            }
+        }
+        for c in 1..=coroutines {
+            lines.push(
+                Event::HighWater {
+                    id: c,
+                    bytes: 1648 + 64 * u64::from(c % 3),
+                    size: 4096,
+                }
+                .to_string(),
+            );
+        }
+        lines.push(
+            Event::Exit {
+                code: ExitCode::Success,
+                switches: u64::from(2 * coroutines * rounds),
+                tsc: 0,
+            }
+            .to_string(),
+        );
+        lines.join("\n") + "\n"
+    }
+
+    #[test]
+    fn a_bad_line_is_named_by_its_number() {
+        let text = "phase number=1 title=one\nhigh_water id=1 bytes=2\nexit code=success switches=0 tsc=0\n";
+        let error = parse_events(text).unwrap_err();
+        assert!(error.starts_with("line 2: missing field (size)"), "{error}");
+    }
+
+    #[test]
+    fn a_trailing_half_line_is_dropped_but_a_bad_last_full_line_is_not() {
+        let half = "phase number=1 title=one\nswitch n=1 kind=ca";
+        assert_eq!(parse_events(half).unwrap().len(), 1);
+        let whole = "phase number=1 title=one\nswitch n=1 kind=ca\n";
+        assert!(parse_events(whole).unwrap_err().starts_with("line 2:"));
+    }
+
+    #[test]
+    fn main_runs_first_and_each_switch_hands_over_to_its_target() {
+        let events = parse_events(TWO).unwrap();
+        let timeline = Timeline::new(&events);
+        assert_eq!(timeline.switches.len(), 20);
+        assert_eq!(timeline.runs.len(), timeline.switches.len() + 1);
+        assert_eq!(timeline.runs[0].who, 0);
+        for pair in timeline.runs.windows(2) {
+            let (before, after) = (pair[0], pair[1]);
+            let switch = before.went_out.unwrap();
+            assert_eq!(after.came_in, Some(switch));
+            assert_eq!((switch.from, switch.to), (before.who, after.who));
+            assert_eq!(before.end, after.start);
+            assert!(before.start < before.end);
+        }
+        assert_eq!(
+            timeline.end,
+            End::Exit {
+                code: ExitCode::Success,
+                switches: 20
+            }
+        );
+    }
+
+    #[test]
+    fn depths_lie_inside_their_stacks_and_return_samples_no_leaving_side() {
+        let events = parse_events(TWO).unwrap();
+        let timeline = Timeline::new(&events);
+        for sample in &timeline.depths {
+            let routine = timeline.routine(sample.stack_of).unwrap();
+            assert!(sample.depth <= routine.size());
+            assert_eq!(routine.top - sample.rsp, sample.depth);
+        }
+        // Switch 2 (coroutine1 returns) stored nothing: only main's depth.
+        let at_2: Vec<Id> = timeline
+            .depths
+            .iter()
+            .filter(|s| s.step == 2)
+            .map(|s| s.stack_of)
+            .collect();
+        assert_eq!(at_2, [0]);
+        // Switch 6 (coroutine1 yields): coroutine1's depth is that of the
+        // RSP the switch stored in its slot.
+        let c1_at_6 = timeline
+            .depths
+            .iter()
+            .find(|s| s.step == 6 && s.stack_of == 1)
+            .unwrap();
+        let stored = events
+            .iter()
+            .find_map(|e| match e {
+                Event::Switch(s) if s.n == 6 => s.stored,
+                _ => None,
+            })
+            .unwrap();
+        let top = timeline.routine(1).unwrap().top;
+        assert_eq!(c1_at_6.depth, top - stored);
+    }
+
+    #[test]
+    fn a_fault_ends_the_run_with_the_faulting_routine_and_a_clamped_depth() {
+        let events = parse_events(FAULT).unwrap();
+        let timeline = Timeline::new(&events);
+        assert_eq!(timeline.switches.len(), 5);
+        let last = timeline.runs.last().unwrap();
+        assert_eq!(last.who, 1);
+        assert_eq!(last.end, timeline.end_step());
+        assert!(matches!(timeline.end, End::Fault { who: 1, .. }));
+        // The fault's RSP, clamped to the stack: the overflow reached (or
+        // passed) the bottom.
+        let Some(Event::Fault { rsp, .. }) =
+            events.iter().find(|e| matches!(e, Event::Fault { .. }))
+        else {
+            panic!("no fault event in the sample");
+        };
+        let routine = timeline.routine(1).unwrap();
+        let deepest = timeline.depths.last().unwrap();
+        assert_eq!(deepest.overflowed, *rsp < routine.bottom);
+        assert_eq!(deepest.depth, routine.size());
+    }
+
+    #[test]
+    fn lines_that_stop_early_still_give_a_timeline() {
+        let cut: String = TWO.lines().take(9).collect::<Vec<_>>().join("\n");
+        let events = parse_events(&cut).unwrap();
+        let timeline = Timeline::new(&events);
+        assert_eq!(timeline.end, End::Cut);
+        assert_eq!(timeline.runs.len(), timeline.switches.len() + 1);
+    }
+
+    #[test]
+    fn the_round_robin_generator_makes_a_consistent_run() {
+        let text = round_robin(8, 5);
+        let events = parse_events(&text).unwrap();
+        let timeline = Timeline::new(&events);
+        assert_eq!(timeline.routines.len(), 9);
+        assert_eq!(timeline.switches.len(), 80);
+        assert_eq!(timeline.runs.len(), 81);
+    }
+}
