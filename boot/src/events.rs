@@ -30,6 +30,22 @@ pub fn read_lines(path: &Path) -> Result<Vec<String>, Failure> {
     }
 }
 
+/// Fails with a usage error (exit 2) when a file `args` asks for cannot be
+/// written because its directory does not exist: checked before the kernel
+/// is built and booted, so a typo costs no boot.
+pub fn check_outputs(args: &Args) -> Result<(), Failure> {
+    if let Some(path) = &args.events {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if !dir.unwrap_or(Path::new(".")).is_dir() {
+            return Err(Failure::usage(format!(
+                "cannot write the event lines to {}: its directory does not exist",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Writes what `args` asks for from the event lines: `--events FILE`, the
 /// lines as they came.
 pub fn save_outputs(events: &[String], args: &Args) -> Result<(), Failure> {
@@ -84,6 +100,25 @@ mod tests {
     fn without_the_flag_nothing_is_written() {
         let args = Args::try_parse_from(["boot"]).unwrap();
         assert_eq!(save_outputs(&["x".to_owned()], &args), Ok(()));
+    }
+
+    #[test]
+    fn a_destination_in_a_missing_directory_is_rejected_up_front() {
+        let dir = tempfile::tempdir().unwrap();
+        let parse =
+            |out: &Path| Args::try_parse_from(["boot", "--events", out.to_str().unwrap()]).unwrap();
+        assert_eq!(check_outputs(&parse(&dir.path().join("out"))), Ok(()));
+        assert_eq!(check_outputs(&parse(Path::new("out.events"))), Ok(()));
+        let missing = dir.path().join("no-such-dir/out");
+        let err = check_outputs(&parse(&missing)).unwrap_err();
+        assert_eq!(err.code, crate::error::EXIT_USAGE);
+        assert_eq!(
+            err.message,
+            format!(
+                "cannot write the event lines to {}: its directory does not exist",
+                missing.display()
+            )
+        );
     }
 
     #[test]

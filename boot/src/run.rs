@@ -43,6 +43,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     if let Some(kernel) = &args.kernel {
         elf::validate_kernel(kernel)?;
     }
+    events::check_outputs(args)?;
     let qemu_program = discover::find_qemu()?;
     let firmware = if args.uefi {
         let env = OvmfEnv::from_process();
