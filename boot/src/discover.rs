@@ -1,7 +1,9 @@
 //! Finds the programs and firmware the tool needs on the host.
 //!
-//! Each search takes its inputs (the `PATH` value, the candidate firmware
-//! files) as parameters, so the unit tests can point it at fake directories.
+//! Each search takes its inputs (the `PATH` value, the `OVMF_CODE` and
+//! `OVMF_VARS` values, the candidate firmware files) as parameters, so the
+//! unit tests can point it at fake directories without changing the
+//! environment of the test process, which tests running in parallel share.
 
 use crate::error::Failure;
 use crate::firmware::Ovmf;
