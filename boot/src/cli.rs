@@ -1,6 +1,6 @@
 //! The command line, parsed with clap's derive API.
 //!
-//! Kept apart from `main.rs` so that the unit tests can check parsing with
+//! Kept apart from `run.rs` so that the unit tests can check parsing with
 //! `try_parse_from` without booting anything.
 
 use clap::Parser;
@@ -11,8 +11,9 @@ use std::path::PathBuf;
 /// image and boots it in QEMU, forwarding the kernel's serial output.
 ///
 /// Exit status: 0 when the kernel reports success through QEMU's
-/// isa-debug-exit device, 1 when it reports failure, panics, triple-faults or
-/// times out, 2 for usage or environment errors.
+/// isa-debug-exit device (or the user ends the gdb session first), 1 when it
+/// reports failure, panics, triple-faults or times out, 2 for usage or
+/// environment errors, 130 after Ctrl-C.
 #[derive(Debug, Parser)]
 #[command(name = "boot", version)]
 pub struct Args {
@@ -49,6 +50,18 @@ pub struct Args {
     #[arg(long)]
     pub gdb_server: bool,
 
+    /// Copy the kernel's event lines (COM2) to FILE when QEMU ends, even if the run fails.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+
+    /// Write the run as Chrome Trace Event JSON to FILE (open it in ui.perfetto.dev), even if the run fails.
+    #[arg(long, value_name = "FILE.json")]
+    pub trace: Option<PathBuf>,
+
+    /// Draw the run as one SVG picture in FILE (who runs when, RSP depth per stack), even if the run fails.
+    #[arg(long, value_name = "FILE.svg")]
+    pub svg: Option<PathBuf>,
+
     /// The gdbstub's TCP port [default: a free port].
     #[arg(long, value_name = "PORT")]
     pub gdb_port: Option<u16>,
@@ -75,6 +88,7 @@ mod tests {
         assert!(!args.release && !args.uefi && !args.gdb && !args.gdb_server);
         assert_eq!(args.timeout, 30);
         assert_eq!(args.gdb_port, None);
+        assert_eq!(args.events, None);
         assert!(args.qemu_args.is_empty());
     }
 
@@ -90,6 +104,8 @@ mod tests {
             "--gdb-server",
             "--gdb-port",
             "1234",
+            "--events",
+            "out.events",
             "--",
             "-smp",
             "2",
@@ -99,6 +115,7 @@ mod tests {
         assert!(args.release && args.uefi && args.gdb_server);
         assert_eq!(args.timeout, 3);
         assert_eq!(args.gdb_port, Some(1234));
+        assert_eq!(args.events, Some(PathBuf::from("out.events")));
         assert_eq!(
             args.qemu_args,
             vec![OsString::from("-smp"), OsString::from("2")]

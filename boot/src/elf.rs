@@ -70,14 +70,6 @@ fn is_x86_64_executable(header: &[u8; HEADER_LEN]) -> bool {
 mod tests {
     use super::*;
     use crate::error::EXIT_USAGE;
-    use std::path::PathBuf;
-
-    /// A scratch directory in the system temp dir, unique per process and test.
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("boot-elf-test-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
 
     /// A minimal ELF header with the given class, type and machine.
     fn header(class: u8, e_type: u16, machine: u16) -> Vec<u8> {
@@ -92,7 +84,8 @@ mod tests {
     }
 
     fn check(name: &str, contents: &[u8]) -> Result<(), Failure> {
-        let path = scratch(name).join("file");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
         std::fs::write(&path, contents).unwrap();
         validate_kernel(&path)
     }
@@ -137,7 +130,8 @@ mod tests {
 
     #[test]
     fn rejects_a_directory() {
-        let err = validate_kernel(&scratch("dir")).unwrap_err();
+        let dir = tempfile::tempdir().unwrap();
+        let err = validate_kernel(dir.path()).unwrap_err();
         assert!(
             err.message.ends_with("is not an x86_64 ELF executable"),
             "{}",
@@ -147,7 +141,8 @@ mod tests {
 
     #[test]
     fn missing_file_is_named() {
-        let path = scratch("missing").join("no-such-kernel");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no-such-kernel");
         let err = validate_kernel(&path).unwrap_err();
         assert_eq!(err.code, EXIT_USAGE);
         assert_eq!(

@@ -2,6 +2,10 @@
 //!
 //! Every module returns `Result<_, Failure>`; only `main` prints the message
 //! (prefixed with `boot: `) and exits, after QEMU has been killed and reaped.
+//!
+//! Exit statuses: 0 the kernel reported success (or the user ended the gdb
+//! session, see [`EXIT_GDB_ENDED`]); 1 the kernel failed, crashed or hung, or
+//! a step failed; 2 bad input or a missing program; 130 Ctrl-C.
 
 use std::fmt;
 use std::process::ExitCode;
@@ -12,8 +16,14 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code after Ctrl-C, as a shell reports for SIGINT (128 + 2).
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// Exit code when the user ended the gdb session (`kill`, `quit`, `detach`)
+/// before the kernel finished: 0, because the tool did what was asked (the
+/// same as leaving gdb always gave), and never the triple-fault failure (1),
+/// which a gdb `kill` used to be mistaken for (QEMU exits with 0 on both).
+pub const EXIT_GDB_ENDED: u8 = 0;
 
-/// Why the tool stops with a non-zero exit code.
+/// Why the tool stops before the kernel reported success: with a non-zero
+/// exit code, except for [`Failure::ended_from_gdb`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     /// The process exit code.
@@ -35,6 +45,15 @@ impl Failure {
     pub fn failed(message: impl Into<String>) -> Self {
         Self {
             code: EXIT_FAILURE,
+            message: message.into(),
+        }
+    }
+
+    /// The user ended the gdb session before the kernel finished: not an
+    /// error, but worth a line ([`EXIT_GDB_ENDED`]).
+    pub fn ended_from_gdb(message: impl Into<String>) -> Self {
+        Self {
+            code: EXIT_GDB_ENDED,
             message: message.into(),
         }
     }

@@ -5,6 +5,7 @@
 
 use crate::error::Failure;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -19,35 +20,48 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// Runs `$CARGO kbuild --bin NAME` in the workspace root and returns the ELF path.
+pub fn build_kernel(bin: &str, release: bool) -> Result<PathBuf, Failure> {
+    let mut args = vec!["--bin", bin];
+    if release {
+        args.push("--release");
+    }
+    let what = format!("the kernel binary `{bin}`");
+    kbuild(&args, &what)?.remove(bin).ok_or_else(|| {
+        Failure::failed(format!(
+            "cargo built `{bin}` but reported no executable for it"
+        ))
+    })
+}
+
+/// Runs `$CARGO kbuild --bins` (debug) in the workspace root and returns the
+/// ELF of every kernel binary (`kernel`, `test_*`, `fault_*`) by name.
+pub fn build_all_kernels() -> Result<HashMap<String, PathBuf>, Failure> {
+    kbuild(&["--bins"], "the kernel binaries")
+}
+
+/// Runs `$CARGO kbuild ARGS` in the workspace root; the executables it
+/// reports, by binary name. `what` names the build in error messages.
 ///
 /// Cargo's human-readable diagnostics go to our stderr (thanks to
 /// `json-render-diagnostics`); its JSON messages on stdout are parsed here.
-pub fn build_kernel(bin: &str, release: bool) -> Result<PathBuf, Failure> {
+fn kbuild(args: &[&str], what: &str) -> Result<HashMap<String, PathBuf>, Failure> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(&cargo);
-    command
-        .args([
-            "kbuild",
-            "--bin",
-            bin,
-            "--message-format=json-render-diagnostics",
-        ])
+    let mut child = Command::new(&cargo)
+        .arg("kbuild")
+        .args(args)
+        .arg("--message-format=json-render-diagnostics")
         .current_dir(workspace_root())
         .stdin(Stdio::null())
-        .stdout(Stdio::piped());
-    if release {
-        command.arg("--release");
-    }
-    let mut child = command
+        .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| Failure::usage(format!("cannot run {}: {e}", Path::new(&cargo).display())))?;
 
     let stdout = child.stdout.take().expect("stdout is piped");
-    let mut executable = None;
+    let mut executables = HashMap::new();
     for line in BufReader::new(stdout).lines() {
         let line = line.map_err(|e| Failure::failed(format!("reading cargo's output: {e}")))?;
-        if let Some(path) = executable_from_message(&line, bin) {
-            executable = Some(path);
+        if let Some((name, path)) = executable_from_message(&line) {
+            executables.insert(name, path);
         }
     }
     let status = child
@@ -55,23 +69,22 @@ pub fn build_kernel(bin: &str, release: bool) -> Result<PathBuf, Failure> {
         .map_err(|e| Failure::failed(format!("waiting for cargo: {e}")))?;
     if !status.success() {
         return Err(Failure::failed(format!(
-            "building the kernel binary `{bin}` failed ({status})"
+            "building {what} failed ({status})"
         )));
     }
-    executable.ok_or_else(|| {
-        Failure::failed(format!(
-            "cargo built `{bin}` but reported no executable for it"
-        ))
-    })
+    Ok(executables)
 }
 
-/// The `executable` of a `compiler-artifact` message for the binary `bin`.
-fn executable_from_message(line: &str, bin: &str) -> Option<PathBuf> {
+/// The binary name and `executable` of a `compiler-artifact` message that
+/// has one (libraries have none).
+fn executable_from_message(line: &str) -> Option<(String, PathBuf)> {
     let message: Value = serde_json::from_str(line).ok()?;
-    if message["reason"] != "compiler-artifact" || message["target"]["name"] != bin {
+    if message["reason"] != "compiler-artifact" {
         return None;
     }
-    message["executable"].as_str().map(PathBuf::from)
+    let name = message["target"]["name"].as_str()?;
+    let executable = message["executable"].as_str()?;
+    Some((name.to_owned(), PathBuf::from(executable)))
 }
 
 #[cfg(test)]
@@ -79,13 +92,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn picks_the_executable_of_the_named_binary() {
+    fn picks_the_binary_name_and_executable() {
         let line = r#"{"reason":"compiler-artifact","target":{"name":"kernel","kind":["bin"]},"executable":"/t/kernel"}"#;
         assert_eq!(
-            executable_from_message(line, "kernel"),
-            Some(PathBuf::from("/t/kernel"))
+            executable_from_message(line),
+            Some(("kernel".to_owned(), PathBuf::from("/t/kernel")))
         );
-        assert_eq!(executable_from_message(line, "test_hang"), None);
     }
 
     #[test]
@@ -93,7 +105,7 @@ mod tests {
         let lib = r#"{"reason":"compiler-artifact","target":{"name":"kernel","kind":["lib"]},"executable":null}"#;
         let finished = r#"{"reason":"build-finished","success":true}"#;
         for line in [lib, finished, "not json", ""] {
-            assert_eq!(executable_from_message(line, "kernel"), None, "{line}");
+            assert_eq!(executable_from_message(line), None, "{line}");
         }
     }
 

@@ -4,54 +4,29 @@
 //! the tool being killed outright), and [`Qemu`] kills and reaps it when
 //! dropped (covers every return path: timeout, errors, Ctrl-C).
 
-use crate::discover::Ovmf;
 use crate::error::Failure;
+use crate::firmware::{Firmware, Ovmf};
 use crate::serial::{self, FirmwareFilter, Tail};
 use crate::signals;
 use crate::status::Outcome;
 use std::ffi::OsString;
-use std::io;
+use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How often the wait loop checks for exit, timeout and Ctrl-C.
+// A hand-written poll rather than the `wait-timeout` crate: the loop must
+// also notice Ctrl-C, so it would still be a loop around short waits.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
-/// The firmware QEMU boots the disk image with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FirmwareArgs {
-    /// QEMU's built-in SeaBIOS.
-    Bios,
-    /// OVMF as two pflash drives: read-only code, and a private writable copy
-    /// of the variable store (the firmware writes to it).
-    UefiPflash { code: PathBuf, vars_copy: PathBuf },
-    /// A combined OVMF image passed with `-bios`.
-    UefiBios(PathBuf),
-}
-
-impl FirmwareArgs {
-    /// Sets up `ovmf` for booting `image`: copies a split variable store next
-    /// to the image so the installed template is never written to.
-    pub fn uefi(ovmf: &Ovmf, image: &Path) -> Result<Self, Failure> {
-        match ovmf {
-            Ovmf::Combined(path) => Ok(FirmwareArgs::UefiBios(path.clone())),
-            Ovmf::Split { code, vars } => {
-                let mut vars_copy = image.as_os_str().to_owned();
-                vars_copy.push(".OVMF_VARS.fd");
-                let vars_copy = PathBuf::from(vars_copy);
-                crate::image::replace_with_copy(vars, &vars_copy)?;
-                Ok(FirmwareArgs::UefiPflash {
-                    code: code.clone(),
-                    vars_copy,
-                })
-            }
-        }
-    }
-}
+/// What QEMU prints on stderr when a gdb client's `kill` ends it; it then
+/// exits with 0, as after a guest reset.
+const GDB_KILL_MESSAGE: &str = "QEMU: Terminated via GDBstub";
 
 /// Where the guest's first serial port (COM1) goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,8 +44,13 @@ pub struct QemuConfig {
     pub program: PathBuf,
     /// The raw disk image to boot.
     pub image: PathBuf,
-    pub firmware: FirmwareArgs,
+    /// The firmware, with a private OVMF variable store when it has one
+    /// (see [`crate::image::private_firmware`]).
+    pub firmware: Firmware,
+    /// Where COM1, the kernel's transcript, goes.
     pub serial: Serial,
+    /// The file QEMU writes COM2, the kernel's event lines, to.
+    pub events: PathBuf,
     /// `Some(port)`: start paused (`-S`) with a gdbstub on 127.0.0.1:port.
     pub gdb_port: Option<u16>,
     /// The user's extra arguments, appended last so they can override ours.
@@ -81,35 +61,36 @@ impl QemuConfig {
     /// QEMU's arguments (without the program name).
     pub fn args(&self) -> Vec<OsString> {
         let mut args = vec!["-drive".into(), joined("format=raw,file=", &self.image)];
+        // The first -serial is COM1, the second COM2 (protocol::COM1, COM2).
         args.push("-serial".into());
         args.push(match &self.serial {
             Serial::Forward => "stdio".into(),
             Serial::File(path) => joined("file:", path),
         });
+        args.push("-serial".into());
+        args.push(joined("file:", &self.events));
         // No window; `-no-reboot` turns a guest reset (triple fault) into an
         // exit with status 0; isa-debug-exit lets the kernel choose the status;
         // no network card: the firmware would spend ~0.7 s (TCG) on its boot ROM.
-        let fixed = [
-            "-display",
-            "none",
-            "-no-reboot",
-            "-device",
-            "isa-debug-exit,iobase=0xf4,iosize=0x04",
-            "-m",
-            "128M",
-            "-net",
-            "none",
-        ];
-        args.extend(fixed.map(OsString::from));
+        args.extend(["-display", "none", "-no-reboot", "-device"].map(OsString::from));
+        args.push(
+            format!(
+                "isa-debug-exit,iobase={:#x},iosize={:#04x}",
+                protocol::QEMU_EXIT_PORT,
+                protocol::QEMU_EXIT_IOSIZE
+            )
+            .into(),
+        );
+        args.extend(["-m", "128M", "-net", "none"].map(OsString::from));
         match &self.firmware {
-            FirmwareArgs::Bios => {}
-            FirmwareArgs::UefiPflash { code, vars_copy } => {
+            Firmware::Bios => {}
+            Firmware::Uefi(Ovmf::Split { code, vars }) => {
                 args.push("-drive".into());
                 args.push(joined("if=pflash,format=raw,readonly=on,file=", code));
                 args.push("-drive".into());
-                args.push(joined("if=pflash,format=raw,readonly=off,file=", vars_copy));
+                args.push(joined("if=pflash,format=raw,readonly=off,file=", vars));
             }
-            FirmwareArgs::UefiBios(image) => {
+            Firmware::Uefi(Ovmf::Combined(image)) => {
                 args.push("-bios".into());
                 args.push(image.into());
             }
@@ -139,17 +120,25 @@ pub struct Qemu {
     exit: Option<ExitStatus>,
     /// The thread forwarding serial output (only with [`Serial::Forward`]).
     forwarder: Option<JoinHandle<()>>,
+    /// The thread forwarding QEMU's own stderr.
+    stderr_forwarder: Option<JoinHandle<()>>,
     tail: Arc<Mutex<Tail>>,
+    /// Set when QEMU said a gdb client killed it ([`GDB_KILL_MESSAGE`]).
+    killed_by_gdb: Arc<AtomicBool>,
 }
 
 impl Qemu {
-    /// Starts QEMU in its own process group with stdin from /dev/null.
+    /// Starts QEMU in its own process group with stdin from /dev/null; its
+    /// stderr is forwarded to ours line by line.
     ///
     /// Must be called from the main thread: the parent-death signal fires
     /// when the *thread* that spawned the child exits.
     pub fn spawn(config: &QemuConfig) -> Result<Self, Failure> {
         let mut command = Command::new(&config.program);
-        command.args(config.args()).stdin(Stdio::null());
+        command
+            .args(config.args())
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped());
         command.stdout(match config.serial {
             Serial::Forward => Stdio::piped(),
             Serial::File(_) => Stdio::null(),
@@ -179,14 +168,21 @@ impl Qemu {
         let tail = Arc::new(Mutex::new(Tail::default()));
         let forwarder = child.stdout.take().map(|stdout| {
             let tail = Arc::clone(&tail);
-            let filter = FirmwareFilter::new(config.firmware != FirmwareArgs::Bios);
+            let filter = FirmwareFilter::new(config.firmware.is_uefi());
             std::thread::spawn(move || serial::forward(stdout, filter, &tail))
+        });
+        let killed_by_gdb = Arc::new(AtomicBool::new(false));
+        let stderr_forwarder = child.stderr.take().map(|stderr| {
+            let killed_by_gdb = Arc::clone(&killed_by_gdb);
+            std::thread::spawn(move || forward_stderr(stderr, io::stderr(), &killed_by_gdb))
         });
         Ok(Qemu {
             child,
             exit: None,
             forwarder,
+            stderr_forwarder,
             tail,
+            killed_by_gdb,
         })
     }
 
@@ -200,8 +196,20 @@ impl Qemu {
         }
         Ok(self.exit.map(|status| {
             self.finish_forwarding();
-            outcome_of(status)
+            outcome_of(status, self.killed_by_gdb.load(Ordering::SeqCst))
         }))
+    }
+
+    /// QEMU's exit if it exits by itself within `grace` (no Ctrl-C check).
+    pub fn exit_within(&mut self, grace: Duration) -> Result<Option<Outcome>, Failure> {
+        let start = Instant::now();
+        loop {
+            let outcome = self.try_outcome()?;
+            if outcome.is_some() || start.elapsed() >= grace {
+                return Ok(outcome);
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
     }
 
     /// Waits until QEMU exits, `timeout` passes (then kills it), or Ctrl-C
@@ -240,9 +248,12 @@ impl Qemu {
         self.finish_forwarding();
     }
 
-    /// Waits for the forwarding thread, which ends at EOF once QEMU is gone.
+    /// Waits for the forwarding threads, which end at EOF once QEMU is gone.
     fn finish_forwarding(&mut self) {
-        if let Some(thread) = self.forwarder.take() {
+        for thread in [self.forwarder.take(), self.stderr_forwarder.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = thread.join();
         }
     }
@@ -254,9 +265,26 @@ impl Drop for Qemu {
     }
 }
 
-/// Maps a wait status to an [`Outcome`].
-fn outcome_of(status: ExitStatus) -> Outcome {
+/// Copies QEMU's stderr to `out` (ours), noting whether it says a gdb
+/// `kill` ended it.
+fn forward_stderr(stderr: impl io::Read, mut out: impl Write, killed_by_gdb: &AtomicBool) {
+    for line in BufReader::new(stderr).split(b'\n').map_while(Result::ok) {
+        if String::from_utf8_lossy(&line).contains(GDB_KILL_MESSAGE) {
+            killed_by_gdb.store(true, Ordering::SeqCst);
+        }
+        // Keeps reading even if our stderr is gone, so QEMU never blocks.
+        let _ = out
+            .write_all(&line)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush());
+    }
+}
+
+/// Maps a wait status to an [`Outcome`]; `killed_by_gdb`: QEMU printed
+/// [`GDB_KILL_MESSAGE`].
+fn outcome_of(status: ExitStatus, killed_by_gdb: bool) -> Outcome {
     match (status.code(), status.signal()) {
+        (Some(0), _) if killed_by_gdb => Outcome::EndedByGdb,
         (Some(code), _) => Outcome::Exited(code),
         (None, Some(signal)) => Outcome::Signaled(signal),
         (None, None) => Outcome::Signaled(0),
@@ -267,12 +295,13 @@ fn outcome_of(status: ExitStatus) -> Outcome {
 mod tests {
     use super::*;
 
-    fn config(firmware: FirmwareArgs, serial: Serial, gdb_port: Option<u16>) -> QemuConfig {
+    fn config(firmware: Firmware, serial: Serial, gdb_port: Option<u16>) -> QemuConfig {
         QemuConfig {
             program: "qemu-system-x86_64".into(),
             image: "/t/kernel.bios.img".into(),
             firmware,
             serial,
+            events: "/t/kernel.bios.events".into(),
             gdb_port,
             extra_args: vec!["-smp".into(), "2".into()],
         }
@@ -290,24 +319,28 @@ mod tests {
     #[test]
     fn bios_command_line() {
         assert_eq!(
-            joined(&config(FirmwareArgs::Bios, Serial::Forward, None)),
-            "-drive format=raw,file=/t/kernel.bios.img -serial stdio -display none -no-reboot \
+            joined(&config(Firmware::Bios, Serial::Forward, None)),
+            "-drive format=raw,file=/t/kernel.bios.img -serial stdio \
+             -serial file:/t/kernel.bios.events -display none -no-reboot \
              -device isa-debug-exit,iobase=0xf4,iosize=0x04 -m 128M -net none -smp 2"
         );
     }
 
     #[test]
     fn uefi_pflash_gdb_and_serial_file() {
-        let firmware = FirmwareArgs::UefiPflash {
+        let firmware = Firmware::Uefi(Ovmf::Split {
             code: "/o/CODE.fd".into(),
-            vars_copy: "/t/VARS.fd".into(),
-        };
+            vars: "/t/VARS.fd".into(),
+        });
         let line = joined(&config(
             firmware,
             Serial::File("/t/serial.log".into()),
             Some(1234),
         ));
-        assert!(line.contains("-serial file:/t/serial.log"), "{line}");
+        assert!(
+            line.contains("-serial file:/t/serial.log -serial file:/t/kernel.bios.events"),
+            "COM1 to the log, then COM2 to the events file: {line}"
+        );
         assert!(
             line.contains("-drive if=pflash,format=raw,readonly=on,file=/o/CODE.fd"),
             "{line}"
@@ -323,10 +356,35 @@ mod tests {
     #[test]
     fn combined_ovmf_uses_bios_flag() {
         let line = joined(&config(
-            FirmwareArgs::UefiBios("/o/OVMF.fd".into()),
+            Firmware::Uefi(Ovmf::Combined("/o/OVMF.fd".into())),
             Serial::Forward,
             None,
         ));
         assert!(line.contains("-bios /o/OVMF.fd"), "{line}");
+        assert!(line.contains("-serial stdio -serial file:"), "{line}");
+    }
+
+    #[test]
+    fn status_0_is_a_gdb_kill_only_when_qemu_said_so() {
+        let zero = ExitStatus::from_raw(0);
+        assert_eq!(outcome_of(zero, true), Outcome::EndedByGdb);
+        assert_eq!(outcome_of(zero, false), Outcome::Exited(0));
+        let success = ExitStatus::from_raw(33 << 8);
+        assert_eq!(outcome_of(success, true), Outcome::Exited(33));
+    }
+
+    #[test]
+    fn stderr_is_forwarded_and_scanned_for_the_gdb_kill_message() {
+        let killed = AtomicBool::new(false);
+        let mut out = Vec::new();
+        forward_stderr(&b"qemu-system-x86_64: warning: x\n"[..], &mut out, &killed);
+        assert!(!killed.load(Ordering::SeqCst));
+        let kill = b"qemu-system-x86_64: QEMU: Terminated via GDBstub\n";
+        forward_stderr(&kill[..], &mut out, &killed);
+        assert!(killed.load(Ordering::SeqCst));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "qemu-system-x86_64: warning: x\nqemu-system-x86_64: QEMU: Terminated via GDBstub\n"
+        );
     }
 }

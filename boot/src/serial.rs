@@ -70,25 +70,18 @@ impl FirmwareFilter {
     }
 }
 
-/// `line` without ANSI/VT100 escape sequences (`ESC [ params final` and
-/// two-byte `ESC x`).
+/// `line` without ANSI/VT100 escape sequences, its line ending kept
+/// (`strip-ansi-escapes` drops carriage returns along with the escapes).
 fn strip_escape_sequences(line: &[u8]) -> Vec<u8> {
-    const ESC: u8 = 0x1b;
-    let mut out = Vec::with_capacity(line.len());
-    let mut bytes = line.iter().copied().peekable();
-    while let Some(byte) = bytes.next() {
-        if byte != ESC {
-            out.push(byte);
-            continue;
-        }
-        // Control Sequence Introducer: skip parameter and intermediate bytes
-        // (0x20..=0x3f) up to and including the final byte. Any other escape
-        // is two bytes long, and the `next()` here already skipped it.
-        if bytes.next() == Some(b'[') {
-            while bytes.next_if(|b| (0x20..=0x3f).contains(b)).is_some() {}
-            bytes.next();
-        }
-    }
+    let body_len = line.len()
+        - line
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\n' || b == b'\r')
+            .count();
+    let (body, ending) = line.split_at(body_len);
+    let mut out = strip_ansi_escapes::strip(body);
+    out.extend_from_slice(ending);
     out
 }
 
@@ -179,6 +172,7 @@ mod tests {
         );
         assert_eq!(strip_escape_sequences(b"plain"), b"plain");
         assert_eq!(strip_escape_sequences(b"cut\x1b["), b"cut");
+        assert_eq!(strip_escape_sequences(b"\x1b[2JA\r\n"), b"A\r\n");
     }
 
     #[test]

@@ -1,17 +1,20 @@
 //! Turns the way QEMU ended into the tool's verdict.
 //!
 //! A pure function so the mapping is unit-tested without booting anything.
-//! The kernel writes 0x10 (success) or 0x11 (failure) to the isa-debug-exit
-//! device, and QEMU exits with `(value << 1) | 1`: 33 or 35. Status 0 cannot
-//! come from that device; with `-no-reboot` it means the guest reset, which a
-//! kernel does not do on purpose here: almost always a triple fault.
+//! The kernel writes a `protocol::ExitCode` to the isa-debug-exit device,
+//! and QEMU exits with `(value << 1) | 1`: 33 or 35. Status 0 cannot come
+//! from that device; with `-no-reboot` it means the guest reset, which a
+//! kernel does not do on purpose here: almost always a triple fault. The
+//! exception is a gdb `kill`, which also makes QEMU exit with 0; QEMU then
+//! says so on stderr, and [`crate::qemu`] reports [`Outcome::EndedByGdb`].
 
 use crate::error::{EXIT_INTERRUPTED, Failure};
+use protocol::ExitCode;
 
-/// QEMU's exit status when the kernel wrote `QemuExitCode::Success` (0x10).
-pub const QEMU_SUCCESS: i32 = (0x10 << 1) | 1;
-/// QEMU's exit status when the kernel wrote `QemuExitCode::Failed` (0x11).
-pub const QEMU_FAILURE: i32 = (0x11 << 1) | 1;
+/// QEMU's exit status when the kernel wrote [`ExitCode::Success`].
+pub const QEMU_SUCCESS: i32 = ExitCode::Success.qemu_status();
+/// QEMU's exit status when the kernel wrote [`ExitCode::Failed`].
+pub const QEMU_FAILURE: i32 = ExitCode::Failed.qemu_status();
 
 /// How a QEMU run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +27,9 @@ pub enum Outcome {
     TimedOut { secs: u64, last_lines: Vec<String> },
     /// We killed QEMU because the user pressed Ctrl-C.
     Interrupted,
+    /// A gdb `kill` ended QEMU (it exited with 0 and said "Terminated via
+    /// GDBstub") before the kernel finished.
+    EndedByGdb,
 }
 
 /// `Ok(())` when the kernel reported success, otherwise the failure to report.
@@ -63,13 +69,16 @@ pub fn verdict(outcome: &Outcome) -> Result<(), Failure> {
             code: EXIT_INTERRUPTED,
             message: "interrupted; QEMU killed".into(),
         }),
+        Outcome::EndedByGdb => Err(Failure::ended_from_gdb(
+            "the gdb session ended (kill) before the kernel finished; QEMU stopped",
+        )),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{EXIT_FAILURE, EXIT_USAGE};
+    use crate::error::{EXIT_FAILURE, EXIT_GDB_ENDED, EXIT_USAGE};
 
     fn failure(outcome: Outcome) -> Failure {
         verdict(&outcome).unwrap_err()
@@ -141,6 +150,30 @@ mod tests {
             last_lines: vec![],
         });
         assert!(f.message.ends_with("Last serial lines:\n  (none)"));
+    }
+
+    #[test]
+    fn the_exit_statuses_are_the_protocol_crates() {
+        assert_eq!((QEMU_SUCCESS, QEMU_FAILURE), (33, 35));
+        assert_eq!(
+            ExitCode::from_qemu_status(QEMU_SUCCESS),
+            Some(ExitCode::Success)
+        );
+        assert_eq!(
+            ExitCode::from_qemu_status(QEMU_FAILURE),
+            Some(ExitCode::Failed)
+        );
+    }
+
+    #[test]
+    fn a_gdb_kill_is_not_a_triple_fault() {
+        let f = failure(Outcome::EndedByGdb);
+        assert_eq!(f.code, EXIT_GDB_ENDED);
+        assert_eq!(
+            f.message,
+            "the gdb session ended (kill) before the kernel finished; QEMU stopped"
+        );
+        assert!(!f.message.contains("triple fault"));
     }
 
     #[test]

@@ -10,42 +10,41 @@
 use crate::kernel_build::workspace_root;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use tempfile::NamedTempFile;
 
 /// `<elf>.stripped` without debug info, or `elf` itself if stripping is not
 /// possible (no llvm-objcopy in the toolchain, or it failed).
 pub fn without_debug_info(elf: &Path) -> PathBuf {
-    let Some(objcopy) = llvm_objcopy() else {
-        return elf.to_path_buf();
-    };
     let mut stripped = elf.as_os_str().to_owned();
     stripped.push(".stripped");
     let stripped = PathBuf::from(stripped);
-    let mut partial = stripped.as_os_str().to_owned();
-    partial.push(format!(".{}.partial", std::process::id()));
-    let partial = PathBuf::from(partial);
-    let ok = Command::new(objcopy)
-        .arg("--strip-debug")
-        .arg(elf)
-        .arg(&partial)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
-        // Renamed into place, like the images (see `image::create_image`).
-        && std::fs::rename(&partial, &stripped).is_ok();
-    if ok {
-        stripped
-    } else {
-        let _ = std::fs::remove_file(&partial);
-        elf.to_path_buf()
-    }
+    let dir = elf.parent().filter(|d| !d.as_os_str().is_empty());
+    // Written to a temporary file and renamed into place, like the images
+    // (see `image::create_image`); the temporary file goes away on failure.
+    let ok = llvm_objcopy().is_some_and(|objcopy| {
+        NamedTempFile::new_in(dir.unwrap_or(Path::new("."))).is_ok_and(|partial| {
+            Command::new(objcopy)
+                .arg("--strip-debug")
+                .arg(elf)
+                .arg(partial.path())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success())
+                && partial.persist(&stripped).is_ok()
+        })
+    });
+    if ok { stripped } else { elf.to_path_buf() }
 }
 
 /// The toolchain's `llvm-objcopy`: `<sysroot>/lib/rustlib/<host>/bin/`.
 ///
 /// `rustc` runs in the workspace root so that rustup picks the toolchain
 /// pinned by `rust-toolchain.toml`, whatever the current directory.
+// Hand-written rather than the `llvm-tools` crate: that crate runs `rustc`
+// in the current directory, where rustup may pick a toolchain without
+// llvm-tools-preview.
 fn llvm_objcopy() -> Option<PathBuf> {
     let output = Command::new("rustc")
         .args(["--print", "sysroot"])
@@ -73,14 +72,14 @@ mod tests {
 
     #[test]
     fn finds_objcopy_in_a_fake_sysroot() {
-        let root = std::env::temp_dir().join(format!("boot-strip-test-{}", std::process::id()));
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
         let bin = root.join("lib/rustlib/x86_64-unknown-linux-gnu/bin");
         std::fs::create_dir_all(&bin).unwrap();
         std::fs::create_dir_all(root.join("lib/rustlib/src")).unwrap();
-        assert_eq!(find_in_rustlib(&root), None);
+        assert_eq!(find_in_rustlib(root), None);
         std::fs::write(bin.join("llvm-objcopy"), b"").unwrap();
-        assert_eq!(find_in_rustlib(&root), Some(bin.join("llvm-objcopy")));
-        std::fs::remove_dir_all(&root).unwrap();
+        assert_eq!(find_in_rustlib(root), Some(bin.join("llvm-objcopy")));
     }
 
     #[test]

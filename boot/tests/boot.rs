@@ -10,9 +10,9 @@
 
 mod common;
 
-use common::kernel;
+use common::{KernelCopy, assert_no_qemu_left, kernel};
 use std::net::{Ipv4Addr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 
@@ -26,40 +26,6 @@ const PANIC_LINES: [&str; 2] = [
 ];
 /// What `test_hang` prints before halting forever.
 const HANG_LINE: &str = "test_hang: halting forever";
-
-/// A private copy of a kernel ELF for one test, deleted with its images when
-/// dropped.
-struct KernelCopy {
-    dir: PathBuf,
-    elf: PathBuf,
-}
-
-impl KernelCopy {
-    /// Copies kernel binary `name` for the test named `test`.
-    fn new(name: &str, test: &str) -> Self {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("boot-{}-{test}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let elf = dir.join(name);
-        std::fs::copy(kernel(name), &elf).unwrap();
-        KernelCopy { dir, elf }
-    }
-
-    fn arg(&self) -> &str {
-        self.elf.to_str().unwrap()
-    }
-
-    /// The image `boot` makes for this copy: `suffix` is `bios` or `uefi`.
-    fn image(&self, suffix: &str) -> PathBuf {
-        image(&self.elf, suffix)
-    }
-}
-
-impl Drop for KernelCopy {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// Held while a test boots a kernel (see the module comment).
 static ONE_QEMU_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -94,33 +60,14 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn image(elf: &Path, suffix: &str) -> PathBuf {
-    PathBuf::from(format!("{}.{suffix}.img", elf.display()))
-}
-
-/// No process of QEMU has `image` on its command line.
-fn assert_no_qemu_left(image: &Path) {
-    let image = image.to_string_lossy();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        assert!(
-            !(cmdline.contains("qemu-system-x86_64") && cmdline.contains(&*image)),
-            "QEMU left running: {cmdline}"
-        );
-    }
-}
-
 fn code(output: &Output) -> Option<i32> {
     output.status.code()
 }
 
 #[test]
 fn kernel_boots_under_bios() {
-    let elf = KernelCopy::new("kernel", "kernel_boots_under_bios");
-    let output = boot(&[elf.arg()], Some(&elf.image("bios")));
+    let elf = KernelCopy::new("kernel");
+    let output = boot(&[elf.arg()], Some(&elf.image(false)));
     assert_eq!(code(&output), Some(0));
     assert!(stdout(&output).contains(KERNEL_LINE));
     assert!(stderr(&output).contains("(BIOS)"));
@@ -128,8 +75,8 @@ fn kernel_boots_under_bios() {
 
 #[test]
 fn kernel_boots_under_uefi() {
-    let elf = KernelCopy::new("kernel", "kernel_boots_under_uefi");
-    let output = boot(&["--uefi", elf.arg()], Some(&elf.image("uefi")));
+    let elf = KernelCopy::new("kernel");
+    let output = boot(&["--uefi", elf.arg()], Some(&elf.image(true)));
     assert_eq!(code(&output), Some(0));
     assert!(stdout(&output).contains(KERNEL_LINE));
     assert!(stderr(&output).contains("(UEFI)"));
@@ -137,8 +84,8 @@ fn kernel_boots_under_uefi() {
 
 #[test]
 fn panic_fails_and_shows_the_message() {
-    let elf = KernelCopy::new("test_panic", "panic_fails_and_shows_the_message");
-    let output = boot(&[elf.arg()], Some(&elf.image("bios")));
+    let elf = KernelCopy::new("test_panic");
+    let output = boot(&[elf.arg()], Some(&elf.image(false)));
     assert_eq!(code(&output), Some(1));
     for line in PANIC_LINES {
         assert!(stdout(&output).contains(line), "missing {line:?}");
@@ -148,8 +95,8 @@ fn panic_fails_and_shows_the_message() {
 
 #[test]
 fn triple_fault_is_a_failure() {
-    let elf = KernelCopy::new("test_triple_fault", "triple_fault_is_a_failure");
-    let output = boot(&[elf.arg()], Some(&elf.image("bios")));
+    let elf = KernelCopy::new("test_triple_fault");
+    let output = boot(&[elf.arg()], Some(&elf.image(false)));
     assert_eq!(code(&output), Some(1));
     assert!(stderr(&output).contains("triple fault"));
 }
@@ -157,7 +104,7 @@ fn triple_fault_is_a_failure() {
 /// Also covers building the kernel from `--bin` when no ELF path is given.
 #[test]
 fn triple_fault_under_uefi_built_by_boot() {
-    let image = image(kernel("test_triple_fault"), "uefi");
+    let image = boot::image::image_path(kernel("test_triple_fault"), true);
     let output = boot(&["--uefi", "--bin", "test_triple_fault"], Some(&image));
     assert_eq!(code(&output), Some(1));
     assert!(stderr(&output).contains("triple fault"));
@@ -165,8 +112,8 @@ fn triple_fault_under_uefi_built_by_boot() {
 
 #[test]
 fn hang_times_out_with_the_last_line() {
-    let elf = KernelCopy::new("test_hang", "hang_times_out_with_the_last_line");
-    let run = |timeout: &str| boot(&["--timeout", timeout, elf.arg()], Some(&elf.image("bios")));
+    let elf = KernelCopy::new("test_hang");
+    let run = |timeout: &str| boot(&["--timeout", timeout, elf.arg()], Some(&elf.image(false)));
     let output = run("3");
     assert_eq!(code(&output), Some(1));
     assert!(stderr(&output).contains("boot: timed out after 3 s; QEMU killed. Last serial lines:"));
@@ -184,6 +131,40 @@ fn hang_times_out_with_the_last_line() {
     assert!(
         stderr.contains(&format!("Last serial lines:\n  {HANG_LINE}")),
         "{stderr}"
+    );
+}
+
+/// `--events FILE` receives COM2's lines however the run ends: here a
+/// kernel panic and a timeout. QEMU writes COM2 to the events file next to
+/// the image, which must exist after the run (QEMU was given COM2), and
+/// FILE must hold the same lines.
+#[test]
+fn events_are_saved_when_the_kernel_fails_and_on_timeout() {
+    for (name, extra) in [("test_panic", None), ("test_hang", Some("3"))] {
+        let elf = KernelCopy::new(name);
+        let saved = elf.dir().join("saved.events");
+        let mut args = vec!["--events", saved.to_str().unwrap()];
+        if let Some(secs) = extra {
+            args.extend(["--timeout", secs]);
+        }
+        args.push(elf.arg());
+        let output = boot(&args, Some(&elf.image(false)));
+        assert_eq!(code(&output), Some(1), "{name}");
+        let written_by_qemu = boot::image::events_path(&elf.image(false));
+        let lines = boot::events::read_lines(&written_by_qemu).unwrap();
+        assert!(written_by_qemu.is_file(), "{name}: QEMU wrote no COM2 file");
+        let saved = std::fs::read_to_string(&saved)
+            .unwrap_or_else(|e| panic!("{name}: --events file not written: {e}"));
+        assert_eq!(saved.lines().collect::<Vec<_>>(), lines, "{name}");
+    }
+}
+
+#[test]
+fn events_into_a_missing_directory() {
+    let out = "/nonexistent/dir/out.events";
+    assert_usage_error(
+        &["--events", out, kernel("kernel").to_str().unwrap()],
+        &format!("cannot write the event lines to {out}: its directory does not exist"),
     );
 }
 
@@ -206,14 +187,14 @@ fn missing_kernel_file() {
 
 #[test]
 fn not_an_elf() {
-    let path = std::env::temp_dir().join(format!("boot-test-not-elf-{}", std::process::id()));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("not-elf");
     std::fs::write(&path, "just some text, no ELF header here\n").unwrap();
     let path_str = path.to_str().unwrap();
     assert_usage_error(
         &[path_str],
         &format!("{path_str} is not an x86_64 ELF executable"),
     );
-    std::fs::remove_file(&path).unwrap();
 }
 
 #[test]
@@ -235,6 +216,28 @@ fn busy_gdb_port() {
     assert!(stderr.starts_with(&format!(
         "boot: gdb port {port} on 127.0.0.1 is already in use"
     )));
+}
+
+#[test]
+fn ovmf_variable_naming_a_missing_file() {
+    let output = Command::new(env!("CARGO_BIN_EXE_boot"))
+        .args(["--uefi"])
+        .arg(kernel("kernel"))
+        .env("OVMF_CODE", "/usr/share/OVMF/OVMF_CODE.fd")
+        .env("OVMF_VARS", "/nonexistent/OVMF_VARS.fd")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run boot");
+    assert_eq!(code(&output), Some(2));
+    assert!(stdout(&output).is_empty());
+    let stderr = stderr(&output);
+    // OVMF_CODE names a file only where Debian's ovmf is installed.
+    let expected = if std::path::Path::new("/usr/share/OVMF/OVMF_CODE.fd").is_file() {
+        "boot: OVMF_VARS is set to /nonexistent/OVMF_VARS.fd, which is not a file"
+    } else {
+        "boot: OVMF_CODE is set to /usr/share/OVMF/OVMF_CODE.fd, which is not a file"
+    };
+    assert_eq!(stderr.trim_end(), expected);
 }
 
 #[test]

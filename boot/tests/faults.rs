@@ -10,7 +10,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use boot::leftover::leftover_qemus;
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,8 +39,8 @@ fn boot(name: &str, timeout_secs: u32) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run boot");
-    let image = PathBuf::from(format!("{}.bios.img", elf.display()));
-    let left = qemu_processes_mentioning(&image.to_string_lossy());
+    let image = boot::image::image_path(elf, false);
+    let left = leftover_qemus(&image.to_string_lossy());
     FINISHED.fetch_add(1, Ordering::SeqCst);
     touch();
     eprintln!("--- boot {name}: {}", output.status);
@@ -48,42 +48,6 @@ fn boot(name: &str, timeout_secs: u32) -> Output {
     eprintln!("stderr:\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(left.is_empty(), "QEMU left running: {left:?}");
     output
-}
-
-/// Command lines of QEMU processes that contain `needle` and outlived the
-/// `boot` that started them (their parent is no longer a `boot` process).
-///
-/// A QEMU whose parent is still a live `boot` belongs to a run in progress,
-/// e.g. another `cargo test` in the same workspace; it is not a leak.
-fn qemu_processes_mentioning(needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains("qemu-system-x86_64")
-            && cmdline.contains(needle)
-            && !parent_is_boot(&entry.path())
-        {
-            found.push(cmdline);
-        }
-    }
-    found
-}
-
-/// Whether the parent of the process at `/proc/<pid>` is a `boot` process.
-fn parent_is_boot(proc_dir: &Path) -> bool {
-    let Ok(stat) = std::fs::read_to_string(proc_dir.join("stat")) else {
-        return false;
-    };
-    // `pid (comm) state ppid ...`; comm may contain spaces, so split after
-    // its closing parenthesis.
-    let ppid = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-        .unwrap_or("1");
-    std::fs::read_to_string(format!("/proc/{ppid}/comm")).is_ok_and(|comm| comm.trim() == "boot")
 }
 
 /// Replaces `0x<hex>` with `0xADDR` and `:<line>:<col>)` with `:L:C)`.
@@ -254,7 +218,7 @@ fn zz_no_qemu_left_after_the_suite() {
     }
     // Only the images this suite boots: other suites (boot.rs) may be
     // running their own QEMU from this workspace at the same time.
-    let left: Vec<String> = qemu_processes_mentioning(
+    let left: Vec<String> = leftover_qemus(
         &common::kernel("kernel")
             .with_file_name("fault_")
             .to_string_lossy(),

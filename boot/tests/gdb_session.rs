@@ -3,122 +3,18 @@
 //! switches, steps through them with `coro-switch`, and this test checks what
 //! gdb saw: RSP moving from main's stack into coroutine1_stack, back, into
 //! coroutine2_stack and back; each switch's saved slot equal to RSP after its
-//! pushes; rbx, rbp and RSP the same after a round trip.
+//! pushes; rbx, rbp and RSP the same after a round trip; and the `kill` that
+//! ends the session reported as such by the boot tool. A second session
+//! checks what gdb shows of the coroutines: the listing's labels, backtraces
+//! across the switch, `coro-list` and `coro-bt`.
 //!
 //! QEMU never outlives a test: the boot tool is killed when the test ends
 //! (pass or fail), and the boot tool's QEMU dies with it (PR_SET_PDEATHSIG).
 
 mod common;
 
-use common::{hex_after, workspace_root};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use common::{GdbServer, KernelCopy, hex_after, run_gdb};
 use std::time::Duration;
-
-/// Builds the kernel and copies it to a directory of this test's own, so
-/// that the disk image the boot tool writes next to it is ours alone.
-fn private_kernel(tag: &str) -> PathBuf {
-    let dir = workspace_root()
-        .join("target/test-kernels")
-        .join(format!("gdb-{tag}"));
-    std::fs::create_dir_all(&dir).expect("create test kernel dir");
-    let elf = dir.join("kernel");
-    std::fs::copy(common::kernel("kernel"), &elf).expect("copy kernel");
-    elf
-}
-
-/// Kills the child when dropped, so a failing assertion leaves nothing
-/// running.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `boot --gdb-server` and returns it with the gdbstub's port, read
-/// from the attach command it prints once QEMU listens.
-fn start_gdb_server(elf: &Path, uefi: bool) -> (KillOnDrop, u16) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_boot"));
-    command.arg(elf).arg("--gdb-server");
-    if uefi {
-        command.arg("--uefi");
-    }
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start boot --gdb-server");
-    let stderr = child.stderr.take().expect("stderr");
-    let server = KillOnDrop(child);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(120))
-            .unwrap_or_else(|_| {
-                panic!(
-                    "no attach command from boot --gdb-server; it said:\n{}",
-                    seen.join("\n")
-                )
-            });
-        if let Some(at) = line.find("127.0.0.1:") {
-            let digits: String = line[at + "127.0.0.1:".len()..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            return (server, digits.parse().expect("port number"));
-        }
-        seen.push(line);
-    }
-}
-
-/// Runs gdb in batch mode with gdb/kernel.gdb and `commands`; returns what
-/// it printed. Killed after two minutes.
-fn run_gdb(elf: &Path, port: u16, commands: &[&str]) -> String {
-    let script = workspace_root().join("gdb/kernel.gdb");
-    let mut command = Command::new("gdb");
-    command.args(["-q", "-nx", "-batch"]).arg(elf);
-    command.args(["-ex", &format!("target remote 127.0.0.1:{port}")]);
-    command.arg("-x").arg(&script);
-    for c in commands {
-        command.args(["-ex", c]);
-    }
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start gdb (is it installed? make setup installs it)");
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let output = match rx.recv_timeout(Duration::from_secs(120)) {
-        Ok(output) => output.expect("gdb output"),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("gdb did not finish within two minutes");
-        }
-    };
-    let text = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "gdb failed: {text}");
-    text
-}
 
 /// The stack name in `... (NAME top-0x..)`.
 fn stack_of(line: &str) -> &str {
@@ -175,12 +71,17 @@ fn regs(line: &str) -> [u64; 3] {
     ]
 }
 
+/// What the boot tool says when a gdb `kill` ended QEMU.
+const GDB_KILLED: &str =
+    "boot: the gdb session ended (kill) before the kernel finished; QEMU stopped";
+
 fn step_through_the_switches(uefi: bool) {
-    let elf = private_kernel(if uefi { "uefi" } else { "bios" });
-    let (_server, port) = start_gdb_server(&elf, uefi);
+    // A copy of our own: the image the boot tool writes next to it is ours alone.
+    let kernel = KernelCopy::new("kernel");
+    let mut server = GdbServer::start(kernel.elf(), uefi);
     let output = run_gdb(
-        &elf,
-        port,
+        kernel.elf(),
+        server.port,
         &[
             "continue", // phase 1: switch_to_coro1
             "coro-where",
@@ -197,6 +98,13 @@ fn step_through_the_switches(uefi: bool) {
             "kill",
         ],
     );
+
+    // The session ended with gdb's `kill`: the boot tool says so, and does
+    // not take QEMU's exit status 0 for a triple fault.
+    let (status, said) = server.wait(Duration::from_secs(60));
+    assert!(said.contains(GDB_KILLED), "{said}");
+    assert!(!said.contains("triple fault"), "{said}");
+    assert_eq!(status.code(), Some(0), "{said}");
 
     // Stopped in the original's first switch, on main's stack.
     assert!(output.contains("switch_to_coro1"), "{output}");
@@ -307,12 +215,8 @@ fn assert_whole_backtrace(name: &str, bt: &str) {
 /// gdb sees the coroutines: the listing's labels, backtraces that cross the
 /// switch from any instruction of it, `coro-list` and `coro-bt`.
 fn gdb_sees_the_coroutines(uefi: bool) {
-    let elf = private_kernel(if uefi {
-        "uefi-coroutines"
-    } else {
-        "bios-coroutines"
-    });
-    let (_server, port) = start_gdb_server(&elf, uefi);
+    let kernel = KernelCopy::new("kernel");
+    let server = GdbServer::start(kernel.elf(), uefi);
     // switch_back has 7 instructions; `bt` after each `si`, the last of
     // which (`ret`) lands back in main.
     let mut stepping = Vec::new();
@@ -355,7 +259,7 @@ fn gdb_sees_the_coroutines(uefi: bool) {
         .map(str::to_owned),
     );
     let commands: Vec<&str> = commands.iter().map(String::as_str).collect();
-    let output = run_gdb(&elf, port, &commands);
+    let output = run_gdb(kernel.elf(), server.port, &commands);
     let all = sections(&output);
 
     // The listing's labels: main_context is readable by name, and RSP

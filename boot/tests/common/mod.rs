@@ -6,52 +6,23 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
 
 pub mod events;
 
-/// The workspace root (the parent of `boot/`).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("boot/ has a parent")
-        .to_path_buf()
-}
+pub use boot::kernel_build::workspace_root;
 
 /// The ELF of every kernel binary (`kernel`, `test_*`, `fault_*`), by name,
-/// built once with `cargo kbuild --bins`.
+/// built once per test binary with the boot tool's own `cargo kbuild --bins`.
 fn kernels() -> &'static HashMap<String, PathBuf> {
     static KERNELS: OnceLock<HashMap<String, PathBuf>> = OnceLock::new();
     KERNELS.get_or_init(|| {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let output = Command::new(cargo)
-            .args([
-                "kbuild",
-                "--bins",
-                "--message-format=json-render-diagnostics",
-            ])
-            .current_dir(workspace_root())
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run cargo kbuild");
-        assert!(output.status.success(), "cargo kbuild --bins failed");
-        let mut kernels = HashMap::new();
-        for line in String::from_utf8_lossy(&output.stdout).lines() {
-            let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            if message["reason"] == "compiler-artifact"
-                && let (Some(name), Some(exe)) = (
-                    message["target"]["name"].as_str(),
-                    message["executable"].as_str(),
-                )
-            {
-                kernels.insert(name.to_string(), PathBuf::from(exe));
-            }
-        }
-        kernels
+        boot::kernel_build::build_all_kernels().unwrap_or_else(|failure| panic!("{failure}"))
     })
 }
 
@@ -60,6 +31,183 @@ pub fn kernel(name: &str) -> &'static Path {
     kernels()
         .get(name)
         .unwrap_or_else(|| panic!("kernel binary {name} was not built"))
+}
+
+/// A private copy of kernel binary `name` in a fresh directory under the
+/// target directory, so the files the boot tool writes next to it (images,
+/// events) are this test's alone; the directory goes when the copy is
+/// dropped.
+pub struct KernelCopy {
+    dir: tempfile::TempDir,
+    elf: PathBuf,
+}
+
+impl KernelCopy {
+    /// Copies kernel binary `name`.
+    pub fn new(name: &str) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("boot-test-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .expect("create a test directory");
+        let elf = dir.path().join(name);
+        std::fs::copy(kernel(name), &elf).expect("copy the kernel");
+        KernelCopy { dir, elf }
+    }
+
+    /// The copy's path.
+    pub fn elf(&self) -> &Path {
+        &self.elf
+    }
+
+    /// The copy's path as an argument.
+    pub fn arg(&self) -> &str {
+        self.elf.to_str().expect("UTF-8 path")
+    }
+
+    /// The image `boot` makes for this copy (BIOS or UEFI).
+    pub fn image(&self, uefi: bool) -> PathBuf {
+        boot::image::image_path(&self.elf, uefi)
+    }
+
+    /// The directory holding the copy.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// Fails if a QEMU running `image` outlived the `boot` that started it.
+pub fn assert_no_qemu_left(image: &Path) {
+    let left = boot::leftover::leftover_qemus(&image.to_string_lossy());
+    assert!(left.is_empty(), "QEMU left running: {left:?}");
+}
+
+/// A running `boot --gdb-server`, killed when dropped so a failing
+/// assertion leaves nothing running (its QEMU dies with it: PR_SET_PDEATHSIG).
+pub struct GdbServer {
+    child: Child,
+    /// Its stderr, line by line.
+    lines: Receiver<String>,
+    /// The lines read so far.
+    pub seen: Vec<String>,
+    /// The gdbstub's port, read from the attach command it prints.
+    pub port: u16,
+}
+
+impl GdbServer {
+    /// Starts `boot --gdb-server` on `elf` and waits until it prints the
+    /// attach command (QEMU listens then).
+    pub fn start(elf: &Path, uefi: bool) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_boot"));
+        command.arg(elf).arg("--gdb-server");
+        if uefi {
+            command.arg("--uefi");
+        }
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start boot --gdb-server");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = GdbServer {
+            child,
+            lines,
+            seen: Vec::new(),
+            port: 0,
+        };
+        loop {
+            let line = server
+                .lines
+                .recv_timeout(Duration::from_secs(120))
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "no attach command from boot --gdb-server; it said:\n{}",
+                        server.seen.join("\n")
+                    )
+                });
+            server.seen.push(line.clone());
+            if let Some(at) = line.find("127.0.0.1:") {
+                let digits: String = line[at + "127.0.0.1:".len()..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                server.port = digits.parse().expect("port number");
+                return server;
+            }
+        }
+    }
+
+    /// Waits (at most `limit`) for `boot` to exit; its status and everything
+    /// it wrote to stderr.
+    pub fn wait(&mut self, limit: Duration) -> (ExitStatus, String) {
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for boot") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "boot --gdb-server still running after {limit:?}; it said:\n{}",
+                self.seen.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        // The reader thread ends at EOF, which follows the exit.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(10)) {
+            self.seen.push(line);
+        }
+        (status, self.seen.join("\n"))
+    }
+}
+
+impl Drop for GdbServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs gdb in batch mode with gdb/kernel.gdb and `commands`; returns what
+/// it printed. Killed after two minutes.
+pub fn run_gdb(elf: &Path, port: u16, commands: &[&str]) -> String {
+    let script = workspace_root().join("gdb/kernel.gdb");
+    let mut command = Command::new("gdb");
+    command.args(["-q", "-nx", "-batch"]).arg(elf);
+    command.args(["-ex", &format!("target remote 127.0.0.1:{port}")]);
+    command.arg("-x").arg(&script);
+    for c in commands {
+        command.args(["-ex", c]);
+    }
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start gdb (is it installed? make setup installs it)");
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let output = match rx.recv_timeout(Duration::from_secs(120)) {
+        Ok(output) => output.expect("gdb output"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("gdb did not finish within two minutes");
+        }
+    };
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "gdb failed: {text}");
+    text
 }
 
 /// The hexadecimal number right after `key` in `line` (`0x` optional).

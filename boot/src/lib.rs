@@ -1,0 +1,37 @@
+//! `boot`: the host tool that builds, packages and boots the kernel in QEMU,
+//! as a library; `main.rs` only parses the command line and calls [`run`].
+//! The integration tests (`boot/tests/`) use the same functions (building
+//! the kernels, naming the images, checking for leftover QEMU processes)
+//! instead of copies.
+//!
+//! The steps, each in its own module: parse the command line ([`cli`]),
+//! check the input and the host ([`elf`], [`discover`]), build the kernel
+//! ([`kernel_build`]), make the disk image from a stripped copy ([`strip`],
+//! [`image`]) for the chosen [`firmware`], run QEMU ([`qemu`]) while
+//! forwarding its serial output ([`serial`]), possibly with gdb ([`gdb`]),
+//! turn QEMU's exit into ours ([`status`], [`error`]) and save what the user
+//! asked for from the kernel's event lines ([`events`]): the lines, a Chrome
+//! Trace Event file ([`trace`]) and an SVG picture ([`svg`]), both drawn
+//! from one model of the run ([`timeline`]). [`run`] ties them together.
+
+pub mod cli;
+pub mod discover;
+pub mod elf;
+pub mod error;
+pub mod events;
+pub mod firmware;
+pub mod gdb;
+pub mod image;
+pub mod kernel_build;
+pub mod leftover;
+pub mod qemu;
+mod run;
+pub mod serial;
+pub mod signals;
+pub mod status;
+pub mod strip;
+pub mod svg;
+pub mod timeline;
+pub mod trace;
+
+pub use run::run;

@@ -1,0 +1,199 @@
+//! One run of the tool, from parsed arguments to the verdict: check the
+//! input and the host, build the kernel, make the image, run QEMU (plain,
+//! `--gdb-server` or `--gdb`), then save what the user asked for from the
+//! event lines, whichever way QEMU ended.
+
+use crate::cli::Args;
+use crate::discover::{self, OvmfEnv};
+use crate::error::{EXIT_GDB_ENDED, Failure};
+use crate::firmware::Firmware;
+use crate::qemu::{Qemu, QemuConfig, Serial};
+use crate::{elf, events, gdb, image, kernel_build, signals, status, strip};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long QEMU may take to exit by itself once gdb has exited: after a gdb
+/// `kill`, QEMU exits just after gdb does.
+const GDB_KILL_GRACE: Duration = Duration::from_millis(500);
+
+/// How QEMU is run, from the gdb flags.
+enum Mode {
+    /// Boot with a timeout, serial to stdout.
+    Plain,
+    /// Paused with a gdbstub; print how to attach and wait for QEMU.
+    GdbServer { port: u16 },
+    /// Paused with a gdbstub and gdb attached in the foreground.
+    Gdb { port: u16, gdb: PathBuf },
+}
+
+impl Mode {
+    /// The gdbstub port, if QEMU gets one.
+    fn gdb_port(&self) -> Option<u16> {
+        match self {
+            Mode::Plain => None,
+            Mode::GdbServer { port } | Mode::Gdb { port, .. } => Some(*port),
+        }
+    }
+}
+
+/// Does what `args` asks; `Ok` when the kernel reported success.
+pub fn run(args: &Args) -> Result<(), Failure> {
+    // Cheap checks first, so a typo or a missing program fails before a
+    // kernel build.
+    if let Some(kernel) = &args.kernel {
+        elf::validate_kernel(kernel)?;
+    }
+    events::check_outputs(args)?;
+    let qemu_program = discover::find_qemu()?;
+    let firmware = if args.uefi {
+        let env = OvmfEnv::from_process();
+        Firmware::Uefi(discover::find_ovmf(
+            &env,
+            &discover::debian_ovmf_candidates(),
+        )?)
+    } else {
+        Firmware::Bios
+    };
+    let mode = if args.gdb {
+        let gdb = discover::find_gdb()?;
+        let port = gdb::choose_port(args.gdb_port)?;
+        Mode::Gdb { port, gdb }
+    } else if args.gdb_server {
+        Mode::GdbServer {
+            port: gdb::choose_port(args.gdb_port)?,
+        }
+    } else {
+        Mode::Plain
+    };
+
+    let elf = match &args.kernel {
+        Some(kernel) => kernel.clone(),
+        None => {
+            let built = kernel_build::build_kernel(&args.bin, args.release)?;
+            elf::validate_kernel(&built)?;
+            built
+        }
+    };
+    let image = image::create_image(&elf, &strip::without_debug_info(&elf), &firmware)?;
+    let serial_log = image::serial_log_path(&image);
+    let events_file = image::events_path(&image);
+    let config = QemuConfig {
+        program: qemu_program,
+        image: image.clone(),
+        firmware: image::private_firmware(&firmware, &image)?,
+        serial: match mode {
+            Mode::Gdb { .. } => Serial::File(serial_log.clone()),
+            _ => Serial::Forward,
+        },
+        events: events_file.clone(),
+        gdb_port: mode.gdb_port(),
+        extra_args: args.qemu_args.clone(),
+    };
+
+    eprintln!(
+        "boot: booting {} ({})",
+        shown(&image).display(),
+        firmware.name()
+    );
+    signals::catch_sigint();
+    let mut qemu = Qemu::spawn(&config)?;
+    let verdict = match mode {
+        Mode::Plain => status::verdict(&qemu.wait(Some(Duration::from_secs(args.timeout)))?),
+        Mode::GdbServer { port } => serve_gdb(&mut qemu, &elf, port),
+        Mode::Gdb { port, gdb } => debug_with_gdb(&mut qemu, &gdb, &elf, port, &serial_log),
+    };
+    // QEMU has ended on every path but an error above; make sure before
+    // reading the file it writes.
+    qemu.kill();
+    let saved =
+        events::read_lines(&events_file).and_then(|lines| events::save_outputs(&lines, args));
+    combine(verdict, saved)
+}
+
+/// The run's verdict and the saving of its outputs as one result: a failed
+/// save is reported, without hiding a failed run.
+fn combine(verdict: Result<(), Failure>, saved: Result<(), Failure>) -> Result<(), Failure> {
+    match (verdict, saved) {
+        (verdict, Ok(())) => verdict,
+        (Ok(()), Err(save)) => Err(save),
+        // A note with exit 0 gives way to the failure to save.
+        (Err(note), Err(save)) if note.code == EXIT_GDB_ENDED => {
+            eprintln!("{note}");
+            Err(save)
+        }
+        (Err(failure), Err(save)) => {
+            eprintln!("{save}");
+            Err(failure)
+        }
+    }
+}
+
+/// `--gdb-server`: tells the user how to attach, then waits for QEMU to
+/// exit however long that takes (Ctrl-C kills it).
+fn serve_gdb(qemu: &mut Qemu, elf: &Path, port: u16) -> Result<(), Failure> {
+    gdb::wait_for_listener(qemu, port)?;
+    let script = gdb::script(&kernel_build::workspace_root());
+    let command = gdb::attach_command(shown(elf), port, script.as_deref().map(shown));
+    eprintln!("boot: QEMU is paused; attach with:");
+    eprintln!("boot:   {command}");
+    eprintln!("boot: waiting for QEMU to exit (Ctrl-C kills it)");
+    status::verdict(&qemu.wait(None)?)
+}
+
+/// `--gdb`: runs gdb attached to the paused QEMU. When gdb exits, the
+/// kernel's verdict counts if it already finished; a gdb `kill` is reported
+/// as the end of the session; otherwise QEMU is killed.
+fn debug_with_gdb(
+    qemu: &mut Qemu,
+    gdb: &Path,
+    elf: &Path,
+    port: u16,
+    serial_log: &Path,
+) -> Result<(), Failure> {
+    gdb::wait_for_listener(qemu, port)?;
+    eprintln!(
+        "boot: serial output goes to {}",
+        shown(serial_log).display()
+    );
+    let script = gdb::script(&kernel_build::workspace_root());
+    let gdb_status = gdb::run_gdb(gdb, elf, port, script.as_deref())?;
+    // Ctrl-C presses while gdb ran were meant for gdb.
+    signals::clear();
+    if let Some(outcome) = qemu.exit_within(GDB_KILL_GRACE)? {
+        return status::verdict(&outcome);
+    }
+    qemu.kill();
+    if gdb_status.success() {
+        Err(Failure::ended_from_gdb(
+            "the gdb session ended (gdb exited) before the kernel finished; QEMU killed",
+        ))
+    } else {
+        Err(Failure::failed(format!("gdb failed ({gdb_status})")))
+    }
+}
+
+/// `path` relative to the current directory when it lies below it: shorter
+/// messages, and copy-pasteable from where the user is.
+fn shown(path: &Path) -> &Path {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_save_is_reported_without_hiding_the_verdict() {
+        let save = || Err(Failure::usage("cannot write"));
+        assert_eq!(combine(Ok(()), Ok(())), Ok(()));
+        assert_eq!(combine(Ok(()), save()), save());
+        let fault = Err(Failure::failed("fault"));
+        assert_eq!(combine(fault.clone(), save()), fault);
+        let gdb_ended = Err(Failure::ended_from_gdb("gdb ended"));
+        assert_eq!(combine(gdb_ended.clone(), Ok(())), gdb_ended);
+        assert_eq!(combine(gdb_ended, save()), save());
+    }
+}
