@@ -293,6 +293,13 @@ impl Context {
                 // The RSB entry this pushes is popped by the `ret` of
                 // `switch_back` that brings us back.
                 "call {switch_into}",
+                // Where we continue. While the coroutine runs, a debugger
+                // reaches this frame through the trampoline, a signal frame,
+                // and so looks up this address itself (not the address
+                // before it) to name the function and line: a `nop` keeps
+                // that inside this block, so `bt` says `call_into` and not
+                // whatever code the compiler placed after it.
+                "nop",
                 switch_into = sym switch_into,
                 in("rdi") self.as_ptr(),
                 in("rsi") to.as_ptr(),
@@ -323,9 +330,25 @@ impl Context {
                 "lea rcx, [rip + 2f]",
                 // ...stored where a `call` would have put its return address.
                 "push rcx",
+                // The push moved RSP: for the one instruction below, the
+                // CFA of the function we are inlined into is 8 bytes
+                // further from RSP. The assembler emits
+                // DW_CFA_def_cfa_offset (0x0e) with the compiler's offset
+                // + 8. This assumes that function's CFA is RSP-based, as it
+                // is without forced frame pointers (see "Backtraces across
+                // the switch" in the crate docs).
+                ".cfi_adjust_cfa_offset 8",
                 // Enter without a `call`: the RSB's top must stay the
                 // resumer's `call`, for `switch_back`'s `ret`.
                 "jmp {switch_back}",
+                // Undo the adjustment: when we continue at label 2 the
+                // address is popped again.
+                ".cfi_adjust_cfa_offset -8",
+                // Never executed (the `jmp` above skips it). A debugger
+                // looks up this frame's unwind row at the return address
+                // minus one; without this byte that would be the `jmp`,
+                // whose row counts the pushed address the switch has popped.
+                "int3",
                 // Resumed: `switch_into` popped the address above and jumped
                 // here with the value in rax.
                 "2:",
@@ -366,21 +389,56 @@ impl Default for Context {
 #[unsafe(naked)]
 pub unsafe extern "sysv64" fn switch_into(from: *mut u64, to: *const u64) -> u64 {
     naked_asm!(
+        // The unwind rows of every instruction: see "Backtraces across the
+        // switch" in the crate docs. The CIE's initial row is the one of any
+        // function entered by `call`: CFA = rsp + 8, return address at
+        // CFA - 8.
+        ".cfi_startproc",
         // Save this side's rbp and rbx on its own stack, below the continue
         // address our caller's `call` pushed.
         "push rbp",
+        // DW_CFA_def_cfa_offset 16 (0x0e 0x10): the CFA is now rsp + 16.
+        ".cfi_def_cfa_offset 16",
+        // DW_CFA_offset rbp, 2 (0x86 0x02): rbp saved at CFA + 2 × (−8).
+        ".cfi_offset rbp, -16",
         "push rbx",
+        // DW_CFA_def_cfa_offset 24 (0x0e 0x18).
+        ".cfi_def_cfa_offset 24",
+        // DW_CFA_offset rbx, 3 (0x83 0x03): rbx saved at CFA − 24.
+        ".cfi_offset rbx, -24",
         // This side is now fully described by RSP: save it in its slot.
         "mov [rdi], rsp",
         // The other side's stack. From here on we run on it.
+        //
+        // No new row: the other side's frame is the same three words at
+        // RSP (rbx, rbp, where to continue), so "CFA = rsp + 24, rbx at
+        // CFA − 24, rbp at CFA − 16, return address at CFA − 8" now
+        // describes the side we are about to continue, and a backtrace
+        // from here on lists its frames.
         "mov rsp, [rsi]",
         // Restore its registers, in the reverse order of its pushes.
         "pop rbx",
+        // DW_CFA_def_cfa_offset 16 (0x0e 0x10).
+        ".cfi_def_cfa_offset 16",
+        // DW_CFA_restore rbx (0xc3): back to the CIE's rule, "unchanged":
+        // the register now holds the value of the frame we continue.
+        ".cfi_restore rbx",
         "pop rbp",
+        // DW_CFA_def_cfa_offset 8 (0x0e 0x08).
+        ".cfi_def_cfa_offset 8",
+        // DW_CFA_restore rbp (0xc6).
+        ".cfi_restore rbp",
         // Its continue address. `pop; jmp` rather than `ret`: the RSB's
         // top is our caller's `call`, kept for the `ret` that comes back.
         "pop rcx",
+        // DW_CFA_def_cfa_offset 0 (0x0e 0x00): nothing of ours is left on
+        // the stack; RSP is already the continued side's.
+        ".cfi_def_cfa_offset 0",
+        // DW_CFA_register rip, rcx (0x09 0x10 0x02): the return address is
+        // in rcx, not on the stack.
+        ".cfi_register rip, rcx",
         "jmp rcx",
+        ".cfi_endproc",
     )
 }
 
@@ -397,20 +455,45 @@ pub unsafe extern "sysv64" fn switch_into(from: *mut u64, to: *const u64) -> u64
 #[unsafe(naked)]
 pub unsafe extern "sysv64" fn switch_back(from: *mut u64, to: *const u64) -> u64 {
     naked_asm!(
+        // The same rows as in `switch_into`, up to the exit. On entry the
+        // continue address that `return_to` pushed is at [rsp], exactly
+        // where a `call` would have put it, so the CIE's initial row (CFA =
+        // rsp + 8, return address at CFA − 8) holds.
+        ".cfi_startproc",
         // Save this side's rbp and rbx below the continue address that
         // `return_to` pushed.
         "push rbp",
+        // DW_CFA_def_cfa_offset 16 (0x0e 0x10).
+        ".cfi_def_cfa_offset 16",
+        // DW_CFA_offset rbp, 2 (0x86 0x02): rbp at CFA − 16.
+        ".cfi_offset rbp, -16",
         "push rbx",
+        // DW_CFA_def_cfa_offset 24 (0x0e 0x18).
+        ".cfi_def_cfa_offset 24",
+        // DW_CFA_offset rbx, 3 (0x83 0x03): rbx at CFA − 24.
+        ".cfi_offset rbx, -24",
         // This side is now fully described by RSP: save it in its slot.
         "mov [rdi], rsp",
-        // The resumer's stack. From here on we run on it.
+        // The resumer's stack. From here on we run on it. As in
+        // `switch_into`, the row stays: the resumer's frame is the same
+        // three words at RSP, so from here on a backtrace lists the
+        // resumer's frames.
         "mov rsp, [rsi]",
         // Restore its registers, in the reverse order of its pushes.
         "pop rbx",
+        // DW_CFA_def_cfa_offset 16 (0x0e 0x10).
+        ".cfi_def_cfa_offset 16",
+        // DW_CFA_restore rbx (0xc3).
+        ".cfi_restore rbx",
         "pop rbp",
+        // DW_CFA_def_cfa_offset 8 (0x0e 0x08): the CIE's row again.
+        ".cfi_def_cfa_offset 8",
+        // DW_CFA_restore rbp (0xc6).
+        ".cfi_restore rbp",
         // Pops the continue address the resumer's `call` pushed, which the
         // RSB predicts.
         "ret",
+        ".cfi_endproc",
     )
 }
 
@@ -585,6 +668,38 @@ fn overflowed(stack_bottom: u64) -> ! {
 #[unsafe(naked)]
 unsafe extern "sysv64" fn coroutine_trampoline() -> ! {
     naked_asm!(
+        // The trampoline's frame is the link from the coroutine's stack to
+        // its resumer's: see "Backtraces across the switch" in the crate
+        // docs.
+        ".cfi_startproc",
+        // Augmentation "S" in this FDE's CIE: a signal frame. gdb refuses a
+        // caller whose CFA is below its callee's ("previous frame inner to
+        // this frame") unless one of the two is a signal frame; the
+        // resumer's stack may lie anywhere. gdb then prints this frame as
+        // `<signal handler called>` and looks its caller's CFI up at the
+        // return address itself rather than at the address before it.
+        ".cfi_signal_frame",
+        // DW_CFA_def_cfa_expression: CFA = [[rsp + 8]] + 24, which is the
+        // resumer's RSP just after the `call` in `Context::call_into`.
+        //   0x0f        DW_CFA_def_cfa_expression
+        //   0x06        the expression is 6 bytes long:
+        //   0x77 0x08   DW_OP_breg7 8: rsp + 8, the address of
+        //               `Yielder::caller` (RSP points at the Yielder)
+        //   0x06        DW_OP_deref: `caller`, the resumer's slot
+        //   0x06        DW_OP_deref: the RSP saved there by `switch_into`,
+        //               pointing at the resumer's [rbx, rbp, continue]
+        //   0x23 0x18   DW_OP_plus_uconst 24: past those three words
+        // RSP is top − 32 at every instruction here; when gdb unwinds out
+        // of `coroutine_main`, the RSP it gives this frame is
+        // `coroutine_main`'s CFA, which is top − 32 as well.
+        ".cfi_escape 0x0f, 0x06, 0x77, 0x08, 0x06, 0x06, 0x23, 0x18",
+        // DW_CFA_offset rip, 1 (0x90 0x01): the resumer's continue address
+        // at CFA − 8 (the CIE says so already; stated for the reader).
+        ".cfi_offset rip, -8",
+        // DW_CFA_offset rbp, 2 (0x86 0x02): its rbp at CFA − 16.
+        ".cfi_offset rbp, -16",
+        // DW_CFA_offset rbx, 3 (0x83 0x03): its rbx at CFA − 24.
+        ".cfi_offset rbx, -24",
         // First argument: &Yielder, which sits right at RSP.
         "mov rdi, rsp",
         // Second argument: the value passed to the first resume.
@@ -593,8 +708,11 @@ unsafe extern "sysv64" fn coroutine_trampoline() -> ! {
         // address the callee starts with RSP + 8 ≡ 0 (mod 16).
         "call {main}",
         // coroutine_main never returns. If it somehow did, trap here rather
-        // than run whatever bytes follow.
+        // than run whatever bytes follow. It is also the return address gdb
+        // finds for this frame: being a signal frame, the trampoline's CFI
+        // is looked up at this address, so the FDE must cover it.
         "ud2",
+        ".cfi_endproc",
         main = sym coroutine_main,
     )
 }
