@@ -668,38 +668,8 @@ fn overflowed(stack_bottom: u64) -> ! {
 #[unsafe(naked)]
 unsafe extern "sysv64" fn coroutine_trampoline() -> ! {
     naked_asm!(
-        // The trampoline's frame is the link from the coroutine's stack to
-        // its resumer's: see "Backtraces across the switch" in the crate
-        // docs.
-        ".cfi_startproc",
-        // Augmentation "S" in this FDE's CIE: a signal frame. gdb refuses a
-        // caller whose CFA is below its callee's ("previous frame inner to
-        // this frame") unless one of the two is a signal frame; the
-        // resumer's stack may lie anywhere. gdb then prints this frame as
-        // `<signal handler called>` and looks its caller's CFI up at the
-        // return address itself rather than at the address before it.
-        ".cfi_signal_frame",
-        // DW_CFA_def_cfa_expression: CFA = [[rsp + 8]] + 24, which is the
-        // resumer's RSP just after the `call` in `Context::call_into`.
-        //   0x0f        DW_CFA_def_cfa_expression
-        //   0x06        the expression is 6 bytes long:
-        //   0x77 0x08   DW_OP_breg7 8: rsp + 8, the address of
-        //               `Yielder::caller` (RSP points at the Yielder)
-        //   0x06        DW_OP_deref: `caller`, the resumer's slot
-        //   0x06        DW_OP_deref: the RSP saved there by `switch_into`,
-        //               pointing at the resumer's [rbx, rbp, continue]
-        //   0x23 0x18   DW_OP_plus_uconst 24: past those three words
-        // RSP is top − 32 at every instruction here; when gdb unwinds out
-        // of `coroutine_main`, the RSP it gives this frame is
-        // `coroutine_main`'s CFA, which is top − 32 as well.
-        ".cfi_escape 0x0f, 0x06, 0x77, 0x08, 0x06, 0x06, 0x23, 0x18",
-        // DW_CFA_offset rip, 1 (0x90 0x01): the resumer's continue address
-        // at CFA − 8 (the CIE says so already; stated for the reader).
-        ".cfi_offset rip, -8",
-        // DW_CFA_offset rbp, 2 (0x86 0x02): its rbp at CFA − 16.
-        ".cfi_offset rbp, -16",
-        // DW_CFA_offset rbx, 3 (0x83 0x03): its rbx at CFA − 24.
-        ".cfi_offset rbx, -24",
+        // The start of the function, for the FDE below.
+        "0:",
         // First argument: &Yielder, which sits right at RSP.
         "mov rdi, rsp",
         // Second argument: the value passed to the first resume.
@@ -708,11 +678,75 @@ unsafe extern "sysv64" fn coroutine_trampoline() -> ! {
         // address the callee starts with RSP + 8 ≡ 0 (mod 16).
         "call {main}",
         // coroutine_main never returns. If it somehow did, trap here rather
-        // than run whatever bytes follow. It is also the return address gdb
-        // finds for this frame: being a signal frame, the trampoline's CFI
-        // is looked up at this address, so the FDE must cover it.
+        // than run whatever bytes follow. This is also the return address
+        // gdb finds for this frame, and, the frame being a signal frame, the
+        // address whose unwind rule it looks up: the FDE covers it.
         "ud2",
-        ".cfi_endproc",
+        // The end of the function.
+        "1:",
+        //
+        // The unwind information, written out byte by byte rather than
+        // with `.cfi_*` directives: see "Backtraces across the switch" in
+        // the crate docs for the frame it describes, and for why the
+        // assembler's directives cannot say "signal frame" here.
+        ".pushsection .debug_frame, \"\", @progbits",
+        // --- CIE (Common Information Entry), DWARF version 1 layout.
+        "2:",
+        // Length of the CIE after this field.
+        ".long 4f - 3f",
+        "3:",
+        // CIE id: 0xffffffff marks a CIE in .debug_frame.
+        ".long 0xffffffff",
+        // Version 1.
+        ".byte 1",
+        // Augmentation "S": the frames of this CIE are signal frames.
+        ".asciz \"S\"",
+        // Code alignment factor 1: DW_CFA_advance_loc counts bytes.
+        ".uleb128 1",
+        // Data alignment factor −8: DW_CFA_offset N means CFA − 8 × N.
+        ".sleb128 -8",
+        // Return address column 16: rip in the x86-64 DWARF numbering.
+        ".byte 16",
+        // No initial instructions; DW_CFA_nop (0) pads to 8 bytes.
+        ".balign 8, 0",
+        "4:",
+        // --- FDE (Frame Description Entry) for this function.
+        // Length of the FDE after this field.
+        ".long 6f - 5f",
+        "5:",
+        // CIE pointer: the CIE's offset in .debug_frame (the linker
+        // relocates it when it concatenates the sections).
+        ".long 2b",
+        // initial_location: the first instruction.
+        ".quad 0b",
+        // address_range: up to and including the `ud2`.
+        ".quad 1b - 0b",
+        // DW_CFA_def_cfa_expression: CFA = [[rsp + 8]] + 24, the
+        // resumer's RSP just after its `call switch_into`.
+        //   0x0f        DW_CFA_def_cfa_expression
+        //   0x06        the expression is 6 bytes long:
+        //   0x77 0x08   DW_OP_breg7 8: rsp + 8, the address of
+        //               `Yielder::caller` (RSP points at the Yielder)
+        //   0x06        DW_OP_deref: `caller`, the resumer's slot
+        //   0x06        DW_OP_deref: the RSP `switch_into` saved there,
+        //               pointing at the resumer's [rbx, rbp, continue]
+        //   0x23 0x18   DW_OP_plus_uconst 24: past those three words
+        // RSP is top − 32 at every instruction here, and when gdb unwinds
+        // out of `coroutine_main` the RSP it gives this frame is
+        // `coroutine_main`'s CFA: top − 32 as well. One rule for the whole
+        // function, so no DW_CFA_advance_loc.
+        ".byte 0x0f, 0x06, 0x77, 0x08, 0x06, 0x06, 0x23, 0x18",
+        // DW_CFA_offset rip, 1 (0x80 | 16, 1): the resumer's continue
+        // address at CFA − 8.
+        ".byte 0x90, 0x01",
+        // DW_CFA_offset rbp, 2 (0x80 | 6, 2): its rbp at CFA − 16.
+        ".byte 0x86, 0x02",
+        // DW_CFA_offset rbx, 3 (0x80 | 3, 3): its rbx at CFA − 24.
+        ".byte 0x83, 0x03",
+        // DW_CFA_nop padding to 8 bytes.
+        ".balign 8, 0",
+        "6:",
+        ".popsection",
         main = sym coroutine_main,
     )
 }
