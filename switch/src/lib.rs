@@ -103,6 +103,94 @@
 //! if that promise were ever broken, the CPU traps instead of executing
 //! whatever follows.
 //!
+//! ## Backtraces across the switch
+//!
+//! A debugger finds the caller of a frame with the frame's DWARF call frame
+//! information (CFI): for every instruction, a rule for the CFA (canonical
+//! frame address: the caller's RSP just after its `call` returned) and for
+//! where the caller's registers are saved. The compiler writes it for Rust
+//! functions; naked functions get none, so each carries its own, with a
+//! comment per directive giving the bytes it emits. `.cfi_*` directives end
+//! up in `.eh_frame` on the host and in `.debug_frame` in the kernel (built
+//! without unwind tables); gdb reads both.
+//!
+//! **The switches.** Both push the same three-word frame on the leaving side
+//! and pop it on the other, so one set of rows serves both:
+//!
+//! ```text
+//!   stopped at            CFA        rbx at    rbp at    return address
+//!   push rbp (entry)      rsp + 8    -         -         [CFA - 8]
+//!   push rbx              rsp + 16   -         CFA - 16  [CFA - 8]
+//!   mov [rdi], rsp        rsp + 24   CFA - 24  CFA - 16  [CFA - 8]
+//!   mov rsp, [rsi]        rsp + 24   CFA - 24  CFA - 16  [CFA - 8]
+//!   pop rbx               rsp + 24   CFA - 24  CFA - 16  [CFA - 8]
+//!   pop rbp               rsp + 16   -         CFA - 16  [CFA - 8]
+//!   pop rcx (switch_into) rsp + 8    -         -         [CFA - 8]
+//!   jmp rcx (switch_into) rsp + 0    -         -         rcx
+//!   ret     (switch_back) rsp + 8    -         -         [CFA - 8]
+//! ```
+//!
+//! ("-": the register holds the caller's value.) The row does not change
+//! at `mov rsp, [rsi]`: before it, RSP points at the
+//! leaving side's frame; after it, at the arriving side's, which has the same
+//! layout. So until the `mov` a backtrace lists the side that leaves, and from
+//! then on the side the switch is about to continue, as if the switch were
+//! already returning into it.
+//!
+//! **The trampoline links the two stacks.** It is the outermost frame of
+//! every coroutine; its "caller" is the resumer, suspended in the `caller`
+//! slot of the [`Yielder`] that RSP points at:
+//!
+//! ```text
+//!   coroutine stack                          resumer's stack
+//!   +-------------------------+ top          |  ...its frames     |
+//!   | (padding)               |              +--------------------+ <- CFA
+//!   | Yielder.body            |              |  continue address  |
+//!   | Yielder.caller ---------+--> slot ---+ |  rbp               |
+//!   | Yielder.own             |            +>|  rbx               | <- [slot]
+//!   +-------------------------+ top - 32: the trampoline's RSP
+//!   | return address (ud2)    |   pushed by its `call`
+//!   | coroutine_main, body... |
+//!
+//!   CFA = [[rsp + 8]] + 24: DW_OP_breg7 8, DW_OP_deref, DW_OP_deref,
+//!   DW_OP_plus_uconst 24 (corosensei links its stacks the same way)
+//! ```
+//!
+//! `switch_into` writes the slot before the coroutine runs, so the rule holds
+//! at every instruction the coroutine executes. gdb refuses a caller whose
+//! CFA is below its callee's ("previous frame inner to this frame"), as the
+//! kernel's main stack is below its coroutine stacks, unless one of the two
+//! frames is a *signal frame*; so the trampoline is one, and gdb prints it as
+//! `<signal handler called>`. LLVM writes the signal-frame mark (the
+//! augmentation "S" of the CIE) only into `.eh_frame`, and drops it from
+//! `.debug_frame`; the trampoline's CIE and FDE are therefore written out
+//! byte by byte into `.debug_frame`, the same on the host and in the kernel.
+//! That also keeps them out of `.eh_frame`, so the runtime unwinder never
+//! crosses the switch (a panic in a body stops at `coroutine_main`, an
+//! `extern "sysv64"` function, anyway).
+//!
+//! Two consequences of the signal frame, and what the code does about them:
+//!
+//! - gdb looks up the trampoline's rule at its return address (the `ud2`),
+//!   not at the address before it, so the FDE covers the `ud2`.
+//! - It looks up the resumer's frame at the continue address itself, which
+//!   for a `call` is the next instruction. [`Context::call_into`] ends its
+//!   `asm!` block with a `nop` after the `call`, so that address names
+//!   `call_into` rather than whatever the compiler placed after the block.
+//!
+//! **The suspend block.** [`Context::return_to`] pushes the continue address
+//! and `jmp`s: for the `jmp`, the enclosing function's CFA is 8 bytes further
+//! from RSP than the compiler's rule says, which `.cfi_adjust_cfa_offset 8`
+//! tells the unwinder. That directive adjusts an RSP-based CFA; were the
+//! function compiled with frame pointers forced (CFA based on rbp), the row
+//! of that one `jmp` would be 8 bytes off. After the `jmp`, an `int3` that
+//! never runs keeps "continue address − 1", where gdb looks up the frame
+//! once the switch is entered, out of the `jmp`'s adjusted row.
+//!
+//! `tests/backtrace.rs` runs a coroutine under gdb, steps every instruction
+//! of six resumes (two of them from a coroutine whose stack lies below the
+//! one it resumes) and checks each `bt`.
+//!
 //! ## What is not saved
 //!
 //! The x87 control word and MXCSR are callee-saved too. The kernel is built
