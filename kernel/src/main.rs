@@ -119,18 +119,73 @@ fn init_coroutines() {
 #[unsafe(naked)]
 unsafe extern "sysv64" fn switch_to_coro1() -> u64 {
     naked_asm!(
+        // Unwind information, so that gdb's `bt` inside coroutine1_func
+        // reaches kernel_main. Three pieces: on main's stack before and
+        // after, an ordinary function's rule (CFA = rsp + 8, return address
+        // at CFA - 8, what `.cfi_startproc` starts with); on the coroutine's
+        // stack, main's RSP is only in MAIN_CONTEXT, where the FDE written
+        // out below finds it.
+        ".cfi_startproc",
         // mov [main_context], rsp: remember where main's stack is.
         "mov [rip + {main_context}], rsp",
         // mov rsp, [coro1_context]: from here on we run on COROUTINE1_STACK.
         "mov rsp, [rip + {coro1_context}]",
+        ".cfi_endproc",
+        "1:",
         // call coroutine1_func: its return address goes on COROUTINE1_STACK;
         // the stack top is 16-byte aligned, so the callee starts with
         // RSP + 8 ≡ 0 (mod 16) as the ABI requires.
         "call {coroutine1_func}",
         // mov rsp, [main_context]: back on main's stack, rax untouched.
         "mov rsp, [rip + {main_context}]",
+        "2:",
+        ".cfi_startproc",
         // ret: to kernel_main, with coroutine1_func's rax as our result.
         "ret",
+        ".cfi_endproc",
+        // The unwind entry of the `call` and the `mov` above (labels 1 to
+        // 2), in .debug_frame, written byte by byte: a signal frame (gdb
+        // accepts main's frames, below COROUTINE1_STACK, as its callers only
+        // then; it prints this frame as `<signal handler called>`), which
+        // `.cfi_signal_frame` cannot mark in .debug_frame, and a CFA read
+        // from MAIN_CONTEXT, whose address only the linker knows. The same
+        // layout as the trampoline's in coroutine_switch.
+        ".pushsection .debug_frame, \"\", @progbits",
+        // CIE: length, id 0xffffffff, version 1, augmentation "S" (signal
+        // frame), code alignment 1, data alignment -8, return address in
+        // column 16 (rip), no initial instructions, DW_CFA_nop padding.
+        "3:",
+        ".long 5f - 4f",
+        "4:",
+        ".long 0xffffffff",
+        ".byte 1",
+        ".asciz \"S\"",
+        ".uleb128 1",
+        ".sleb128 -8",
+        ".byte 16",
+        ".balign 8, 0",
+        "5:",
+        // FDE: length, CIE offset (relocated by the linker), the address
+        // range from label 1 to label 2.
+        ".long 7f - 6f",
+        "6:",
+        ".long 3b",
+        ".quad 1b",
+        ".quad 2b - 1b",
+        // DW_CFA_def_cfa_expression (0x0f), 12 bytes (0x0c):
+        //   0x03 <8 bytes>  DW_OP_addr MAIN_CONTEXT (relocated)
+        //   0x06            DW_OP_deref: main's RSP, saved at our entry,
+        //                   pointing at our return address into kernel_main
+        //   0x23 0x08       DW_OP_plus_uconst 8: main's RSP after our `ret`
+        ".byte 0x0f, 0x0c, 0x03",
+        ".quad {main_context}",
+        ".byte 0x06, 0x23, 0x08",
+        // DW_CFA_offset rip, 1 (0x90 0x01): return address at CFA - 8.
+        ".byte 0x90, 0x01",
+        // DW_CFA_nop padding.
+        ".balign 8, 0",
+        "7:",
+        ".popsection",
         main_context = sym MAIN_CONTEXT,
         coro1_context = sym CORO1_CONTEXT,
         coroutine1_func = sym coroutine1_func,
@@ -146,16 +201,49 @@ unsafe extern "sysv64" fn switch_to_coro1() -> u64 {
 #[unsafe(naked)]
 unsafe extern "sysv64" fn switch_to_coro2() -> u64 {
     naked_asm!(
+        // Unwind information as in switch_to_coro1.
+        ".cfi_startproc",
         // mov [main_context], rsp
         "mov [rip + {main_context}], rsp",
         // mov rsp, [coro2_context]: now on COROUTINE2_STACK.
         "mov rsp, [rip + {coro2_context}]",
+        ".cfi_endproc",
+        "1:",
         // call coroutine2_func
         "call {coroutine2_func}",
         // mov rsp, [main_context]: back on main's stack.
         "mov rsp, [rip + {main_context}]",
+        "2:",
+        ".cfi_startproc",
         // ret
         "ret",
+        ".cfi_endproc",
+        // The signal-frame CIE and the FDE of labels 1 to 2, byte for byte
+        // those of switch_to_coro1: CFA = [MAIN_CONTEXT] + 8.
+        ".pushsection .debug_frame, \"\", @progbits",
+        "3:",
+        ".long 5f - 4f",
+        "4:",
+        ".long 0xffffffff",
+        ".byte 1",
+        ".asciz \"S\"",
+        ".uleb128 1",
+        ".sleb128 -8",
+        ".byte 16",
+        ".balign 8, 0",
+        "5:",
+        ".long 7f - 6f",
+        "6:",
+        ".long 3b",
+        ".quad 1b",
+        ".quad 2b - 1b",
+        ".byte 0x0f, 0x0c, 0x03",
+        ".quad {main_context}",
+        ".byte 0x06, 0x23, 0x08",
+        ".byte 0x90, 0x01",
+        ".balign 8, 0",
+        "7:",
+        ".popsection",
         main_context = sym MAIN_CONTEXT,
         coro2_context = sym CORO2_CONTEXT,
         coroutine2_func = sym coroutine2_func,
