@@ -135,7 +135,9 @@
 //! leaving side's frame; after it, at the arriving side's, which has the same
 //! layout. So until the `mov` a backtrace lists the side that leaves, and from
 //! then on the side the switch is about to continue, as if the switch were
-//! already returning into it.
+//! already returning into it. From then on the registers that side declared
+//! clobbered are also marked undefined: they hold the other side's values,
+//! and gdb shows `<optimized out>` rather than pass those off as its own.
 //!
 //! **The trampoline links the two stacks.** It is the outermost frame of
 //! every coroutine; its "caller" is the resumer, suspended in the `caller`
@@ -504,6 +506,23 @@ pub unsafe extern "sysv64" fn switch_into(from: *mut u64, to: *const u64) -> u64
         // describes the side we are about to continue, and a backtrace
         // from here on lists its frames.
         "mov rsp, [rsi]",
+        // What the continued side declared clobbered (its `asm!` block's
+        // clobber list) now holds this side's values: DW_CFA_undefined
+        // (0x07, register), so that gdb shows `<optimized out>` for them in
+        // the continued side's frames rather than values that are not
+        // theirs. rax (the value handed across) is left as it is.
+        ".cfi_undefined rdx",
+        ".cfi_undefined rcx",
+        ".cfi_undefined rsi",
+        ".cfi_undefined rdi",
+        ".cfi_undefined r8",
+        ".cfi_undefined r9",
+        ".cfi_undefined r10",
+        ".cfi_undefined r11",
+        ".cfi_undefined r12",
+        ".cfi_undefined r13",
+        ".cfi_undefined r14",
+        ".cfi_undefined r15",
         // Restore its registers, in the reverse order of its pushes.
         "pop rbx",
         // DW_CFA_def_cfa_offset 16 (0x0e 0x10).
@@ -567,6 +586,23 @@ pub unsafe extern "sysv64" fn switch_back(from: *mut u64, to: *const u64) -> u64
         // three words at RSP, so from here on a backtrace lists the
         // resumer's frames.
         "mov rsp, [rsi]",
+        // What the continued side declared clobbered (its `asm!` block's
+        // clobber list) now holds this side's values: DW_CFA_undefined
+        // (0x07, register), so that gdb shows `<optimized out>` for them in
+        // the continued side's frames rather than values that are not
+        // theirs. rax (the value handed across) is left as it is.
+        ".cfi_undefined rdx",
+        ".cfi_undefined rcx",
+        ".cfi_undefined rsi",
+        ".cfi_undefined rdi",
+        ".cfi_undefined r8",
+        ".cfi_undefined r9",
+        ".cfi_undefined r10",
+        ".cfi_undefined r11",
+        ".cfi_undefined r12",
+        ".cfi_undefined r13",
+        ".cfi_undefined r14",
+        ".cfi_undefined r15",
         // Restore its registers, in the reverse order of its pushes.
         "pop rbx",
         // DW_CFA_def_cfa_offset 16 (0x0e 0x10).
@@ -831,6 +867,13 @@ unsafe extern "sysv64" fn coroutine_trampoline() -> ! {
         ".byte 0x86, 0x02",
         // DW_CFA_offset rbx, 3 (0x80 | 3, 3): its rbx at CFA − 24.
         ".byte 0x83, 0x03",
+        // DW_CFA_undefined (0x07) for every register the resumer's `asm!`
+        // block declares clobbered: rax 0, rdx 1, rcx 2, rsi 4, rdi 5,
+        // r8–r15 8–15. Their values in the resumer's frame are lost, and
+        // gdb shows `<optimized out>` instead of this side's values.
+        ".byte 0x07, 0, 0x07, 1, 0x07, 2, 0x07, 4, 0x07, 5",
+        ".byte 0x07, 8, 0x07, 9, 0x07, 10, 0x07, 11",
+        ".byte 0x07, 12, 0x07, 13, 0x07, 14, 0x07, 15",
         // DW_CFA_nop padding to 8 bytes.
         ".balign 8, 0",
         "6:",
