@@ -510,7 +510,9 @@ pub unsafe extern "sysv64" fn switch_into(from: *mut u64, to: *const u64) -> u64
         // clobber list) now holds this side's values: DW_CFA_undefined
         // (0x07, register), so that gdb shows `<optimized out>` for them in
         // the continued side's frames rather than values that are not
-        // theirs. rax (the value handed across) is left as it is.
+        // theirs. rax (the value handed across) is left as it is. Each is
+        // two bytes, 0x07 and the DWARF register number: rdx 1, rcx 2,
+        // rsi 4, rdi 5, r8–r15 8–15.
         ".cfi_undefined rdx",
         ".cfi_undefined rcx",
         ".cfi_undefined rsi",
@@ -590,7 +592,9 @@ pub unsafe extern "sysv64" fn switch_back(from: *mut u64, to: *const u64) -> u64
         // clobber list) now holds this side's values: DW_CFA_undefined
         // (0x07, register), so that gdb shows `<optimized out>` for them in
         // the continued side's frames rather than values that are not
-        // theirs. rax (the value handed across) is left as it is.
+        // theirs. rax (the value handed across) is left as it is. Each is
+        // two bytes, 0x07 and the DWARF register number: rdx 1, rcx 2,
+        // rsi 4, rdi 5, r8–r15 8–15.
         ".cfi_undefined rdx",
         ".cfi_undefined rcx",
         ".cfi_undefined rsi",
