@@ -64,6 +64,7 @@ python
 import re
 
 import gdb
+from gdb.FrameDecorator import FrameDecorator
 
 # The words the switch crate puts on a fresh stack (switch/src/lib.rs):
 # a 32-byte Yielder at the top, then the 3-word frame rbx, rbp, continue.
@@ -373,6 +374,42 @@ class CoroSwitch(gdb.Command):
         print("after:  slots " + slots_line())
         print("after:  rax=%#x (the value handed across)" % (int(gdb.parse_and_eval("$rax")) & 0xFFFFFFFFFFFFFFFF))
 
+
+class NamedSwitchFrame(FrameDecorator):
+    """A frame that the switch's unwind information marks as a signal frame
+    (the trampoline, and the original switch_to_coroN while it runs a
+    coroutine function on the coroutine's stack), shown by its function's
+    name instead of gdb's fixed `<signal handler called>`. The mark is what
+    lets gdb accept callers whose stack lies below the coroutine's (see
+    "Backtraces across the switch" in switch/src/lib.rs); no signal is
+    involved."""
+
+    def function(self):
+        pc = self.inferior_frame().pc()
+        found = gdb.execute("info symbol %#x" % pc, to_string=True)
+        if "No symbol matches" in found:
+            return pc
+        return found.split(" in section")[0].split(" + ")[0].strip()
+
+
+class SwitchFrames:
+    """The frame filter that applies NamedSwitchFrame."""
+
+    def __init__(self):
+        self.name = "coroutine-switch-frames"
+        self.priority = 100
+        self.enabled = True
+        gdb.frame_filters[self.name] = self
+
+    def filter(self, frames):
+        for frame in frames:
+            if frame.inferior_frame().type() == gdb.SIGTRAMP_FRAME:
+                yield NamedSwitchFrame(frame)
+            else:
+                yield frame
+
+
+SwitchFrames()
 
 for command in (CoroBreak, CoroSlots, CoroWhere, CoroList, CoroBt, CoroRegs, CoroSwitch):
     command()

@@ -27,6 +27,7 @@ pub mod roster;
 pub mod scenario;
 pub mod serial;
 pub mod stacks;
+pub mod unwind;
 
 use bootloader_api::config::Mapping;
 use bootloader_api::{BootInfo, BootloaderConfig};

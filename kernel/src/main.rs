@@ -128,18 +128,32 @@ fn init_coroutines() {
 #[unsafe(export_name = "switch_to_coro1")]
 unsafe extern "sysv64" fn switch_to_coro1() -> u64 {
     naked_asm!(
+        // Unwind information, so that gdb's `bt` inside coroutine1_func
+        // reaches kernel_main: on main's stack, an ordinary function's rule
+        // (`.cfi_startproc`: CFA = rsp + 8, return address at CFA - 8); on
+        // the coroutine's stack, main's RSP is only in main_context, where
+        // the entry written out at the end finds it.
+        ".cfi_startproc",
         // mov [main_context], rsp: remember where main's stack is.
         "mov [rip + main_context], rsp",
         // mov rsp, [coro1_context]: from here on we run on coroutine1_stack.
         "mov rsp, [rip + coro1_context]",
+        ".cfi_endproc",
+        "1:",
         // call coroutine1_func: its return address goes on coroutine1_stack;
         // the stack top is 16-byte aligned, so the callee starts with
         // RSP + 8 ≡ 0 (mod 16) as the ABI requires.
         "call coroutine1_func",
         // mov rsp, [main_context]: back on main's stack, rax untouched.
         "mov rsp, [rip + main_context]",
+        "2:",
+        ".cfi_startproc",
         // ret: to kernel_main, with coroutine1_func's rax as our result.
         "ret",
+        ".cfi_endproc",
+        // The unwind entry of the `call` and the `mov` (labels 1 to 2): main's
+        // frame is found through main_context (kernel/src/unwind.rs).
+        kernel::call_on_other_stack_fde!("main_context"),
     )
 }
 
@@ -153,16 +167,24 @@ unsafe extern "sysv64" fn switch_to_coro1() -> u64 {
 #[unsafe(export_name = "switch_to_coro2")]
 unsafe extern "sysv64" fn switch_to_coro2() -> u64 {
     naked_asm!(
+        // Unwind information as in switch_to_coro1.
+        ".cfi_startproc",
         // mov [main_context], rsp
         "mov [rip + main_context], rsp",
         // mov rsp, [coro2_context]: now on coroutine2_stack.
         "mov rsp, [rip + coro2_context]",
+        ".cfi_endproc",
+        "1:",
         // call coroutine2_func
         "call coroutine2_func",
         // mov rsp, [main_context]: back on main's stack.
         "mov rsp, [rip + main_context]",
+        "2:",
+        ".cfi_startproc",
         // ret
         "ret",
+        ".cfi_endproc",
+        kernel::call_on_other_stack_fde!("main_context"),
     )
 }
 

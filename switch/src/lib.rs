@@ -103,6 +103,96 @@
 //! if that promise were ever broken, the CPU traps instead of executing
 //! whatever follows.
 //!
+//! ## Backtraces across the switch
+//!
+//! A debugger finds the caller of a frame with the frame's DWARF call frame
+//! information (CFI): for every instruction, a rule for the CFA (canonical
+//! frame address: the caller's RSP just after its `call` returned) and for
+//! where the caller's registers are saved. The compiler writes it for Rust
+//! functions; naked functions get none, so each carries its own, with a
+//! comment per directive giving the bytes it emits. `.cfi_*` directives end
+//! up in `.eh_frame` on the host and in `.debug_frame` in the kernel (built
+//! without unwind tables); gdb reads both.
+//!
+//! **The switches.** Both push the same three-word frame on the leaving side
+//! and pop it on the other, so one set of rows serves both:
+//!
+//! ```text
+//!   stopped at            CFA        rbx at    rbp at    return address
+//!   push rbp (entry)      rsp + 8    -         -         [CFA - 8]
+//!   push rbx              rsp + 16   -         CFA - 16  [CFA - 8]
+//!   mov [rdi], rsp        rsp + 24   CFA - 24  CFA - 16  [CFA - 8]
+//!   mov rsp, [rsi]        rsp + 24   CFA - 24  CFA - 16  [CFA - 8]
+//!   pop rbx               rsp + 24   CFA - 24  CFA - 16  [CFA - 8]
+//!   pop rbp               rsp + 16   -         CFA - 16  [CFA - 8]
+//!   pop rcx (switch_into) rsp + 8    -         -         [CFA - 8]
+//!   jmp rcx (switch_into) rsp + 0    -         -         rcx
+//!   ret     (switch_back) rsp + 8    -         -         [CFA - 8]
+//! ```
+//!
+//! ("-": the register holds the caller's value.) The row does not change
+//! at `mov rsp, [rsi]`: before it, RSP points at the
+//! leaving side's frame; after it, at the arriving side's, which has the same
+//! layout. So until the `mov` a backtrace lists the side that leaves, and from
+//! then on the side the switch is about to continue, as if the switch were
+//! already returning into it. From then on the registers that side declared
+//! clobbered are also marked undefined: they hold the other side's values,
+//! and gdb shows `<optimized out>` rather than pass those off as its own.
+//!
+//! **The trampoline links the two stacks.** It is the outermost frame of
+//! every coroutine; its "caller" is the resumer, suspended in the `caller`
+//! slot of the [`Yielder`] that RSP points at:
+//!
+//! ```text
+//!   coroutine stack                          resumer's stack
+//!   +-------------------------+ top          |  ...its frames     |
+//!   | (padding)               |              +--------------------+ <- CFA
+//!   | Yielder.body            |              |  continue address  |
+//!   | Yielder.caller ---------+--> slot ---+ |  rbp               |
+//!   | Yielder.own             |            +>|  rbx               | <- [slot]
+//!   +-------------------------+ top - 32: the trampoline's RSP
+//!   | return address (ud2)    |   pushed by its `call`
+//!   | coroutine_main, body... |
+//!
+//!   CFA = [[rsp + 8]] + 24: DW_OP_breg7 8, DW_OP_deref, DW_OP_deref,
+//!   DW_OP_plus_uconst 24 (corosensei links its stacks the same way)
+//! ```
+//!
+//! `switch_into` writes the slot before the coroutine runs, so the rule holds
+//! at every instruction the coroutine executes. gdb refuses a caller whose
+//! CFA is below its callee's ("previous frame inner to this frame"), as the
+//! kernel's main stack is below its coroutine stacks, unless one of the two
+//! frames is a *signal frame*; so the trampoline is one, and gdb prints it as
+//! `<signal handler called>`. LLVM writes the signal-frame mark (the
+//! augmentation "S" of the CIE) only into `.eh_frame`, and drops it from
+//! `.debug_frame`; the trampoline's CIE and FDE are therefore written out
+//! byte by byte into `.debug_frame`, the same on the host and in the kernel.
+//! That also keeps them out of `.eh_frame`, so the runtime unwinder never
+//! crosses the switch (a panic in a body stops at `coroutine_main`, an
+//! `extern "sysv64"` function, anyway).
+//!
+//! Two consequences of the signal frame, and what the code does about them:
+//!
+//! - gdb looks up the trampoline's rule at its return address (the `ud2`),
+//!   not at the address before it, so the FDE covers the `ud2`.
+//! - It looks up the resumer's frame at the continue address itself, which
+//!   for a `call` is the next instruction. [`Context::call_into`] ends its
+//!   `asm!` block with a `nop` after the `call`, so that address names
+//!   `call_into` rather than whatever the compiler placed after the block.
+//!
+//! **The suspend block.** [`Context::return_to`] pushes the continue address
+//! and `jmp`s: for the `jmp`, the enclosing function's CFA is 8 bytes further
+//! from RSP than the compiler's rule says, which `.cfi_adjust_cfa_offset 8`
+//! tells the unwinder. That directive adjusts an RSP-based CFA; were the
+//! function compiled with frame pointers forced (CFA based on rbp), the row
+//! of that one `jmp` would be 8 bytes off. After the `jmp`, an `int3` that
+//! never runs keeps "continue address − 1", where gdb looks up the frame
+//! once the switch is entered, out of the `jmp`'s adjusted row.
+//!
+//! `tests/backtrace.rs` runs a coroutine under gdb, steps every instruction
+//! of six resumes (two of them from a coroutine whose stack lies below the
+//! one it resumes) and checks each `bt`.
+//!
 //! ## What is not saved
 //!
 //! The x87 control word and MXCSR are callee-saved too. The kernel is built
@@ -293,6 +383,13 @@ impl Context {
                 // The RSB entry this pushes is popped by the `ret` of
                 // `switch_back` that brings us back.
                 "call {switch_into}",
+                // Where we continue. While the coroutine runs, a debugger
+                // reaches this frame through the trampoline, a signal frame,
+                // and so looks up this address itself (not the address
+                // before it) to name the function and line: a `nop` keeps
+                // that inside this block, so `bt` says `call_into` and not
+                // whatever code the compiler placed after it.
+                "nop",
                 switch_into = sym switch_into,
                 in("rdi") self.as_ptr(),
                 in("rsi") to.as_ptr(),
@@ -323,9 +420,25 @@ impl Context {
                 "lea rcx, [rip + 2f]",
                 // ...stored where a `call` would have put its return address.
                 "push rcx",
+                // The push moved RSP: for the one instruction below, the
+                // CFA of the function we are inlined into is 8 bytes
+                // further from RSP. The assembler emits
+                // DW_CFA_def_cfa_offset (0x0e) with the compiler's offset
+                // + 8. This assumes that function's CFA is RSP-based, as it
+                // is without forced frame pointers (see "Backtraces across
+                // the switch" in the crate docs).
+                ".cfi_adjust_cfa_offset 8",
                 // Enter without a `call`: the RSB's top must stay the
                 // resumer's `call`, for `switch_back`'s `ret`.
                 "jmp {switch_back}",
+                // Undo the adjustment: when we continue at label 2 the
+                // address is popped again.
+                ".cfi_adjust_cfa_offset -8",
+                // Never executed (the `jmp` above skips it). A debugger
+                // looks up this frame's unwind row at the return address
+                // minus one; without this byte that would be the `jmp`,
+                // whose row counts the pushed address the switch has popped.
+                "int3",
                 // Resumed: `switch_into` popped the address above and jumped
                 // here with the value in rax.
                 "2:",
@@ -364,23 +477,80 @@ impl Default for Context {
 /// twice. Not a plain System V function: the caller must treat every
 /// register but rbx, rbp and RSP as clobbered, r12–r15 included.
 #[unsafe(naked)]
+// An unmangled symbol: gdb shows it without the crate hash of a v0 name
+// (naked functions have no debug info to name them), and `break NAME` works.
+#[unsafe(no_mangle)]
 pub unsafe extern "sysv64" fn switch_into(from: *mut u64, to: *const u64) -> u64 {
     naked_asm!(
+        // The unwind rows of every instruction: see "Backtraces across the
+        // switch" in the crate docs. The CIE's initial row is the one of any
+        // function entered by `call`: CFA = rsp + 8, return address at
+        // CFA - 8.
+        ".cfi_startproc",
         // Save this side's rbp and rbx on its own stack, below the continue
         // address our caller's `call` pushed.
         "push rbp",
+        // DW_CFA_def_cfa_offset 16 (0x0e 0x10): the CFA is now rsp + 16.
+        ".cfi_def_cfa_offset 16",
+        // DW_CFA_offset rbp, 2 (0x86 0x02): rbp saved at CFA + 2 × (−8).
+        ".cfi_offset rbp, -16",
         "push rbx",
+        // DW_CFA_def_cfa_offset 24 (0x0e 0x18).
+        ".cfi_def_cfa_offset 24",
+        // DW_CFA_offset rbx, 3 (0x83 0x03): rbx saved at CFA − 24.
+        ".cfi_offset rbx, -24",
         // This side is now fully described by RSP: save it in its slot.
         "mov [rdi], rsp",
         // The other side's stack. From here on we run on it.
+        //
+        // No new row: the other side's frame is the same three words at
+        // RSP (rbx, rbp, where to continue), so "CFA = rsp + 24, rbx at
+        // CFA − 24, rbp at CFA − 16, return address at CFA − 8" now
+        // describes the side we are about to continue, and a backtrace
+        // from here on lists its frames.
         "mov rsp, [rsi]",
+        // What the continued side declared clobbered (its `asm!` block's
+        // clobber list) now holds this side's values: DW_CFA_undefined
+        // (0x07, register), so that gdb shows `<optimized out>` for them in
+        // the continued side's frames rather than values that are not
+        // theirs. rax (the value handed across) is left as it is. Each is
+        // two bytes, 0x07 and the DWARF register number: rdx 1, rcx 2,
+        // rsi 4, rdi 5, r8–r15 8–15.
+        ".cfi_undefined rdx",
+        ".cfi_undefined rcx",
+        ".cfi_undefined rsi",
+        ".cfi_undefined rdi",
+        ".cfi_undefined r8",
+        ".cfi_undefined r9",
+        ".cfi_undefined r10",
+        ".cfi_undefined r11",
+        ".cfi_undefined r12",
+        ".cfi_undefined r13",
+        ".cfi_undefined r14",
+        ".cfi_undefined r15",
         // Restore its registers, in the reverse order of its pushes.
         "pop rbx",
+        // DW_CFA_def_cfa_offset 16 (0x0e 0x10).
+        ".cfi_def_cfa_offset 16",
+        // DW_CFA_restore rbx (0xc3): back to the CIE's rule, "unchanged":
+        // the register now holds the value of the frame we continue.
+        ".cfi_restore rbx",
         "pop rbp",
+        // DW_CFA_def_cfa_offset 8 (0x0e 0x08).
+        ".cfi_def_cfa_offset 8",
+        // DW_CFA_restore rbp (0xc6).
+        ".cfi_restore rbp",
         // Its continue address. `pop; jmp` rather than `ret`: the RSB's
         // top is our caller's `call`, kept for the `ret` that comes back.
         "pop rcx",
+        // DW_CFA_def_cfa_offset 0 (0x0e 0x00): nothing of ours is left on
+        // the stack; RSP is already the continued side's.
+        ".cfi_def_cfa_offset 0",
+        // DW_CFA_register rip, rcx (0x09 0x10 0x02): the return address is
+        // in rcx, not on the stack.
+        ".cfi_register rip, rcx",
         "jmp rcx",
+        ".cfi_endproc",
     )
 }
 
@@ -395,22 +565,69 @@ pub unsafe extern "sysv64" fn switch_into(from: *mut u64, to: *const u64) -> u64
 ///
 /// As for [`switch_into`].
 #[unsafe(naked)]
+// An unmangled symbol: gdb shows it without the crate hash of a v0 name
+// (naked functions have no debug info to name them), and `break NAME` works.
+#[unsafe(no_mangle)]
 pub unsafe extern "sysv64" fn switch_back(from: *mut u64, to: *const u64) -> u64 {
     naked_asm!(
+        // The same rows as in `switch_into`, up to the exit. On entry the
+        // continue address that `return_to` pushed is at [rsp], exactly
+        // where a `call` would have put it, so the CIE's initial row (CFA =
+        // rsp + 8, return address at CFA − 8) holds.
+        ".cfi_startproc",
         // Save this side's rbp and rbx below the continue address that
         // `return_to` pushed.
         "push rbp",
+        // DW_CFA_def_cfa_offset 16 (0x0e 0x10).
+        ".cfi_def_cfa_offset 16",
+        // DW_CFA_offset rbp, 2 (0x86 0x02): rbp at CFA − 16.
+        ".cfi_offset rbp, -16",
         "push rbx",
+        // DW_CFA_def_cfa_offset 24 (0x0e 0x18).
+        ".cfi_def_cfa_offset 24",
+        // DW_CFA_offset rbx, 3 (0x83 0x03): rbx at CFA − 24.
+        ".cfi_offset rbx, -24",
         // This side is now fully described by RSP: save it in its slot.
         "mov [rdi], rsp",
-        // The resumer's stack. From here on we run on it.
+        // The resumer's stack. From here on we run on it. As in
+        // `switch_into`, the row stays: the resumer's frame is the same
+        // three words at RSP, so from here on a backtrace lists the
+        // resumer's frames.
         "mov rsp, [rsi]",
+        // What the continued side declared clobbered (its `asm!` block's
+        // clobber list) now holds this side's values: DW_CFA_undefined
+        // (0x07, register), so that gdb shows `<optimized out>` for them in
+        // the continued side's frames rather than values that are not
+        // theirs. rax (the value handed across) is left as it is. Each is
+        // two bytes, 0x07 and the DWARF register number: rdx 1, rcx 2,
+        // rsi 4, rdi 5, r8–r15 8–15.
+        ".cfi_undefined rdx",
+        ".cfi_undefined rcx",
+        ".cfi_undefined rsi",
+        ".cfi_undefined rdi",
+        ".cfi_undefined r8",
+        ".cfi_undefined r9",
+        ".cfi_undefined r10",
+        ".cfi_undefined r11",
+        ".cfi_undefined r12",
+        ".cfi_undefined r13",
+        ".cfi_undefined r14",
+        ".cfi_undefined r15",
         // Restore its registers, in the reverse order of its pushes.
         "pop rbx",
+        // DW_CFA_def_cfa_offset 16 (0x0e 0x10).
+        ".cfi_def_cfa_offset 16",
+        // DW_CFA_restore rbx (0xc3).
+        ".cfi_restore rbx",
         "pop rbp",
+        // DW_CFA_def_cfa_offset 8 (0x0e 0x08): the CIE's row again.
+        ".cfi_def_cfa_offset 8",
+        // DW_CFA_restore rbp (0xc6).
+        ".cfi_restore rbp",
         // Pops the continue address the resumer's `call` pushed, which the
         // RSB predicts.
         "ret",
+        ".cfi_endproc",
     )
 }
 
@@ -583,8 +800,13 @@ fn overflowed(stack_bottom: u64) -> ! {
 /// On entry: RSP = top − 32, pointing at the [`Yielder`]; rax = the value of
 /// the first resume; rbx = rbp = 0 (popped from the fresh frame).
 #[unsafe(naked)]
+// An unmangled symbol: gdb shows it without the crate hash of a v0 name
+// (naked functions have no debug info to name them), and `break NAME` works.
+#[unsafe(no_mangle)]
 unsafe extern "sysv64" fn coroutine_trampoline() -> ! {
     naked_asm!(
+        // The start of the function, for the FDE below.
+        "0:",
         // First argument: &Yielder, which sits right at RSP.
         "mov rdi, rsp",
         // Second argument: the value passed to the first resume.
@@ -593,8 +815,82 @@ unsafe extern "sysv64" fn coroutine_trampoline() -> ! {
         // address the callee starts with RSP + 8 ≡ 0 (mod 16).
         "call {main}",
         // coroutine_main never returns. If it somehow did, trap here rather
-        // than run whatever bytes follow.
+        // than run whatever bytes follow. This is also the return address
+        // gdb finds for this frame, and, the frame being a signal frame, the
+        // address whose unwind rule it looks up: the FDE covers it.
         "ud2",
+        // The end of the function.
+        "1:",
+        //
+        // The unwind information, written out byte by byte rather than
+        // with `.cfi_*` directives: see "Backtraces across the switch" in
+        // the crate docs for the frame it describes, and for why the
+        // assembler's directives cannot say "signal frame" here.
+        ".pushsection .debug_frame, \"\", @progbits",
+        // --- CIE (Common Information Entry), DWARF version 1 layout.
+        "2:",
+        // Length of the CIE after this field.
+        ".long 4f - 3f",
+        "3:",
+        // CIE id: 0xffffffff marks a CIE in .debug_frame.
+        ".long 0xffffffff",
+        // Version 1.
+        ".byte 1",
+        // Augmentation "S": the frames of this CIE are signal frames.
+        ".asciz \"S\"",
+        // Code alignment factor 1: DW_CFA_advance_loc counts bytes.
+        ".uleb128 1",
+        // Data alignment factor −8: DW_CFA_offset N means CFA − 8 × N.
+        ".sleb128 -8",
+        // Return address column 16: rip in the x86-64 DWARF numbering.
+        ".byte 16",
+        // No initial instructions; DW_CFA_nop (0) pads to 8 bytes.
+        ".balign 8, 0",
+        "4:",
+        // --- FDE (Frame Description Entry) for this function.
+        // Length of the FDE after this field.
+        ".long 6f - 5f",
+        "5:",
+        // CIE pointer: the CIE's offset in .debug_frame (the linker
+        // relocates it when it concatenates the sections).
+        ".long 2b",
+        // initial_location: the first instruction.
+        ".quad 0b",
+        // address_range: up to and including the `ud2`.
+        ".quad 1b - 0b",
+        // DW_CFA_def_cfa_expression: CFA = [[rsp + 8]] + 24, the
+        // resumer's RSP just after its `call switch_into`.
+        //   0x0f        DW_CFA_def_cfa_expression
+        //   0x06        the expression is 6 bytes long:
+        //   0x77 0x08   DW_OP_breg7 8: rsp + 8, the address of
+        //               `Yielder::caller` (RSP points at the Yielder)
+        //   0x06        DW_OP_deref: `caller`, the resumer's slot
+        //   0x06        DW_OP_deref: the RSP `switch_into` saved there,
+        //               pointing at the resumer's [rbx, rbp, continue]
+        //   0x23 0x18   DW_OP_plus_uconst 24: past those three words
+        // RSP is top − 32 at every instruction here, and when gdb unwinds
+        // out of `coroutine_main` the RSP it gives this frame is
+        // `coroutine_main`'s CFA: top − 32 as well. One rule for the whole
+        // function, so no DW_CFA_advance_loc.
+        ".byte 0x0f, 0x06, 0x77, 0x08, 0x06, 0x06, 0x23, 0x18",
+        // DW_CFA_offset rip, 1 (0x80 | 16, 1): the resumer's continue
+        // address at CFA − 8.
+        ".byte 0x90, 0x01",
+        // DW_CFA_offset rbp, 2 (0x80 | 6, 2): its rbp at CFA − 16.
+        ".byte 0x86, 0x02",
+        // DW_CFA_offset rbx, 3 (0x80 | 3, 3): its rbx at CFA − 24.
+        ".byte 0x83, 0x03",
+        // DW_CFA_undefined (0x07) for every register the resumer's `asm!`
+        // block declares clobbered: rax 0, rdx 1, rcx 2, rsi 4, rdi 5,
+        // r8–r15 8–15. Their values in the resumer's frame are lost, and
+        // gdb shows `<optimized out>` instead of this side's values.
+        ".byte 0x07, 0, 0x07, 1, 0x07, 2, 0x07, 4, 0x07, 5",
+        ".byte 0x07, 8, 0x07, 9, 0x07, 10, 0x07, 11",
+        ".byte 0x07, 12, 0x07, 13, 0x07, 14, 0x07, 15",
+        // DW_CFA_nop padding to 8 bytes.
+        ".balign 8, 0",
+        "6:",
+        ".popsection",
         main = sym coroutine_main,
     )
 }
