@@ -59,8 +59,17 @@ mod tests {
             .stdin(Stdio::null())
             .spawn()
             .unwrap();
-        // Our test binary is not called `boot`, so the child counts as left over.
-        let found = leftover_qemus(&needle);
+        // Our test binary is not called `boot`, so the child counts as left
+        // over, once it runs `sh`: until its exec, /proc shows the forked
+        // test binary's command line, so look for up to two seconds.
+        let mut found = leftover_qemus(&needle);
+        for _ in 0..100 {
+            if !found.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            found = leftover_qemus(&needle);
+        }
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(found.len(), 1, "{found:?}");
