@@ -1,7 +1,7 @@
 # Bare-metal coroutines: the two commands a newcomer needs are `make run` and
 # `make test`; both install what is missing first (scripts/setup.sh).
 .DEFAULT_GOAL := help
-.PHONY: help setup run run-uefi test gdb gdb-server bench soak fmt clippy clean
+.PHONY: help setup run run-uefi test gdb gdb-server picture bench soak fmt clippy clean
 
 help: ## Show this help
 	@echo "Bare-metal coroutines: make TARGET"
@@ -24,6 +24,9 @@ gdb: setup ## Boot paused and open gdb on the kernel, stopped before the first s
 
 gdb-server: setup ## Boot paused with a gdbstub on 127.0.0.1 and print how to attach
 	cargo run -- --gdb-server
+
+picture: setup ## Boot the kernel and redraw docs/run.svg and docs/run.json from its events
+	cargo run -- --svg docs/run.svg --trace docs/run.json
 
 bench: setup ## Criterion: our switch vs corosensei vs context, as a table
 	python3 scripts/bench.py
