@@ -68,7 +68,6 @@ from gdb.FrameDecorator import FrameDecorator
 
 # The words the switch crate puts on a fresh stack (switch/src/lib.rs):
 # a 32-byte Yielder at the top, then the 3-word frame rbx, rbp, continue.
-STACK_SIZE = 4096
 FRESH_FRAME = 32 + 3 * 8
 PAINT = 0xCD
 CANARY = 0xDEADC0DECAFEF00D
@@ -129,15 +128,17 @@ def routines():
         member = (coroutines["data_ptr"] + i).dereference()
         stack = member["stack"].dereference()
         slot = member["slot"].dereference()
-        # The stack part lies right above its guard page (kernel/src/guard.rs).
-        bottom = int(stack["value"]) + 4096
+        # The GuardedStack's stack part, above its guard page
+        # (kernel/src/guard.rs): its address and size from the debug info.
+        part = stack["value"].dereference()["stack"]
+        bottom = int(part.address)
         found.append(
             Routine(
                 i + 1,
                 rust_str(member["name"]),
                 rust_str(stack["name"]),
                 bottom,
-                bottom + STACK_SIZE,
+                bottom + part.type.sizeof,
                 rust_str(slot["name"]),
                 int(slot["value"]),
             )
@@ -192,7 +193,8 @@ def stack_used(routine):
     """Bytes of a coroutine stack written below its top: since the switch
     crate painted it (the canary at the bottom says it did), or else since
     boot (`.bss` starts zeroed, as in phase 1)."""
-    memory = bytes(gdb.selected_inferior().read_memory(routine.bottom, STACK_SIZE))
+    size = routine.top - routine.bottom
+    memory = bytes(gdb.selected_inferior().read_memory(routine.bottom, size))
     painted = int.from_bytes(memory[:8], "little") == CANARY
     fill = PAINT if painted else 0
     untouched = 0
@@ -200,7 +202,7 @@ def stack_used(routine):
         if byte != fill:
             break
         untouched += 1
-    return STACK_SIZE - (8 if painted else 0) - untouched
+    return size - (8 if painted else 0) - untouched
 
 
 def state(routine, now):
@@ -270,7 +272,7 @@ class CoroList(gdb.Command):
         for r in routines():
             line = "%d %-10s %-11s %s=%#018x" % (r.number, r.name, state(r, now), r.slot, r.saved_rsp())
             if r.number:
-                line += " stack used %d of %d bytes" % (stack_used(r), STACK_SIZE)
+                line += " stack used %d of %d bytes" % (stack_used(r), r.top - r.bottom)
             print(line)
 
 
