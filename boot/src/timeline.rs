@@ -48,35 +48,8 @@ pub fn parse_events(text: &str) -> Result<Vec<Event<'_>>, String> {
     Ok(events)
 }
 
-/// A routine as its `routine` line describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Routine<'a> {
-    /// Its number: 0 is main.
-    pub id: Id,
-    /// Its name (`main`, `coroutine1`, ...).
-    pub name: &'a str,
-    /// Its stack's name.
-    pub stack: &'a str,
-    /// The lowest address of its stack.
-    pub bottom: u64,
-    /// One past the highest address of its stack.
-    pub top: u64,
-    /// The name of the slot that keeps its RSP while it does not run.
-    pub slot: &'a str,
-}
-
-impl Routine<'_> {
-    /// The stack's size in bytes.
-    pub fn size(&self) -> u64 {
-        self.top.saturating_sub(self.bottom)
-    }
-
-    /// Whether `rsp` points into this stack. `top` counts as inside: it is
-    /// an empty stack's RSP, as in the original's `coro1_context`.
-    pub fn holds(&self, rsp: u64) -> bool {
-        (self.bottom..=self.top).contains(&rsp)
-    }
-}
+/// A routine, as its `routine` event line describes it.
+pub use protocol::event::Routine;
 
 /// One stretch of time during which one routine runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,22 +172,7 @@ impl<'a> Timeline<'a> {
         };
         for event in events {
             match *event {
-                Event::Routine {
-                    id,
-                    name,
-                    stack,
-                    bottom,
-                    top,
-                    slot,
-                    ..
-                } => timeline.routines.push(Routine {
-                    id,
-                    name,
-                    stack,
-                    bottom,
-                    top,
-                    slot,
-                }),
+                Event::Routine(routine) => timeline.routines.push(routine),
                 Event::Phase { number, title } => timeline.phases.push(Phase {
                     number,
                     title,
@@ -372,7 +330,7 @@ pub(crate) mod tests {
         let mut lines = Vec::new();
         let main_top = 0x0000_0100_0001_1000;
         lines.push(
-            Event::Routine {
+            Event::Routine(Routine {
                 id: 0,
                 name: "main",
                 stack: "main_stack",
@@ -380,7 +338,7 @@ pub(crate) mod tests {
                 top: main_top,
                 slot: "main_context",
                 slot_addr: 0xffff_ffff_8001_2000,
-            }
+            })
             .to_string(),
         );
         let names: Vec<(String, String, String)> = (1..=coroutines)
@@ -395,7 +353,7 @@ pub(crate) mod tests {
         let top = |c: u32| 0xffff_ffff_8001_4000 + u64::from(c - 1) * 0x2000;
         for (c, (name, stack, slot)) in (1..).zip(&names) {
             lines.push(
-                Event::Routine {
+                Event::Routine(Routine {
                     id: c,
                     name,
                     stack,
@@ -403,7 +361,7 @@ pub(crate) mod tests {
                     top: top(c),
                     slot,
                     slot_addr: 0xffff_ffff_8001_2000 + 8 * u64::from(c),
-                }
+                })
                 .to_string(),
             );
         }

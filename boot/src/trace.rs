@@ -357,7 +357,7 @@ mod tests {
         let bottom = parsed
             .iter()
             .find_map(|e| match e {
-                Event::Routine { id: 1, bottom, .. } => Some(*bottom),
+                Event::Routine(r) if r.id == 1 => Some(r.bottom),
                 _ => None,
             })
             .unwrap();

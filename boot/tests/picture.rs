@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::events::{Routine, Run};
-use protocol::event::Event;
+use common::events::Run;
+use protocol::event::{Event, Routine};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -73,7 +73,7 @@ fn threads(trace: &[Value]) -> Vec<(String, u64)> {
 }
 
 /// Checks every counter value against the stack it is named after.
-fn counters_lie_inside_their_stacks(trace: &[Value], routines: &[Routine]) {
+fn counters_lie_inside_their_stacks(trace: &[Value], routines: &[Routine<'_>]) {
     let counters = of_phase(trace, "C");
     assert!(!counters.is_empty(), "no counters");
     for c in counters {
@@ -101,7 +101,7 @@ fn the_kernel_run_as_a_trace_and_a_picture() {
 
     // A thread per routine.
     let names: Vec<String> = threads(&p.trace).into_iter().map(|(n, _)| n).collect();
-    let expected: Vec<String> = routines.iter().map(|r| r.name.clone()).collect();
+    let expected: Vec<String> = routines.iter().map(|r| r.name.to_owned()).collect();
     assert_eq!(names, expected);
 
     // The run slices cover every switch: one stretch before the first and

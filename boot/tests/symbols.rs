@@ -79,8 +79,8 @@ fn the_seed_labels_are_symbols_of_the_objects_the_kernel_uses() {
     let run = boot_with_events(common::kernel("kernel"), &[]);
     assert!(run.output.status.success(), "{}", run.dump());
     for routine in &run.routines()[1..] {
-        assert_eq!(get(&routine.stack).0, routine.bottom, "{routine:?}");
-        assert_eq!(get(&routine.slot).0, routine.slot_addr, "{routine:?}");
+        assert_eq!(get(routine.stack).0, routine.bottom, "{routine:?}");
+        assert_eq!(get(routine.slot).0, routine.slot_addr, "{routine:?}");
     }
     assert_eq!(get("main_context").0, run.routines()[0].slot_addr);
 }

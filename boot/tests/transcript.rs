@@ -7,9 +7,9 @@
 
 mod common;
 
-use common::events::{Routine, Run, boot_with_events};
+use common::events::{Run, boot_with_events};
 use protocol::ExitCode;
-use protocol::event::{Event, Id, Kind, Switch};
+use protocol::event::{Event, Id, Kind, Routine, Switch};
 
 /// The words the switch crate puts on a fresh stack below its top: the
 /// 32-byte Yielder and the three-word frame (switch/src/lib.rs).
@@ -69,10 +69,8 @@ fn both_phases_switch_in_order_and_the_numbers_hold() {
 
     // The routines: main and two 4096-byte coroutine stacks with the
     // listing's names.
-    let names: Vec<(&str, &str, &str)> = routines
-        .iter()
-        .map(|r| (r.name.as_str(), r.stack.as_str(), r.slot.as_str()))
-        .collect();
+    let names: Vec<(&str, &str, &str)> =
+        routines.iter().map(|r| (r.name, r.stack, r.slot)).collect();
     assert_eq!(
         names,
         [
@@ -103,7 +101,7 @@ fn both_phases_switch_in_order_and_the_numbers_hold() {
 
 /// Every RSP in its own stack, main's RSP restored, every slot written and
 /// read where the switch must have put it.
-fn check_stacks_and_slots(routines: &[Routine], switches: &[Switch], dump: &str) {
+fn check_stacks_and_slots(routines: &[Routine<'_>], switches: &[Switch], dump: &str) {
     let main = &routines[0];
     // 1. Each side's RSP lies in its own stack: the leaving side's before the
     //    switch, the arriving side's after it, and every RSP a slot receives.
@@ -186,7 +184,7 @@ fn check_stacks_and_slots(routines: &[Routine], switches: &[Switch], dump: &str)
 }
 
 /// The summary: switch count, high-water marks, exit.
-fn check_summary(run: &Run, routines: &[Routine], switches: &[Switch], dump: &str) {
+fn check_summary(run: &Run, routines: &[Routine<'_>], switches: &[Switch], dump: &str) {
     let events = run.events();
     let Some(Event::Exit {
         code, switches: n, ..

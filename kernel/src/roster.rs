@@ -26,7 +26,7 @@ use core::ops::Deref;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use coroutine_switch::{Body, Coroutine, Resumed, STACK_SIZE, Yielder};
 use log::info;
-use protocol::event::{Event, Id, Kind, Switch};
+use protocol::event::{Event, Id, Kind, Routine, Switch};
 use spin::Once;
 
 /// The most coroutines a roster may hold ([`Coroutines`] keeps their
@@ -386,7 +386,7 @@ pub fn announce() {
         "stack {:<16} [{bottom:#018x}, {top:#018x})",
         stacks::MAIN_STACK_NAME
     );
-    events::emit(&Event::Routine {
+    events::emit(&Event::Routine(Routine {
         id: MAIN,
         name: "main",
         stack: stacks::MAIN_STACK_NAME,
@@ -394,7 +394,7 @@ pub fn announce() {
         top,
         slot: main_slot.name(),
         slot_addr: main_slot.as_ptr() as u64,
-    });
+    }));
     for (id, member) in (1..).zip(installed.roster.coroutines) {
         let stack = member.stack;
         info!(
@@ -403,7 +403,7 @@ pub fn announce() {
             stack.bottom(),
             stack.top()
         );
-        events::emit(&Event::Routine {
+        events::emit(&Event::Routine(Routine {
             id,
             name: member.name,
             stack: stack.name(),
@@ -411,7 +411,7 @@ pub fn announce() {
             top: stack.top(),
             slot: member.slot.name(),
             slot_addr: member.slot.as_ptr() as u64,
-        });
+        }));
     }
 }
 

@@ -105,26 +105,43 @@ pub struct Switch {
     pub tsc: u64,
 }
 
+/// A routine: its stack `[bottom, top)` and its context slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Routine<'a> {
+    /// Its number.
+    pub id: Id,
+    /// Its name (`main`, `coroutine1`, ...).
+    pub name: &'a str,
+    /// Its stack's name (`coroutine1_stack`, as the symbol).
+    pub stack: &'a str,
+    /// The lowest address of its stack.
+    pub bottom: u64,
+    /// One past the highest: where its RSP starts.
+    pub top: u64,
+    /// Its context slot's name (`coro1_context`, as the symbol).
+    pub slot: &'a str,
+    /// The slot's address.
+    pub slot_addr: u64,
+}
+
+impl Routine<'_> {
+    /// The stack's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.top.saturating_sub(self.bottom)
+    }
+
+    /// Whether `rsp` points into this stack. `top` counts as inside: it is
+    /// an empty stack's RSP, as in the original's `coro1_context`.
+    pub fn holds(&self, rsp: u64) -> bool {
+        (self.bottom..=self.top).contains(&rsp)
+    }
+}
+
 /// One event line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event<'a> {
-    /// A routine, its stack `[bottom, top)` and its context slot.
-    Routine {
-        /// Its number.
-        id: Id,
-        /// Its name (`main`, `coroutine1`, ...).
-        name: &'a str,
-        /// Its stack's name (`coroutine1_stack`, as the symbol).
-        stack: &'a str,
-        /// The lowest address of its stack.
-        bottom: u64,
-        /// One past the highest: where its RSP starts.
-        top: u64,
-        /// Its context slot's name (`coro1_context`, as the symbol).
-        slot: &'a str,
-        /// The slot's address.
-        slot_addr: u64,
-    },
+    /// A routine, its stack and its context slot.
+    Routine(Routine<'a>),
     /// A part of the program starts (the kernel's "== phase 1 ..." lines).
     Phase {
         /// Its number.
@@ -201,7 +218,7 @@ fn field(f: &mut fmt::Formatter<'_>, key: &str, value: &dyn fmt::Display) -> fmt
 impl fmt::Display for Event<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Event::Routine {
+            Event::Routine(Routine {
                 id,
                 name,
                 stack,
@@ -209,7 +226,7 @@ impl fmt::Display for Event<'_> {
                 top,
                 slot,
                 slot_addr,
-            } => {
+            }) => {
                 f.write_str("routine")?;
                 field(f, "id", &id)?;
                 field(f, "name", &name)?;
@@ -382,7 +399,7 @@ impl<'a> Event<'a> {
         let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
         let mut f = Fields { rest };
         let event = match word {
-            "routine" => Event::Routine {
+            "routine" => Event::Routine(Routine {
                 id: f.id("id")?,
                 name: f.take("name")?,
                 stack: f.take("stack")?,
@@ -390,7 +407,7 @@ impl<'a> Event<'a> {
                 top: f.number("top")?,
                 slot: f.take("slot")?,
                 slot_addr: f.number("slot_addr")?,
-            },
+            }),
             "phase" => Event::Phase {
                 number: f.id("number")?,
                 title: f.take_rest("title")?,
@@ -485,7 +502,7 @@ mod tests {
 
     #[test]
     fn every_event_reads_back_as_written() {
-        round_trip(Event::Routine {
+        round_trip(Event::Routine(Routine {
             id: 1,
             name: "coroutine1",
             stack: "coroutine1_stack",
@@ -493,7 +510,7 @@ mod tests {
             top: 0xffff_ffff_8001_4000,
             slot: "coro1_context",
             slot_addr: 0xffff_ffff_8001_2008,
-        });
+        }));
         round_trip(Event::Phase {
             number: 2,
             title: "with yield",

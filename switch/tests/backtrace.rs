@@ -258,7 +258,7 @@ fn every_instruction_has_a_backtrace_through_the_switch() {
             assert!(
                 t == 0
                     || frames[t - 1].ends_with("::coroutine_main")
-                    || frames[t - 1].ends_with("::switch_into"),
+                    || frames[t - 1] == "switch_into",
                 "trampoline entered from {} {}",
                 frames[t - 1],
                 context()
@@ -284,10 +284,10 @@ fn every_instruction_has_a_backtrace_through_the_switch() {
         if trampolines.len() == 2 {
             nested += 1;
         }
-        if frames[0].ends_with("::switch_into") {
+        if frames[0] == "switch_into" {
             in_switch[0] += 1;
         }
-        if frames[0].ends_with("::switch_back") {
+        if frames[0] == "switch_back" {
             in_switch[1] += 1;
         }
     }

@@ -1,29 +1,9 @@
 //! Booting a kernel with its event lines saved (`boot --events FILE`), and
 //! reading them back with the kernel's own format (`protocol::event`).
 
-use protocol::event::{Event, Id, Switch};
+use protocol::event::{Event, Routine, Switch};
 use std::path::Path;
 use std::process::{Command, Output};
-
-/// One routine as its `routine` event describes it.
-#[derive(Debug, Clone)]
-pub struct Routine {
-    pub id: Id,
-    pub name: String,
-    pub stack: String,
-    pub bottom: u64,
-    pub top: u64,
-    pub slot: String,
-    pub slot_addr: u64,
-}
-
-impl Routine {
-    /// Whether `rsp` lies in this routine's stack (its top included: an
-    /// empty stack).
-    pub fn holds(&self, rsp: u64) -> bool {
-        (self.bottom..=self.top).contains(&rsp)
-    }
-}
 
 /// A run: the boot tool's output and the event lines the kernel wrote.
 pub struct Run {
@@ -44,28 +24,12 @@ impl Run {
     }
 
     /// The routines, in id order (main first).
-    pub fn routines(&self) -> Vec<Routine> {
-        let mut routines: Vec<Routine> = self
+    pub fn routines(&self) -> Vec<Routine<'_>> {
+        let mut routines: Vec<Routine<'_>> = self
             .events()
             .into_iter()
             .filter_map(|e| match e {
-                Event::Routine {
-                    id,
-                    name,
-                    stack,
-                    bottom,
-                    top,
-                    slot,
-                    slot_addr,
-                } => Some(Routine {
-                    id,
-                    name: name.to_owned(),
-                    stack: stack.to_owned(),
-                    bottom,
-                    top,
-                    slot: slot.to_owned(),
-                    slot_addr,
-                }),
+                Event::Routine(routine) => Some(routine),
                 _ => None,
             })
             .collect();
