@@ -315,18 +315,20 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    /// The next field, which must be `key`; its value.
-    fn take(&mut self, key: &'static str) -> Result<&'a str, ParseError> {
-        let rest = self
-            .rest
+    /// What follows `key=` at the start of the rest of the line.
+    fn after(&self, key: &'static str) -> Result<&'a str, ParseError> {
+        self.rest
             .strip_prefix(key)
-            .and_then(|r| r.strip_prefix('='));
-        let Some(rest) = rest else {
-            return Err(ParseError {
+            .and_then(|r| r.strip_prefix('='))
+            .ok_or(ParseError {
                 problem: "missing field",
                 near: key,
-            });
-        };
+            })
+    }
+
+    /// The next field, which must be `key`; its value.
+    fn take(&mut self, key: &'static str) -> Result<&'a str, ParseError> {
+        let rest = self.after(key)?;
         let end = rest.find(' ').unwrap_or(rest.len());
         self.rest = rest[end..].trim_start_matches(' ');
         Ok(&rest[..end])
@@ -334,16 +336,7 @@ impl<'a> Fields<'a> {
 
     /// The last field, `key`, whose value runs to the end of the line.
     fn take_rest(&mut self, key: &'static str) -> Result<&'a str, ParseError> {
-        let rest = self
-            .rest
-            .strip_prefix(key)
-            .and_then(|r| r.strip_prefix('='));
-        let Some(rest) = rest else {
-            return Err(ParseError {
-                problem: "missing field",
-                near: key,
-            });
-        };
+        let rest = self.after(key)?;
         self.rest = "";
         Ok(rest)
     }

@@ -460,6 +460,33 @@ impl Default for Context {
     }
 }
 
+/// The CFI rows that mark every register the switches' callers declare
+/// clobbered (their `asm!` blocks' clobber lists) as undefined, for the
+/// instructions after `mov rsp, [rsi]`: those registers now hold the
+/// leaving side's values, so gdb shows `<optimized out>` for them in the
+/// continued side's frames rather than values that are not theirs. rax (the
+/// value handed across) is left as it is. Each row is two bytes,
+/// DW_CFA_undefined (0x07) and the DWARF register number: rdx 1, rcx 2,
+/// rsi 4, rdi 5, r8–r15 8–15.
+macro_rules! clobbers_undefined {
+    () => {
+        concat!(
+            ".cfi_undefined rdx\n",
+            ".cfi_undefined rcx\n",
+            ".cfi_undefined rsi\n",
+            ".cfi_undefined rdi\n",
+            ".cfi_undefined r8\n",
+            ".cfi_undefined r9\n",
+            ".cfi_undefined r10\n",
+            ".cfi_undefined r11\n",
+            ".cfi_undefined r12\n",
+            ".cfi_undefined r13\n",
+            ".cfi_undefined r14\n",
+            ".cfi_undefined r15",
+        )
+    };
+}
+
 /// The switch into a coroutine (resume). Entered with `call` by
 /// [`Context::call_into`]; leaves with `pop rcx; jmp rcx`, so the RSB keeps
 /// the entry of that `call` for the `ret` of [`switch_back`].
@@ -509,25 +536,9 @@ pub unsafe extern "sysv64" fn switch_into(from: *mut u64, to: *const u64) -> u64
         // describes the side we are about to continue, and a backtrace
         // from here on lists its frames.
         "mov rsp, [rsi]",
-        // What the continued side declared clobbered (its `asm!` block's
-        // clobber list) now holds this side's values: DW_CFA_undefined
-        // (0x07, register), so that gdb shows `<optimized out>` for them in
-        // the continued side's frames rather than values that are not
-        // theirs. rax (the value handed across) is left as it is. Each is
-        // two bytes, 0x07 and the DWARF register number: rdx 1, rcx 2,
-        // rsi 4, rdi 5, r8–r15 8–15.
-        ".cfi_undefined rdx",
-        ".cfi_undefined rcx",
-        ".cfi_undefined rsi",
-        ".cfi_undefined rdi",
-        ".cfi_undefined r8",
-        ".cfi_undefined r9",
-        ".cfi_undefined r10",
-        ".cfi_undefined r11",
-        ".cfi_undefined r12",
-        ".cfi_undefined r13",
-        ".cfi_undefined r14",
-        ".cfi_undefined r15",
+        // What the continued side declared clobbered now holds this side's
+        // values: marked undefined (see `clobbers_undefined!`).
+        clobbers_undefined!(),
         // Restore its registers, in the reverse order of its pushes.
         "pop rbx",
         // DW_CFA_def_cfa_offset 16 (0x0e 0x10).
@@ -594,25 +605,9 @@ pub unsafe extern "sysv64" fn switch_back(from: *mut u64, to: *const u64) -> u64
         // three words at RSP, so from here on a backtrace lists the
         // resumer's frames.
         "mov rsp, [rsi]",
-        // What the continued side declared clobbered (its `asm!` block's
-        // clobber list) now holds this side's values: DW_CFA_undefined
-        // (0x07, register), so that gdb shows `<optimized out>` for them in
-        // the continued side's frames rather than values that are not
-        // theirs. rax (the value handed across) is left as it is. Each is
-        // two bytes, 0x07 and the DWARF register number: rdx 1, rcx 2,
-        // rsi 4, rdi 5, r8–r15 8–15.
-        ".cfi_undefined rdx",
-        ".cfi_undefined rcx",
-        ".cfi_undefined rsi",
-        ".cfi_undefined rdi",
-        ".cfi_undefined r8",
-        ".cfi_undefined r9",
-        ".cfi_undefined r10",
-        ".cfi_undefined r11",
-        ".cfi_undefined r12",
-        ".cfi_undefined r13",
-        ".cfi_undefined r14",
-        ".cfi_undefined r15",
+        // What the continued side declared clobbered now holds this side's
+        // values: marked undefined (see `clobbers_undefined!`).
+        clobbers_undefined!(),
         // Restore its registers, in the reverse order of its pushes.
         "pop rbx",
         // DW_CFA_def_cfa_offset 16 (0x0e 0x10).
