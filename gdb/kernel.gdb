@@ -276,6 +276,20 @@ class CoroList(gdb.Command):
             print(line)
 
 
+def frames_to_trampoline():
+    """How many frames, from the newest, down to and including the
+    coroutine's trampoline; None if there is none (main, or phase 1)."""
+    frame, count = gdb.newest_frame(), 0
+    while frame is not None:
+        count += 1
+        if frame.type() == gdb.SIGTRAMP_FRAME and "coroutine_trampoline" in gdb.execute(
+            "info symbol %#x" % frame.pc(), to_string=True
+        ):
+            return count
+        frame = frame.older()
+    return None
+
+
 # The registers coro-bt changes and restores.
 SAVED_REGISTERS = ("rip", "rsp", "rbp", "rbx")
 
@@ -289,7 +303,13 @@ class CoroBt(gdb.Command):
     those into rbx, rbp, rip and RSP (as the switch would), runs `bt`, then
     puts every register back and reselects the frame you had selected. For
     main in phase 1 (the original's switch saves RSP only), the slot points
-    at the return address into kernel_main."""
+    at the return address into kernel_main.
+
+    A suspended coroutine's backtrace stops at its trampoline: below it
+    would be its last resumer's frames, read through main_context, which
+    holds something else once main has moved on. Arguments that the
+    compiler kept in r12-r15 show the current values of those registers:
+    the switch does not save them (its callers declare them clobbered)."""
 
     def __init__(self):
         super().__init__("coro-bt", gdb.COMMAND_STACK)
@@ -325,7 +345,13 @@ class CoroBt(gdb.Command):
         try:
             for register, value in frame.items():
                 gdb.execute("set $%s = %#x" % (register, value), to_string=True)
-            gdb.execute("bt")
+            depth = frames_to_trampoline()
+            gdb.execute("bt" if depth is None else "bt %d" % depth)
+            if depth is not None:
+                print(
+                    "(below coroutine_trampoline: the routine that resumes %s, "
+                    "which is not doing so now; `bt` shows it while %s runs)" % (routine.name, routine.name)
+                )
         finally:
             for register, value in before.items():
                 gdb.execute("set $%s = %#x" % (register, value), to_string=True)
