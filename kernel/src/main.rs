@@ -390,6 +390,6 @@ fn log_rsp(who: &str, what: &str) {
 
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
-    // "coroutine1 panicked at switch #5: ...", naming who ran (RUNNING).
+    // "coroutine1 panicked at switch #5: ...", naming who ran (the roster keeps track).
     kernel::report_panic_while_running(info)
 }
