@@ -56,10 +56,21 @@ pub fn svg(events: &[Event<'_>]) -> String {
     let layout = Layout::new(&timeline);
     let mut body = Xml::default();
     let mut y = title(&mut body, &timeline, 30.0);
-    y = lanes(&mut body, &timeline, &layout, y + 10.0);
-    y = slot_labels(&mut body, &timeline, &layout, y);
-    y = stacks(&mut body, &timeline, &layout, y + 14.0);
-    y = legend(&mut body, y + 16.0);
+    if timeline.routines.is_empty() {
+        // A kernel without a roster (the test kernels): nothing to draw
+        // but the title, and a sentence saying why.
+        y += 18.0;
+        body.text_element(
+            "text",
+            &[("x", &20), ("y", &px(y)), ("font-size", &12), ("fill", &INK)],
+            &"No routine lines: this kernel declares no coroutines, so there are no lanes or stacks to draw.",
+        );
+    } else {
+        y = lanes(&mut body, &timeline, &layout, y + 10.0);
+        y = slot_labels(&mut body, &timeline, &layout, y);
+        y = stacks(&mut body, &timeline, &layout, y + 14.0);
+        y = legend(&mut body, y + 16.0);
+    }
     let height = (y + 12.0).ceil();
 
     let mut doc = Xml::default();
@@ -1089,6 +1100,28 @@ mod tests {
             .unwrap();
         let mark = format!("high water {bytes} of 4096");
         assert!(texts.iter().any(|t| t.starts_with(&mark)), "no {mark:?}");
+    }
+
+    #[test]
+    fn a_kernel_without_routines_gets_a_sentence_not_empty_lanes() {
+        let text = "fault who=0 switch=0 rsp=0x10 tsc=1 what=PANIC: boom (x.rs:1:1)\nexit code=failed switches=0 tsc=2";
+        let doc = svg(&parse_events(text).unwrap());
+        let parsed = roxmltree::Document::parse(&doc).unwrap();
+        let texts: Vec<&str> = parsed
+            .descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .filter_map(|n| n.text())
+            .collect();
+        assert!(
+            texts.iter().any(|t| t.starts_with("No routine lines")),
+            "{texts:?}"
+        );
+        assert!(texts.iter().any(|t| t.contains("PANIC: boom")), "{texts:?}");
+        assert!(
+            !parsed
+                .descendants()
+                .any(|n| n.attribute("class") == Some("lane"))
+        );
     }
 
     #[test]

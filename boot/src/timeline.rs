@@ -232,8 +232,13 @@ impl<'a> Timeline<'a> {
 
     /// The name of routine `id`, or `routine N` for one never described.
     pub fn name(&self, id: Id) -> String {
-        self.routine(id)
-            .map_or_else(|| format!("routine {id}"), |r| r.name.to_owned())
+        match self.routine(id) {
+            Some(r) => r.name.to_owned(),
+            // Routine 0 is main by the protocol's numbering, declared or not
+            // (a kernel without a roster, such as test_panic).
+            None if id == 0 => "main".to_owned(),
+            None => format!("routine {id}"),
+        }
     }
 
     /// The name of routine `id`'s slot, or `slot of routine N`.

@@ -156,6 +156,17 @@ fn events_are_saved_when_the_kernel_fails_and_on_timeout() {
         let saved = std::fs::read_to_string(&saved)
             .unwrap_or_else(|e| panic!("{name}: --events file not written: {e}"));
         assert_eq!(saved.lines().collect::<Vec<_>>(), lines, "{name}");
+        // The panic's own lines: the fault, then the exit it caused.
+        if name == "test_panic" {
+            let last: Vec<&str> = lines.iter().rev().take(2).map(String::as_str).collect();
+            assert!(
+                last.len() == 2
+                    && last[0].starts_with("exit code=failed")
+                    && last[1].starts_with("fault ")
+                    && last[1].contains("deliberate panic"),
+                "{name}: {lines:?}"
+            );
+        }
     }
 }
 

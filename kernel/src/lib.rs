@@ -87,6 +87,25 @@ pub fn hlt_loop() -> ! {
 /// Each kernel binary calls this from its `#[panic_handler]`; `main.rs` first
 /// adds which coroutine was running.
 pub fn report_panic(info: &PanicInfo) -> ! {
+    // The fault event line first (for --trace/--svg), then the two lines
+    // people read.
+    let sentence: events::LineBuf<512> = match info.location() {
+        Some(at) => events::LineBuf::format(format_args!(
+            "PANIC: {} ({}:{}:{})",
+            info.message(),
+            at.file(),
+            at.line(),
+            at.column()
+        )),
+        None => events::LineBuf::format(format_args!("PANIC: {}", info.message())),
+    };
+    events::emit_from_handler(&Event::Fault {
+        who: roster::running(),
+        switch: roster::switches(),
+        rsp: stacks::rsp(),
+        tsc: events::tsc(),
+        what: sentence.as_str(),
+    });
     serial::panic_println(format_args!("PANIC: {}", info.message()));
     if let Some(location) = info.location() {
         serial::panic_println(format_args!(
