@@ -108,7 +108,7 @@ def routines():
     if int(view["roster"]) == 0:
         raise gdb.GdbError(
             "the kernel has not installed its roster yet (kernel::init does): "
-            "continue to switch_to_coro1 first"
+            "continue to the first switch first"
         )
     roster = view["roster"].dereference()
     main_slot = roster["main_slot"].dereference()
@@ -224,15 +224,20 @@ def state(routine, now):
 
 class CoroBreak(gdb.Command):
     """Hardware breakpoints on switch_to_coro1 (the original program's first
-    switch, phase 1) and on switch_into and switch_back (every resume and
-    every yield of phase 2). Hardware, because the kernel is not mapped yet
+    switch, phase 1; only in the kernel that has one) and on switch_into and
+    switch_back (every resume and every yield of phase 2). Hardware, because the kernel is not mapped yet
     when QEMU starts paused; three of the CPU's four."""
 
     def __init__(self):
         super().__init__("coro-break", gdb.COMMAND_BREAKPOINTS)
 
     def invoke(self, arg, from_tty):
-        gdb.execute("hbreak *%#x" % function_address("switch_to_coro1"))
+        # Only the coroutine kernel replays the original's phase 1; the
+        # others (round_robin, the fault kernels) start with switch_into.
+        try:
+            gdb.execute("hbreak *%#x" % function_address("switch_to_coro1"))
+        except gdb.GdbError:
+            pass
         for address in switch_addresses():
             gdb.execute("hbreak *%#x" % address)
 

@@ -351,3 +351,40 @@ fn gdb_sees_the_coroutines_under_bios() {
 fn gdb_sees_the_coroutines_under_uefi() {
     gdb_sees_the_coroutines(true);
 }
+
+/// The gdb commands read the coroutine set from the kernel's roster, so
+/// they work unchanged on `round_robin`'s eight coroutines (which has no
+/// `switch_to_coro1` for `coro-break`).
+#[test]
+fn gdb_lists_the_round_robin_kernels_eight_coroutines() {
+    let kernel = KernelCopy::new("round_robin");
+    let server = GdbServer::start(kernel.elf(), false);
+    // Resume 1, yield 1, resume 2, yield 2, resume 3: stopped entering it.
+    let output = run_gdb(
+        kernel.elf(),
+        server.port,
+        &[
+            "continue",
+            "continue",
+            "continue",
+            "continue",
+            "continue",
+            "echo @@list\\n",
+            "coro-list",
+            "echo @@end\\n",
+            "kill",
+        ],
+    );
+    let all = sections(&output);
+    let states: Vec<String> = section(&all, "list")
+        .lines()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .collect();
+    let mut expected = vec![
+        "0 main running".to_owned(),
+        "1 coroutine1 suspended".to_owned(),
+        "2 coroutine2 suspended".to_owned(),
+    ];
+    expected.extend((3..=8).map(|i| format!("{i} coroutine{i} not")));
+    assert_eq!(states, expected, "{output}");
+}
