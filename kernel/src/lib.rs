@@ -89,23 +89,8 @@ pub fn hlt_loop() -> ! {
 pub fn report_panic(info: &PanicInfo) -> ! {
     // The fault event line first (for --trace/--svg), then the two lines
     // people read.
-    let sentence: events::LineBuf<512> = match info.location() {
-        Some(at) => events::LineBuf::format(format_args!(
-            "PANIC: {} ({}:{}:{})",
-            info.message(),
-            at.file(),
-            at.line(),
-            at.column()
-        )),
-        None => events::LineBuf::format(format_args!("PANIC: {}", info.message())),
-    };
-    events::emit_from_handler(&Event::Fault {
-        who: roster::running(),
-        switch: roster::switches(),
-        rsp: stacks::rsp(),
-        tsc: events::tsc(),
-        what: sentence.as_str(),
-    });
+    let sentence = panic_sentence(format_args!("PANIC"), info);
+    emit_fault(stacks::rsp(), sentence.as_str());
     serial::panic_println(format_args!("PANIC: {}", info.message()));
     if let Some(location) = info.location() {
         serial::panic_println(format_args!(
@@ -177,6 +162,13 @@ pub fn who_runs() -> impl fmt::Display {
 /// Writes the fault event for `sentence` (the routine that runs, the switch,
 /// `rsp`), then prints the sentence on COM1, from a panic or fault handler.
 pub fn report_fault(rsp: u64, sentence: &str) {
+    emit_fault(rsp, sentence);
+    serial::panic_println(format_args!("{sentence}"));
+}
+
+/// The `fault` event line: `sentence`, with who runs, the switch count and
+/// `rsp`, written without waiting for a lock.
+fn emit_fault(rsp: u64, sentence: &str) {
     events::emit_from_handler(&Event::Fault {
         who: roster::running(),
         switch: roster::switches(),
@@ -184,7 +176,20 @@ pub fn report_fault(rsp: u64, sentence: &str) {
         tsc: events::tsc(),
         what: sentence,
     });
-    serial::panic_println(format_args!("{sentence}"));
+}
+
+/// `<prefix>: <message> (<file>:<line>:<column>)`, formatted on the stack.
+fn panic_sentence(prefix: fmt::Arguments<'_>, info: &PanicInfo) -> events::LineBuf<512> {
+    match info.location() {
+        Some(at) => events::LineBuf::format(format_args!(
+            "{prefix}: {} ({}:{}:{})",
+            info.message(),
+            at.file(),
+            at.line(),
+            at.column()
+        )),
+        None => events::LineBuf::format(format_args!("{prefix}: {}", info.message())),
+    }
 }
 
 /// Reports a panic as one line naming the running routine and the step,
@@ -197,19 +202,7 @@ pub fn report_panic_while_running(info: &PanicInfo) -> ! {
     }
     let name = roster::name(roster::running());
     let step = roster::switches();
-    let sentence: events::LineBuf<512> = match info.location() {
-        Some(at) => events::LineBuf::format(format_args!(
-            "{name} panicked at switch #{step}: {} ({}:{}:{})",
-            info.message(),
-            at.file(),
-            at.line(),
-            at.column()
-        )),
-        None => events::LineBuf::format(format_args!(
-            "{name} panicked at switch #{step}: {}",
-            info.message()
-        )),
-    };
+    let sentence = panic_sentence(format_args!("{name} panicked at switch #{step}"), info);
     report_fault(stacks::rsp(), sentence.as_str());
     exit_qemu(QemuExitCode::Failed)
 }
