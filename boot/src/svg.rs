@@ -322,16 +322,10 @@ fn phase_marks(
             layout.x(phase.step) + layout.column / 2.0
         };
         if phase.step > 0 {
-            out.leaf(
-                "line",
-                &[
-                    ("x1", &px(x)),
-                    ("x2", &px(x)),
-                    ("y1", &top),
-                    ("y2", &lanes_bottom),
-                    ("stroke", &"#999999"),
-                    ("stroke-dasharray", &"4 3"),
-                ],
+            out.line(
+                (px(x), top),
+                (px(x), lanes_bottom),
+                &[("stroke", &"#999999"), ("stroke-dasharray", &"4 3")],
             );
         }
         out.text_element(
@@ -404,16 +398,10 @@ fn end_mark(
             } else {
                 "exit"
             };
-            out.leaf(
-                "line",
-                &[
-                    ("x1", &px(end_x)),
-                    ("x2", &px(end_x)),
-                    ("y1", &lanes_top),
-                    ("y2", &lanes_bottom),
-                    ("stroke", &INK),
-                    ("stroke-width", &2),
-                ],
+            out.line(
+                (px(end_x), lanes_top),
+                (px(end_x), lanes_bottom),
+                &[("stroke", &INK), ("stroke-width", &2)],
             );
             out.text_element(
                 "text",
@@ -525,13 +513,10 @@ fn arrow(
         (RED, "url(#head-flaw)")
     };
     let dash: &dyn Display = if saved { &"none" } else { &"3 2" };
-    out.leaf(
-        "line",
+    out.line(
+        (x, px(from)),
+        (x, px(to)),
         &[
-            ("x1", &x),
-            ("x2", &x),
-            ("y1", &px(from)),
-            ("y2", &px(to)),
             ("stroke", &colour),
             ("stroke-width", &layout.stroke),
             ("stroke-dasharray", dash),
@@ -559,30 +544,16 @@ fn axis(out: &mut Xml, timeline: &Timeline<'_>, layout: &Layout, y: f64) -> f64 
         "g",
         &[("class", &"axis"), ("font-size", &10), ("fill", &INK)],
     );
-    out.leaf(
-        "line",
-        &[
-            ("x1", &PLOT_LEFT),
-            ("x2", &PLOT_RIGHT),
-            ("y1", &px(y)),
-            ("y2", &px(y)),
-            ("stroke", &INK),
-        ],
-    );
+    out.line((PLOT_LEFT, px(y)), (PLOT_RIGHT, px(y)), &[("stroke", &INK)]);
     let every = layout.tick_every();
     for (index, switch) in timeline.switches.iter().enumerate() {
         let step = index + 1;
         let x = px(layout.x(step));
         let long = step % every == 0;
-        out.leaf(
-            "line",
-            &[
-                ("x1", &x),
-                ("x2", &x),
-                ("y1", &px(y)),
-                ("y2", &px(y + if long { 5.0 } else { 3.0 })),
-                ("stroke", &INK),
-            ],
+        out.line(
+            (x, px(y)),
+            (x, px(y + if long { 5.0 } else { 3.0 })),
+            &[("stroke", &INK)],
         );
         if long {
             out.text_element(
@@ -837,16 +808,10 @@ fn stack_chart(
     {
         let line_y = px(y + (mark.bytes as f64 / size).min(1.0) * h);
         out.open("g", &[("class", &"high-water")]);
-        out.leaf(
-            "line",
-            &[
-                ("x1", &PLOT_LEFT),
-                ("x2", &PLOT_RIGHT),
-                ("y1", &line_y),
-                ("y2", &line_y),
-                ("stroke", &RED),
-                ("stroke-dasharray", &"6 3"),
-            ],
+        out.line(
+            (PLOT_LEFT, line_y),
+            (PLOT_RIGHT, line_y),
+            &[("stroke", &RED), ("stroke-dasharray", &"6 3")],
         );
         out.text_element(
             "text",
@@ -906,16 +871,10 @@ fn legend(out: &mut Xml, top: f64) -> f64 {
             );
         }),
         ("high-water mark of the stack", &|out, x, y| {
-            out.leaf(
-                "line",
-                &[
-                    ("x1", &x),
-                    ("x2", &(x + 22.0)),
-                    ("y1", &(y - 4.0)),
-                    ("y2", &(y - 4.0)),
-                    ("stroke", &RED),
-                    ("stroke-dasharray", &"6 3"),
-                ],
+            out.line(
+                (x, (y - 4.0)),
+                ((x + 22.0), (y - 4.0)),
+                &[("stroke", &RED), ("stroke-dasharray", &"6 3")],
             );
         }),
         ("fault: the run ends here", &|out, x, y| {
@@ -945,13 +904,10 @@ fn legend(out: &mut Xml, top: f64) -> f64 {
 
 /// A short arrow for the legend.
 fn legend_arrow(out: &mut Xml, x: f64, y: f64, colour: &str, head: &str, dash: &str) {
-    out.leaf(
-        "line",
+    out.line(
+        (x, (y - 4.0)),
+        ((x + 22.0), (y - 4.0)),
         &[
-            ("x1", &x),
-            ("x2", &(x + 22.0)),
-            ("y1", &(y - 4.0)),
-            ("y2", &(y - 4.0)),
             ("stroke", &colour),
             ("stroke-width", &1.5),
             ("stroke-dasharray", &dash),
@@ -992,6 +948,13 @@ impl Xml {
     fn leaf(&mut self, name: &str, attributes: &Attributes<'_>) {
         self.start(name, attributes);
         self.out.push_str("/>\n");
+    }
+
+    /// `<line>` from `(x1, y1)` to `(x2, y2)`, styled by `style`.
+    fn line(&mut self, (x1, y1): (f64, f64), (x2, y2): (f64, f64), style: &Attributes<'_>) {
+        let ends: [(&str, &dyn Display); 4] = [("x1", &x1), ("y1", &y1), ("x2", &x2), ("y2", &y2)];
+        let all: Vec<(&str, &dyn Display)> = ends.iter().chain(style).copied().collect();
+        self.leaf("line", &all);
     }
 
     /// `<name ...>text</name>`.
