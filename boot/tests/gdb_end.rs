@@ -7,10 +7,9 @@
 
 mod common;
 
-use common::{GdbServer, KernelCopy, assert_no_qemu_left, run_gdb};
+use common::{GdbServer, KernelCopy, assert_no_qemu_left, output_within, run_gdb};
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// What the boot tool says when a gdb `kill` ended QEMU.
@@ -49,18 +48,7 @@ fn gdb_kill_ends_a_gdb_session() {
         .expect("stdin")
         .write_all(b"kill\n")
         .expect("write to gdb");
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let output = match rx.recv_timeout(Duration::from_secs(180)) {
-        Ok(output) => output.expect("boot's output"),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("boot --gdb did not finish within three minutes");
-        }
-    };
+    let output = output_within(child, Duration::from_secs(180), "boot --gdb");
     assert_no_qemu_left(&kernel.image(false));
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(said.contains(GDB_KILLED), "{said}");

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
@@ -192,18 +192,7 @@ pub fn run_gdb(elf: &Path, port: u16, commands: &[&str]) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start gdb (is it installed? make setup installs it)");
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let output = match rx.recv_timeout(Duration::from_secs(120)) {
-        Ok(output) => output.expect("gdb output"),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("gdb did not finish within two minutes");
-        }
-    };
+    let output = output_within(child, Duration::from_secs(120), "gdb");
     let text = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "gdb failed: {text}");
@@ -238,4 +227,21 @@ pub fn dec_after(line: &str, key: &str) -> u64 {
     digits
         .parse()
         .unwrap_or_else(|_| panic!("bad number after {key} in {line:?}"))
+}
+
+/// The output of `child` once it exits; killed (and the test failed) if it
+/// takes longer than `limit`, so a hung child never hangs the suite.
+pub fn output_within(child: Child, limit: Duration, what: &str) -> Output {
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(output) => output.unwrap_or_else(|e| panic!("{what}'s output: {e}")),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("{what} did not finish within {} s", limit.as_secs());
+        }
+    }
 }
