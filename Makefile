@@ -1,7 +1,7 @@
 # Bare-metal coroutines: the two commands a newcomer needs are `make run` and
 # `make test`; both install what is missing first (scripts/setup.sh).
 .DEFAULT_GOAL := help
-.PHONY: help setup run run-uefi test gdb gdb-server picture bench soak fmt clippy clean
+.PHONY: help setup run run-uefi test gdb gdb-server record replay gdb-replay picture bench soak fmt clippy clean
 
 help: ## Show this help
 	@echo "Bare-metal coroutines: make TARGET"
@@ -24,6 +24,18 @@ gdb: setup ## Boot paused and open gdb on the kernel, stopped before the first s
 
 gdb-server: setup ## Boot paused with a gdbstub on 127.0.0.1 and print how to attach
 	cargo run -- --gdb-server
+
+# Where `make record` leaves its recording, and the other two find it.
+RECORDING ?= target/recording
+
+record: setup ## Boot under record/replay into target/recording (RECORDING=DIR, ARGS=--uefi)
+	cargo run -- --record $(RECORDING) $(ARGS)
+
+replay: setup ## Replay the recording exactly: the same serial output and exit status
+	cargo run -- --replay $(RECORDING)
+
+gdb-replay: setup ## gdb on the replay: reverse-stepi, reverse-continue, coro-goto N
+	cargo run -- --replay $(RECORDING) --gdb
 
 picture: setup ## Boot the kernel and redraw docs/run.svg and docs/run.json from its events
 	cargo run -- --svg docs/run.svg --trace docs/run.json

@@ -42,6 +42,10 @@
 #                 the switch restores rbx, rbp and rsp; r12-r15 are declared
 #                 clobbered where it is entered (the compiler keeps what is
 #                 live in them), so they may differ right after a switch.
+#   coro-goto N   run to switch #N (numbered as in the transcript, the
+#                 events and the picture), forwards or, in a replay
+#                 (`make gdb-replay`), backwards; stops on the arriving side
+#                 just after the switch
 
 set pagination off
 set confirm off
@@ -442,9 +446,131 @@ class SwitchFrames:
                 yield frame
 
 
+def counter(name):
+    """A counter of kernel::roster (SWITCHES, ARRIVED), read from memory."""
+    path = "kernel::roster::" + name
+    symbol = gdb.lookup_static_symbol(path) or gdb.lookup_global_symbol(path)
+    if symbol is None:
+        raise gdb.GdbError("no %s: is this a kernel of this project?" % path)
+    return read_u64(int(symbol.value().address))
+
+
+def code_address(path):
+    """Entry address of the Rust function `path` (e.g. kernel::exit_qemu)."""
+    symbol = gdb.lookup_global_symbol(path) or gdb.lookup_static_symbol(path)
+    if symbol is None:
+        raise gdb.GdbError("no function %s in this kernel" % path)
+    return int(symbol.value().address)
+
+
+def replaying():
+    """Whether QEMU replays a recording (then gdb can execute backwards)."""
+    return "Replaying" in gdb.execute("monitor info replay", to_string=True)
+
+
+class SwitchArrival(gdb.Breakpoint):
+    """Stops at the entry of kernel::roster::arrived, which every switch's
+    arriving side calls first, when the switch arriving is number `number`
+    (SWITCHES, the number the event line of that switch carries)."""
+
+    def __init__(self, number):
+        super().__init__("*%#x" % code_address("kernel::roster::arrived"), internal=True)
+        self.silent = True
+        self.number = number
+
+    def stop(self):
+        return counter("SWITCHES") == self.number
+
+
+class CoroGoto(gdb.Command):
+    """coro-goto N: run to switch #N, numbered as in the transcript (#N),
+    the event lines (n=N), the picture and the trace, and stop on its
+    arriving side just after the switch: at the entry of
+    kernel::roster::arrived, which the arriving routine calls first (the
+    transcript's and the events' record of the switch come from there).
+
+    Forwards, it continues; backwards, it needs a replay (`make record`, then
+    `make gdb-replay`) and runs reverse-continue. Your breakpoints are
+    disabled on the way and enabled again at the stop."""
+
+    def __init__(self):
+        super().__init__("coro-goto", gdb.COMMAND_RUNNING)
+
+    def invoke(self, arg, from_tty):
+        try:
+            number = int(arg)
+        except ValueError:
+            raise gdb.GdbError("usage: coro-goto N (a switch number from the transcript or the picture)")
+        if number < 1:
+            raise gdb.GdbError("switches are numbered from 1")
+        arrival = code_address("kernel::roster::arrived")
+        # At the entry of arrived, switch #SWITCHES is arriving; elsewhere
+        # the last arrival is ARRIVED (SWITCHES may count one not yet made).
+        if int(gdb.parse_and_eval("$pc")) == arrival:
+            here = counter("SWITCHES")
+            if here == number:
+                print("already at switch #%d" % number)
+                return
+        else:
+            here = counter("ARRIVED")
+        forward = number > here
+        if not forward and not replaying():
+            raise gdb.GdbError(
+                "switch #%d is behind (the last one was #%d) and this QEMU runs live: only a "
+                "replay runs backwards. Record the run (make record) and debug its replay "
+                "(make gdb-replay)" % (number, here)
+            )
+        mine = [b for b in gdb.breakpoints() if b.enabled]
+        for b in mine:
+            b.enabled = False
+        stops = [SwitchArrival(number)]
+        if forward:
+            end = gdb.Breakpoint("*%#x" % code_address("kernel::exit_qemu"), internal=True)
+            end.silent = True
+            stops.append(end)
+        try:
+            gdb.execute("continue" if forward else "reverse-continue", to_string=True)
+        finally:
+            for b in stops:
+                b.delete()
+            for b in mine:
+                b.enabled = True
+        pc = int(gdb.parse_and_eval("$pc"))
+        if pc == arrival and counter("SWITCHES") == number:
+            frame = gdb.selected_frame()
+            caller = frame.older()
+            names = {r.number: r.name for r in routines()}
+            args = {}
+            for name in ("kind", "from", "to"):
+                try:
+                    args[name] = frame.read_var(name)
+                except ValueError:
+                    args[name] = "?"
+            print(
+                "switch #%d (%s): %s -> %s; stopped on %s's side, in kernel::roster::arrived called from %s"
+                % (
+                    number,
+                    str(args["kind"]).split("::")[-1],
+                    names.get(int(args["from"]), args["from"]) if args["from"] != "?" else "?",
+                    names.get(int(args["to"]), args["to"]) if args["to"] != "?" else "?",
+                    names.get(int(args["to"]), "?") if args["to"] != "?" else "?",
+                    caller.name() if caller is not None else "?",
+                )
+            )
+            print("RSP=%#018x (%s)" % (rsp(), locate(rsp())))
+        elif forward and pc == code_address("kernel::exit_qemu"):
+            raise gdb.GdbError(
+                "the run ends after switch #%d (stopped in kernel::exit_qemu): there is no switch #%d"
+                % (counter("SWITCHES"), number)
+            )
+        else:
+            gdb.execute("frame")
+            raise gdb.GdbError("stopped before reaching switch #%d" % number)
+
+
 SwitchFrames()
 
-for command in (CoroBreak, CoroSlots, CoroWhere, CoroList, CoroBt, CoroRegs, CoroSwitch):
+for command in (CoroBreak, CoroSlots, CoroWhere, CoroList, CoroBt, CoroRegs, CoroSwitch, CoroGoto):
     command()
 end
 
@@ -453,4 +579,13 @@ end
 # (`break switch_to_coro1`, `break kernel::rounds`) works too.
 thbreak _start
 continue
+# In a replay (`make gdb-replay`), a snapshot here: a reverse command
+# reloads the latest snapshot before the point it goes back to and replays
+# forward from it. Without this one, that is QEMU's own at the reset
+# vector, some 112 million firmware instructions back (1-2 s per reverse
+# step instead of 0.02-0.1 s).
+python
+if replaying():
+    gdb.execute("monitor savevm _start")
+end
 coro-break

@@ -62,6 +62,14 @@ pub struct Args {
     #[arg(long, value_name = "FILE.svg")]
     pub svg: Option<PathBuf>,
 
+    /// Record the run into DIR (QEMU's replay log, copies of the image, firmware and kernel, a manifest) for --replay.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["replay", "gdb", "gdb_server"])]
+    pub record: Option<PathBuf>,
+
+    /// Replay the recording in DIR exactly (same serial output, same exit); with --gdb or --gdb-server, gdb can step backwards.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["bin", "release"])]
+    pub replay: Option<PathBuf>,
+
     /// The gdbstub's TCP port [default: a free port].
     #[arg(long, value_name = "PORT")]
     pub gdb_port: Option<u16>,
@@ -120,6 +128,26 @@ mod tests {
             args.qemu_args,
             vec![OsString::from("-smp"), OsString::from("2")]
         );
+    }
+
+    #[test]
+    fn record_and_replay() {
+        let args = parse(&["--record", "rec", "--uefi"]).unwrap();
+        assert_eq!(args.record, Some(PathBuf::from("rec")));
+        let args = parse(&["--replay", "rec", "--gdb-server", "--gdb-port", "9"]).unwrap();
+        assert_eq!(args.replay, Some(PathBuf::from("rec")));
+        for conflict in [
+            &["--record", "a", "--replay", "b"][..],
+            &["--record", "a", "--gdb"],
+            &["--replay", "a", "--bin", "fault_panic"],
+            &["--replay", "a", "--release"],
+        ] {
+            assert_eq!(
+                parse(conflict).unwrap_err().kind(),
+                ErrorKind::ArgumentConflict,
+                "{conflict:?}"
+            );
+        }
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod image;
 pub mod kernel_build;
 pub mod leftover;
 pub mod qemu;
+pub mod recording;
 mod run;
 pub mod serial;
 pub mod signals;

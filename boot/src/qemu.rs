@@ -6,6 +6,7 @@
 
 use crate::error::Failure;
 use crate::firmware::{Firmware, Ovmf};
+use crate::recording::RecordReplay;
 use crate::serial::{self, FirmwareFilter, Tail};
 use crate::signals;
 use crate::status::Outcome;
@@ -53,6 +54,8 @@ pub struct QemuConfig {
     pub events: PathBuf,
     /// `Some(port)`: start paused (`-S`) with a gdbstub on 127.0.0.1:port.
     pub gdb_port: Option<u16>,
+    /// `Some`: record or replay the run (see [`crate::recording`]).
+    pub record_replay: Option<RecordReplay>,
     /// The user's extra arguments, appended last so they can override ours.
     pub extra_args: Vec<OsString>,
 }
@@ -60,7 +63,10 @@ pub struct QemuConfig {
 impl QemuConfig {
     /// QEMU's arguments (without the program name).
     pub fn args(&self) -> Vec<OsString> {
-        let mut args = vec!["-drive".into(), joined("format=raw,file=", &self.image)];
+        let mut args = match self.record_replay {
+            None => vec!["-drive".into(), joined("format=raw,file=", &self.image)],
+            Some(_) => RecordReplay::drive_args(&self.image),
+        };
         // The first -serial is COM1, the second COM2 (protocol::COM1, COM2).
         args.push("-serial".into());
         args.push(match &self.serial {
@@ -88,7 +94,12 @@ impl QemuConfig {
                 args.push("-drive".into());
                 args.push(joined("if=pflash,format=raw,readonly=on,file=", code));
                 args.push("-drive".into());
-                args.push(joined("if=pflash,format=raw,readonly=off,file=", vars));
+                // Record/replay needs snapshot=on on every writable drive.
+                let vars_options = match self.record_replay {
+                    None => "if=pflash,format=raw,readonly=off,file=",
+                    Some(_) => "if=pflash,format=raw,readonly=off,snapshot=on,file=",
+                };
+                args.push(joined(vars_options, vars));
             }
             Firmware::Uefi(Ovmf::Combined(image)) => {
                 args.push("-bios".into());
@@ -100,6 +111,9 @@ impl QemuConfig {
             args.push("-S".into());
             args.push("-gdb".into());
             args.push(format!("tcp:127.0.0.1:{port}").into());
+        }
+        if let Some(record_replay) = &self.record_replay {
+            args.extend(record_replay.args());
         }
         args.extend(self.extra_args.iter().cloned());
         args
@@ -215,10 +229,24 @@ impl Qemu {
     /// Waits until QEMU exits, `timeout` passes (then kills it), or Ctrl-C
     /// is pressed (then kills it).
     pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Outcome, Failure> {
+        self.wait_while(timeout, || Ok(()))
+    }
+
+    /// [`Qemu::wait`], also calling `healthy` at every poll: when it fails,
+    /// QEMU is killed and its failure returned.
+    pub fn wait_while(
+        &mut self,
+        timeout: Option<Duration>,
+        mut healthy: impl FnMut() -> Result<(), Failure>,
+    ) -> Result<Outcome, Failure> {
         let start = Instant::now();
         loop {
             if let Some(outcome) = self.try_outcome()? {
                 return Ok(outcome);
+            }
+            if let Err(failure) = healthy() {
+                self.kill();
+                return Err(failure);
             }
             if signals::interrupted() {
                 self.kill();
@@ -303,6 +331,7 @@ mod tests {
             serial,
             events: "/t/kernel.bios.events".into(),
             gdb_port,
+            record_replay: None,
             extra_args: vec!["-smp".into(), "2".into()],
         }
     }

@@ -8,6 +8,7 @@ use crate::discover::{self, OvmfEnv};
 use crate::error::{EXIT_GDB_ENDED, Failure};
 use crate::firmware::Firmware;
 use crate::qemu::{Qemu, QemuConfig, Serial};
+use crate::recording::{self, Direction, Recording};
 use crate::{elf, events, gdb, image, kernel_build, signals, status, strip};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -45,14 +46,27 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     }
     events::check_outputs(args)?;
     let qemu_program = discover::find_qemu()?;
-    let firmware = if args.uefi {
-        let env = OvmfEnv::from_process();
-        Firmware::Uefi(discover::find_ovmf(
-            &env,
-            &discover::debian_ovmf_candidates(),
-        )?)
-    } else {
-        Firmware::Bios
+    // A replay boots the recording's own files, checked before anything
+    // runs (see recording.rs).
+    let replay = match &args.replay {
+        Some(dir) => Some(Recording::open(
+            dir,
+            &qemu_program,
+            args.kernel.as_deref(),
+            args.uefi,
+        )?),
+        None => None,
+    };
+    let firmware = match &replay {
+        Some(recording) => recording.firmware(),
+        None if args.uefi => {
+            let env = OvmfEnv::from_process();
+            Firmware::Uefi(discover::find_ovmf(
+                &env,
+                &discover::debian_ovmf_candidates(),
+            )?)
+        }
+        None => Firmware::Bios,
     };
     let mode = if args.gdb {
         let gdb = discover::find_gdb()?;
@@ -66,29 +80,101 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         Mode::Plain
     };
 
-    let elf = match &args.kernel {
-        Some(kernel) => kernel.clone(),
+    let (elf, image, firmware, mut recording) = match replay {
+        Some(recording) => (
+            recording.kernel(),
+            recording.image(),
+            firmware,
+            Some(recording),
+        ),
         None => {
-            let built = kernel_build::build_kernel(&args.bin, args.release)?;
-            elf::validate_kernel(&built)?;
-            built
+            let elf = match &args.kernel {
+                Some(kernel) => kernel.clone(),
+                None => {
+                    let built = kernel_build::build_kernel(&args.bin, args.release)?;
+                    elf::validate_kernel(&built)?;
+                    built
+                }
+            };
+            let image = image::create_image(&elf, &strip::without_debug_info(&elf), &firmware)?;
+            match &args.record {
+                // The run boots the recording's copies, as its replays will.
+                Some(dir) => {
+                    let recording = Recording::create(
+                        dir,
+                        &qemu_program,
+                        &elf,
+                        &image,
+                        &firmware,
+                        &args.qemu_args,
+                    )?;
+                    (
+                        elf,
+                        recording.image(),
+                        recording.firmware(),
+                        Some(recording),
+                    )
+                }
+                None => {
+                    let firmware = image::private_firmware(&firmware, &image)?;
+                    (elf, image, firmware, None)
+                }
+            }
         }
     };
-    let image = image::create_image(&elf, &strip::without_debug_info(&elf), &firmware)?;
-    let serial_log = image::serial_log_path(&image);
-    let events_file = image::events_path(&image);
+    // A replay writes its serial files to a directory of its own (removed
+    // at the end), so that replays of one recording can run side by side;
+    // without gdb, it also holds the QMP socket the progress watch uses.
+    let scratch = match &recording {
+        Some(r) if r.direction() == Direction::Replay => Some(
+            tempfile::Builder::new()
+                .prefix("boot-replay-")
+                .tempdir()
+                .map_err(|e| {
+                    Failure::failed(format!("creating a directory for the replay: {e}"))
+                })?,
+        ),
+        _ => None,
+    };
+    let (serial_log, events_file) = match &scratch {
+        Some(dir) => (dir.path().join("serial.log"), dir.path().join("events")),
+        None => (image::serial_log_path(&image), image::events_path(&image)),
+    };
+    let qmp = match (&scratch, &mode) {
+        (Some(dir), Mode::Plain) => Some(dir.path().join("qmp.sock")),
+        _ => None,
+    };
+    let extra_args = match &recording {
+        Some(r) if r.direction() == Direction::Replay => {
+            [r.qemu_args(), args.qemu_args.clone()].concat()
+        }
+        _ => args.qemu_args.clone(),
+    };
     let config = QemuConfig {
         program: qemu_program,
         image: image.clone(),
-        firmware: image::private_firmware(&firmware, &image)?,
+        firmware: firmware.clone(),
         serial: match mode {
             Mode::Gdb { .. } => Serial::File(serial_log.clone()),
             _ => Serial::Forward,
         },
         events: events_file.clone(),
         gdb_port: mode.gdb_port(),
-        extra_args: args.qemu_args.clone(),
+        record_replay: recording.as_ref().map(|r| r.record_replay(qmp.clone())),
+        extra_args,
     };
+    if let Some(recording) = &mut recording {
+        recording.serial_ports(&config.args())?;
+        eprintln!(
+            "boot: {} {} (icount shift={})",
+            match recording.direction() {
+                Direction::Record => "recording into",
+                Direction::Replay => "replaying",
+            },
+            shown(recording.dir()).display(),
+            recording.manifest.shift
+        );
+    }
 
     eprintln!(
         "boot: booting {} ({})",
@@ -98,7 +184,18 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     signals::catch_sigint();
     let mut qemu = Qemu::spawn(&config)?;
     let verdict = match mode {
-        Mode::Plain => status::verdict(&qemu.wait(Some(Duration::from_secs(args.timeout)))?),
+        Mode::Plain => {
+            let timeout = Duration::from_secs(args.timeout);
+            let outcome = match &qmp {
+                Some(socket) => {
+                    recording::watch_progress(&mut qemu, socket, timeout, &args.qemu_args)?
+                }
+                None => qemu.wait(Some(timeout))?,
+            };
+            // A recording notes how it ended; a replay must end the same way.
+            let ended = recording.as_mut().map_or(Ok(()), |r| r.end(&outcome));
+            ended.and(status::verdict(&outcome))
+        }
         Mode::GdbServer { port } => serve_gdb(&mut qemu, &elf, port),
         Mode::Gdb { port, gdb } => debug_with_gdb(&mut qemu, &gdb, &elf, port, &serial_log),
     };

@@ -321,6 +321,15 @@ fn summary() {
         "cycles per switch: {cycles} (rdtsc over {} switches; EMULATED by QEMU TCG, not a hardware figure)",
         2 * TIMED_ROUND_TRIPS
     );
+    match round_trip_instructions() {
+        Some((count, per)) => info!(
+            "round trip: one resume + yield executes {count} instructions \
+             (counted: under -icount every instruction advances the TSC by {per})"
+        ),
+        None => info!(
+            "round trip: not counted (the TSC measures time here; under -icount, as in make record, it counts instructions)"
+        ),
+    }
     info!("all coroutines finished: exiting with success");
 }
 
@@ -357,6 +366,74 @@ fn cycles_per_switch() -> u64 {
     let end = rdtsc_serialized();
     assert_eq!(timed.resume(value), Resumed::Returned(TIMED_ROUND_TRIPS));
     (end - start) / (2 * (TIMED_ROUND_TRIPS - 1))
+}
+
+/// How many instructions one resume + yield round trip of the switch
+/// executes, and the TSC ticks per instruction; `None` unless the TSC
+/// counts instructions.
+///
+/// Under QEMU's `-icount shift=S` the TSC is the instruction count times
+/// 2^S, exact at every `rdtsc`, so a difference of two readings counts the
+/// instructions between them. Here: the TSC ticks around one `resume` (the
+/// coroutine yields straight back) minus those around nothing, divided by
+/// the ticks of one instruction, measured on 64 `nop`s. Without `-icount`
+/// the TSC measures time, and the 64 `nop`s do not take a whole, repeatable
+/// power-of-two number of ticks each: then there is no count.
+fn round_trip_instructions() -> Option<(u64, u64)> {
+    /// How often the measurement of the `nop`s must repeat exactly.
+    const SAME_EVERY_TIME: usize = 3;
+    /// Yields once to end the first resume, once to end the counted one,
+    /// then returns what the last resume handed it.
+    fn echo(yielder: &Yielder, first: u64) -> u64 {
+        let counted = yielder.suspend(first);
+        yielder.suspend(counted)
+    }
+    /// TSC ticks spent in `work`, minus those of an empty measurement.
+    fn ticks(work: impl FnOnce()) -> i128 {
+        let start = rdtsc_serialized();
+        work();
+        let end = rdtsc_serialized();
+        i128::from(end) - i128::from(start)
+    }
+    // SAFETY: coroutine1 has finished and the timing above is over: its
+    // stack and slot are free again.
+    let counted = unsafe {
+        Coroutine::new(
+            COROUTINE1_STACK.get(),
+            CORO1_CONTEXT.get(),
+            MAIN_CONTEXT.get(),
+            echo,
+        )
+    };
+    // The first resume runs the trampoline: not a round trip to count.
+    counted.resume(0);
+    let empty = ticks(|| ());
+    let round_trip = ticks(|| {
+        core::hint::black_box(counted.resume(1));
+    }) - empty;
+    let mut per_64 = [0; SAME_EVERY_TIME];
+    for measured in &mut per_64 {
+        *measured = ticks(|| {
+            // SAFETY: `nop`s only; nothing is read or written.
+            unsafe {
+                asm!(
+                    // 64 `nop`s: one instruction each, nothing else.
+                    ".rept 64",
+                    "nop",
+                    ".endr",
+                    options(nomem, nostack, preserves_flags)
+                )
+            }
+        }) - empty;
+    }
+    assert_eq!(counted.resume(2), Resumed::Returned(2));
+    let per = per_64[0] / 64;
+    let counts_instructions = per_64.iter().all(|&t| t == per_64[0])
+        && per_64[0] % 64 == 0
+        && u64::try_from(per).is_ok_and(u64::is_power_of_two)
+        && round_trip > 0
+        && round_trip % per == 0;
+    counts_instructions.then(|| ((round_trip / per) as u64, per as u64))
 }
 
 /// Reads the time-stamp counter with `lfence` on both sides, so that it is

@@ -208,6 +208,11 @@ static INSTALLED: Once<Installed> = Once::new();
 static RUNNING: AtomicU32 = AtomicU32::new(MAIN);
 /// Switches made so far; the number of the last one.
 static SWITCHES: AtomicU64 = AtomicU64::new(0);
+/// The number of the last switch whose arriving side has called
+/// [`arrived`]. [`SWITCHES`] counts a switch before it is made, so between
+/// the counting and the arrival the two differ: gdb's `coro-goto` reads
+/// both to tell whether switch #N is ahead of it or behind it.
+static ARRIVED: AtomicU64 = AtomicU64::new(0);
 /// RSP of the routine about to switch away, for the event the arriving
 /// routine writes ([`departing`], [`arrived`]).
 static LEAVING_RSP: AtomicU64 = AtomicU64::new(0);
@@ -328,6 +333,7 @@ pub fn departing(rsp: u64) {
 /// transcript shows the slots.
 pub fn arrived(kind: Kind, from: Id, to: Id, value: Option<u64>) {
     RUNNING.store(to, Ordering::Relaxed);
+    ARRIVED.store(switches(), Ordering::Relaxed);
     // The phase 1 return and the final switch of a finished coroutine save
     // the leaving side nowhere that can be resumed.
     let wrote = match kind {

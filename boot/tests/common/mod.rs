@@ -97,11 +97,15 @@ impl GdbServer {
     /// Starts `boot --gdb-server` on `elf` and waits until it prints the
     /// attach command (QEMU listens then).
     pub fn start(elf: &Path, uefi: bool) -> Self {
+        let elf = elf.to_str().expect("UTF-8 path");
+        let uefi: &[&str] = if uefi { &["--uefi"] } else { &[] };
+        Self::start_with(&[&[elf], uefi].concat())
+    }
+
+    /// Starts `boot ARGS --gdb-server` and waits as [`GdbServer::start`] does.
+    pub fn start_with(args: &[&str]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_boot"));
-        command.arg(elf).arg("--gdb-server");
-        if uefi {
-            command.arg("--uefi");
-        }
+        command.args(args).arg("--gdb-server");
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -1,0 +1,780 @@
+//! Record and replay (`--record DIR`, `--replay DIR`): QEMU's deterministic
+//! record/replay, so that a run can be played again exactly, and gdb can
+//! execute it backwards (`reverse-stepi`, `reverse-continue`).
+//!
+//! A recording is a directory that holds everything its replay needs, so
+//! that a rebuild, an updated OVMF package or a `cargo clean` cannot change
+//! it: QEMU's replay log, private copies of the disk image, of the firmware
+//! files and of the kernel ELF (for gdb's symbols), and `manifest.json`,
+//! which says how it was made ([`Manifest`]).
+//!
+//! A replay must run on exactly the machine that was recorded: with any
+//! difference (another `-icount` shift, another number of serial ports, a
+//! changed image) QEMU waits forever for an event the log does not hold,
+//! without a message. So [`Recording::open`] checks everything it can
+//! before QEMU starts (a usage error, exit 2), and [`watch_progress`] ends a
+//! replay whose instruction count stops moving, with the likely cause.
+//!
+//! What QEMU 7.2 needs, in record and replay alike ([`RecordReplay::args`],
+//! [`RecordReplay::drive_args`]): `-icount shift=N,rr=...,rrfile=...`; the
+//! disk behind a `blkreplay` driver; `snapshot=on` on every writable drive
+//! (the disk and OVMF's variable store), which also keeps the recording's
+//! files unchanged and lets gdb's reverse steps reload snapshots; and
+//! `-global apic-common.vapic=off`, without which reverse steps lock QEMU
+//! up (the kvmvapic reset waits for the vCPU while the replay lock is held).
+
+use crate::error::Failure;
+use crate::firmware::{Firmware, Ovmf};
+use crate::qemu::Qemu;
+use crate::status::Outcome;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The `-icount` shift of every recording: each guest instruction counts
+/// 2^7 ns of virtual time. A fixed value (not `auto`) keeps UEFI's log small
+/// (about 6.5 MB; `auto` gave 67 MB, 0 gave 730 MB) and makes the TSC
+/// advance exactly 2^7 per instruction.
+pub const SHIFT: u32 = 7;
+
+/// The manifest's layout version; a replay refuses any other.
+const FORMAT: u32 = 1;
+
+/// The files of a recording directory.
+const MANIFEST: &str = "manifest.json";
+const LOG: &str = "replay.log";
+const IMAGE: &str = "disk.img";
+const KERNEL: &str = "kernel.elf";
+const OVMF_CODE: &str = "OVMF_CODE.fd";
+const OVMF_VARS: &str = "OVMF_VARS.fd";
+const OVMF_COMBINED: &str = "OVMF.fd";
+
+/// A replay whose instruction count does not move for this long has
+/// stopped for good: QEMU waits for an event the log does not hold.
+const STALL_LIMIT: Duration = Duration::from_secs(5);
+/// How often [`watch_progress`] asks QEMU for its instruction count.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
+
+/// How the recording was made: what [`Recording::open`] checks before a
+/// replay, and what it needs to rebuild the recorded command line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// [`FORMAT`].
+    pub format: u32,
+    /// The first line of `qemu-system-x86_64 --version`: another QEMU may
+    /// replay the log differently.
+    pub qemu: String,
+    /// `BIOS` or `UEFI` ([`Firmware::name`]).
+    pub firmware: String,
+    /// The `-icount` shift ([`SHIFT`] when recorded by this tool).
+    pub shift: u32,
+    /// How many `-serial` options the command line had.
+    pub serial_ports: usize,
+    /// The kernel ELF the image was made from (a copy, with debug info).
+    pub kernel: Copied,
+    /// The disk image.
+    pub image: Copied,
+    /// The firmware files (none for BIOS).
+    pub firmware_files: Vec<Copied>,
+    /// The user's extra QEMU arguments (after `--`), replayed as they were.
+    pub qemu_args: Vec<String>,
+    /// QEMU's exit status when the recorded run ended by itself; `None`
+    /// when it was killed (timeout, Ctrl-C): such a log has no end.
+    pub status: Option<i32>,
+}
+
+/// A file copied into the recording, with where it came from and its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Copied {
+    /// Its name in the recording directory.
+    pub file: String,
+    /// The path it was copied from (for messages only).
+    pub from: PathBuf,
+    /// SHA-256 of its contents, in hex.
+    pub sha256: String,
+}
+
+/// Record or replay, as QEMU's `rr=` option says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Record,
+    Replay,
+}
+
+/// The record/replay part of QEMU's command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordReplay {
+    pub direction: Direction,
+    /// The `-icount` shift.
+    pub shift: u32,
+    /// QEMU's replay log.
+    pub log: PathBuf,
+    /// With [`Direction::Replay`] and no gdb: a QMP socket, which
+    /// [`watch_progress`] asks for the instruction count.
+    pub qmp: Option<PathBuf>,
+}
+
+impl RecordReplay {
+    /// The disk image behind a `blkreplay` driver, which records (or
+    /// replays) when each disk request completes; `snapshot=on` sends the
+    /// guest's writes to a temporary overlay, so the image stays as it was
+    /// recorded, and gives QEMU somewhere to keep gdb's snapshots.
+    pub fn drive_args(image: &Path) -> Vec<OsString> {
+        let mut direct = OsString::from("file=");
+        direct.push(image);
+        direct.push(",if=none,id=img-direct,format=raw,snapshot=on");
+        vec![
+            "-drive".into(),
+            direct,
+            "-drive".into(),
+            "driver=blkreplay,if=none,image=img-direct,id=img-blkreplay".into(),
+            "-device".into(),
+            "ide-hd,drive=img-blkreplay".into(),
+        ]
+    }
+
+    /// The options that turn record or replay on.
+    pub fn args(&self) -> Vec<OsString> {
+        let rr = match self.direction {
+            Direction::Record => "record",
+            Direction::Replay => "replay",
+        };
+        let mut icount = OsString::from(format!("shift={},rr={rr},rrfile=", self.shift));
+        icount.push(&self.log);
+        let mut args = vec![
+            "-icount".into(),
+            icount,
+            "-global".into(),
+            "apic-common.vapic=off".into(),
+        ];
+        if let Some(socket) = &self.qmp {
+            let mut qmp = OsString::from("unix:");
+            qmp.push(socket);
+            qmp.push(",server=on,wait=off");
+            args.extend(["-qmp".into(), qmp]);
+        }
+        args
+    }
+}
+
+/// A recording directory whose manifest has been read (and, for a replay,
+/// checked).
+#[derive(Debug, Clone)]
+pub struct Recording {
+    dir: PathBuf,
+    /// Whether this run makes the recording or replays it.
+    direction: Direction,
+    pub manifest: Manifest,
+}
+
+impl Recording {
+    /// Copies what a replay needs into `dir` (created if missing; refused if
+    /// it holds anything but an earlier recording) and returns the
+    /// recording to run: the run itself uses the copies, so record and
+    /// replay boot the very same files. The manifest is written by
+    /// [`Recording::finish`], once the run's status is known.
+    pub fn create(
+        dir: &Path,
+        qemu: &Path,
+        elf: &Path,
+        image: &Path,
+        firmware: &Firmware,
+        qemu_args: &[OsString],
+    ) -> Result<Self, Failure> {
+        prepare_dir(dir)?;
+        let copy = |from: &Path, name: &str| copy_into(dir, from, name);
+        let firmware_files = match firmware {
+            Firmware::Bios => vec![],
+            Firmware::Uefi(Ovmf::Split { code, vars }) => {
+                vec![copy(code, OVMF_CODE)?, copy(vars, OVMF_VARS)?]
+            }
+            Firmware::Uefi(Ovmf::Combined(file)) => vec![copy(file, OVMF_COMBINED)?],
+        };
+        let manifest = Manifest {
+            format: FORMAT,
+            qemu: qemu_version(qemu)?,
+            firmware: firmware.name().into(),
+            shift: SHIFT,
+            serial_ports: 0,
+            kernel: copy(elf, KERNEL)?,
+            image: copy(image, IMAGE)?,
+            firmware_files,
+            qemu_args: qemu_args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            status: None,
+        };
+        // An earlier recording's manifest would describe the new files.
+        remove_if_present(&dir.join(MANIFEST))?;
+        Ok(Recording {
+            dir: dir.to_path_buf(),
+            direction: Direction::Record,
+            manifest,
+        })
+    }
+
+    /// Reads the recording in `dir` and checks, before QEMU starts, that
+    /// it can be replayed here: its files are unchanged, it was made by this
+    /// QEMU, it ran to its end, and `kernel` (the ELF the user named, if
+    /// any) and `uefi` (if asked for) are what was recorded. Each mismatch
+    /// is a usage error (exit 2) that says what differs.
+    pub fn open(
+        dir: &Path,
+        qemu: &Path,
+        kernel: Option<&Path>,
+        uefi: bool,
+    ) -> Result<Self, Failure> {
+        let path = dir.join(MANIFEST);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Failure::usage(format!(
+                "{} is not a recording (cannot read {}: {e}); make one with --record {}",
+                dir.display(),
+                path.display(),
+                dir.display()
+            ))
+        })?;
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
+            Failure::usage(format!("{} is not a valid manifest: {e}", path.display()))
+        })?;
+        let recording = Recording {
+            dir: dir.to_path_buf(),
+            direction: Direction::Replay,
+            manifest,
+        };
+        recording.check(qemu, kernel, uefi)?;
+        Ok(recording)
+    }
+
+    /// The checks of [`Recording::open`].
+    fn check(&self, qemu: &Path, kernel: Option<&Path>, uefi: bool) -> Result<(), Failure> {
+        let m = &self.manifest;
+        let dir = self.dir.display();
+        if m.format != FORMAT {
+            return Err(Failure::usage(format!(
+                "the recording in {dir} has manifest format {}, this tool reads {FORMAT}: record again",
+                m.format
+            )));
+        }
+        let Some(_) = m.status else {
+            return Err(Failure::usage(format!(
+                "the recording in {dir} is incomplete: its run was killed (timeout or Ctrl-C) \
+                 before QEMU exited, so its log has no end; record again"
+            )));
+        };
+        if uefi && m.firmware != "UEFI" {
+            return Err(Failure::usage(format!(
+                "--uefi, but the recording in {dir} was made with {}",
+                m.firmware
+            )));
+        }
+        let here = qemu_version(qemu)?;
+        if here != m.qemu {
+            return Err(Failure::usage(format!(
+                "the recording in {dir} was made by {:?}, this is {here:?}: \
+                 another QEMU does not replay it; record again",
+                m.qemu
+            )));
+        }
+        for copied in self.files() {
+            let path = self.dir.join(&copied.file);
+            let now = sha256_of(&path)?;
+            if now != copied.sha256 {
+                return Err(Failure::usage(format!(
+                    "{} has changed since it was recorded (sha256 {}, recorded {}): \
+                     a replay of a changed file hangs; record again",
+                    path.display(),
+                    short(&now),
+                    short(&copied.sha256)
+                )));
+            }
+        }
+        if let Some(kernel) = kernel {
+            let given = sha256_of(kernel)?;
+            if given != m.kernel.sha256 {
+                return Err(Failure::usage(format!(
+                    "the recording in {dir} was made for another kernel: {} (sha256 {}), \
+                     not {} (sha256 {}); record this one with --record",
+                    m.kernel.from.display(),
+                    short(&m.kernel.sha256),
+                    kernel.display(),
+                    short(&given)
+                )));
+            }
+        }
+        let log = self.dir.join(LOG);
+        if !log.is_file() {
+            return Err(Failure::usage(format!(
+                "the recording in {dir} has no replay log {}",
+                log.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Every copied file the manifest lists.
+    fn files(&self) -> impl Iterator<Item = &Copied> {
+        let m = &self.manifest;
+        [&m.kernel, &m.image]
+            .into_iter()
+            .chain(m.firmware_files.iter())
+    }
+
+    /// The recording's copy of the kernel ELF (gdb reads its symbols).
+    pub fn kernel(&self) -> PathBuf {
+        self.dir.join(&self.manifest.kernel.file)
+    }
+
+    /// The recording's copy of the disk image.
+    pub fn image(&self) -> PathBuf {
+        self.dir.join(&self.manifest.image.file)
+    }
+
+    /// The firmware, from the recording's copies.
+    pub fn firmware(&self) -> Firmware {
+        let path = |name: &str| self.dir.join(name);
+        let names: Vec<&str> = self
+            .manifest
+            .firmware_files
+            .iter()
+            .map(|c| c.file.as_str())
+            .collect();
+        match names.as_slice() {
+            [] => Firmware::Bios,
+            [combined] => Firmware::Uefi(Ovmf::Combined(path(combined))),
+            [code, vars, ..] => Firmware::Uefi(Ovmf::Split {
+                code: path(code),
+                vars: path(vars),
+            }),
+        }
+    }
+
+    /// The user's extra QEMU arguments of the recorded run.
+    pub fn qemu_args(&self) -> Vec<OsString> {
+        self.manifest.qemu_args.iter().map(OsString::from).collect()
+    }
+
+    /// The recording directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether this run records or replays.
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    /// The record/replay options of this run; `qmp`: the socket
+    /// [`watch_progress`] uses, if any.
+    pub fn record_replay(&self, qmp: Option<PathBuf>) -> RecordReplay {
+        RecordReplay {
+            direction: self.direction,
+            shift: self.manifest.shift,
+            log: self.dir.join(LOG),
+            qmp,
+        }
+    }
+
+    /// For a recording, notes how many serial ports QEMU's command line
+    /// `args` has; for a replay, checks that it has as many as the recorded
+    /// one (extra `-serial` options after `--` would make the replay hang).
+    pub fn serial_ports(&mut self, args: &[OsString]) -> Result<(), Failure> {
+        let count = args.iter().filter(|a| *a == "-serial").count();
+        match self.direction {
+            Direction::Record => self.manifest.serial_ports = count,
+            Direction::Replay if count != self.manifest.serial_ports => {
+                return Err(Failure::usage(format!(
+                    "the replay's QEMU command line has {count} serial ports, the recording in {} had {}: \
+                     a replay on another machine hangs",
+                    self.dir.display(),
+                    self.manifest.serial_ports
+                )));
+            }
+            Direction::Replay => {}
+        }
+        Ok(())
+    }
+
+    /// After QEMU ended: a recording writes its manifest, with QEMU's exit
+    /// status; a replay checks that it ended as recorded.
+    pub fn end(&mut self, outcome: &Outcome) -> Result<(), Failure> {
+        let status = match outcome {
+            Outcome::Exited(code) => Some(*code),
+            _ => None,
+        };
+        match self.direction {
+            Direction::Record => self.finish(status),
+            Direction::Replay => self.check_status(status),
+        }
+    }
+
+    /// Writes the manifest of a finished recording, with QEMU's exit
+    /// status (`None` if it was killed).
+    fn finish(&mut self, status: Option<i32>) -> Result<(), Failure> {
+        self.manifest.status = status;
+        let path = self.dir.join(MANIFEST);
+        let text = serde_json::to_string_pretty(&self.manifest).expect("a manifest serialises");
+        std::fs::write(&path, text + "\n")
+            .map_err(|e| Failure::failed(format!("writing {} failed: {e}", path.display())))
+    }
+
+    /// Compares a replay's end with the recorded one: a replay that ends
+    /// otherwise has diverged from its recording.
+    fn check_status(&self, status: Option<i32>) -> Result<(), Failure> {
+        if status == self.manifest.status {
+            return Ok(());
+        }
+        Err(Failure::failed(format!(
+            "the replay ended with QEMU status {}, the recording in {} with {}: the replay diverged",
+            shown_status(status),
+            self.dir.display(),
+            shown_status(self.manifest.status)
+        )))
+    }
+}
+
+fn shown_status(status: Option<i32>) -> String {
+    status.map_or("none (killed)".into(), |s| s.to_string())
+}
+
+/// The first 12 hex digits of a hash, enough to tell two apart in a message.
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}
+
+/// Makes `dir` ready to receive a recording: created if missing; an
+/// existing directory must be empty or hold an earlier recording (which
+/// is replaced), so that `--record` never writes into an unrelated one.
+fn prepare_dir(dir: &Path) -> Result<(), Failure> {
+    let usage = |what: String| Failure::usage(format!("--record {}: {what}", dir.display()));
+    if dir.exists() {
+        let empty = std::fs::read_dir(dir)
+            .map_err(|e| usage(format!("cannot read it: {e}")))?
+            .next()
+            .is_none();
+        if !empty && !dir.join(MANIFEST).is_file() && !dir.join(LOG).is_file() {
+            return Err(usage(format!(
+                "the directory is not empty and holds no recording ({MANIFEST}); \
+                 name a new or empty directory"
+            )));
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|e| usage(format!("cannot create it: {e}")))
+}
+
+/// Copies `from` to `dir/name` and hashes the copy.
+fn copy_into(dir: &Path, from: &Path, name: &str) -> Result<Copied, Failure> {
+    let to = dir.join(name);
+    std::fs::copy(from, &to).map_err(|e| {
+        Failure::failed(format!(
+            "copying {} to {} failed: {e}",
+            from.display(),
+            to.display()
+        ))
+    })?;
+    Ok(Copied {
+        file: name.into(),
+        from: from.to_path_buf(),
+        sha256: sha256_of(&to)?,
+    })
+}
+
+fn remove_if_present(path: &Path) -> Result<(), Failure> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Failure::failed(format!(
+            "removing {} failed: {e}",
+            path.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// SHA-256 of the file at `path`, in lowercase hex.
+fn sha256_of(path: &Path) -> Result<String, Failure> {
+    // Whole files in memory: the largest, a UEFI image, is a few MiB.
+    let bytes = std::fs::read(path)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// The first line of `qemu --version`, e.g. `QEMU emulator version 7.2.22
+/// (Debian 1:7.2+dfsg-7+deb12u18+b3)`.
+fn qemu_version(qemu: &Path) -> Result<String, Failure> {
+    let output = Command::new(qemu)
+        .arg("--version")
+        .output()
+        .map_err(|e| Failure::usage(format!("cannot run {} --version: {e}", qemu.display())))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .next()
+        .filter(|line| output.status.success() && !line.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| Failure::usage(format!("{} --version printed nothing", qemu.display())))
+}
+
+/// Waits for a replay to end like [`Qemu::wait`], and also asks QEMU over
+/// `qmp` for its instruction count: a count that stays the same for
+/// [`STALL_LIMIT`] means the replay waits for an event the log does not
+/// hold; QEMU is then killed (SIGKILL: a stuck replay ignores SIGTERM) and
+/// the failure names the likely cause.
+pub fn watch_progress(
+    qemu: &mut Qemu,
+    qmp: &Path,
+    timeout: Duration,
+    extra_args: &[OsString],
+) -> Result<Outcome, Failure> {
+    let mut client: Option<Qmp> = None;
+    let mut last = (None, Instant::now());
+    let mut asked = Instant::now();
+    qemu.wait_while(Some(timeout), || {
+        if asked.elapsed() < PROGRESS_INTERVAL {
+            return Ok(());
+        }
+        asked = Instant::now();
+        if client.is_none() {
+            client = Qmp::connect(qmp);
+        }
+        // QEMU may be exiting, its socket gone: the wait notices the exit.
+        let Some(count) = client.as_mut().and_then(|c| c.instruction_count()) else {
+            return Ok(());
+        };
+        if last.0 != Some(count) {
+            last = (Some(count), Instant::now());
+        } else if last.1.elapsed() >= STALL_LIMIT {
+            let extra = if extra_args.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; the extra QEMU arguments {:?} may change the machine",
+                    extra_args
+                )
+            };
+            return Err(Failure::failed(format!(
+                "the replay stopped making progress at instruction {count} (no change for {} s); \
+                 QEMU killed. QEMU waits for an event its log does not hold: the replayed \
+                 machine differs from the recorded one{extra}",
+                STALL_LIMIT.as_secs()
+            )));
+        }
+        Ok(())
+    })
+}
+
+/// A QMP connection to QEMU (its JSON control protocol).
+struct Qmp {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+impl Qmp {
+    /// Connects and leaves capability negotiation; `None` if QEMU does not
+    /// answer (not listening yet, or gone).
+    fn connect(socket: &Path) -> Option<Self> {
+        let stream = UnixStream::connect(socket).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        let mut qmp = Qmp {
+            reader: BufReader::new(stream.try_clone().ok()?),
+            writer: stream,
+        };
+        // The greeting, then the answer to qmp_capabilities.
+        qmp.reply_to(None)?;
+        qmp.reply_to(Some(r#"{"execute":"qmp_capabilities"}"#))?;
+        Some(qmp)
+    }
+
+    /// Sends `command` (if any) and returns the next reply that is not an
+    /// asynchronous event.
+    fn reply_to(&mut self, command: Option<&str>) -> Option<serde_json::Value> {
+        if let Some(command) = command {
+            writeln!(self.writer, "{command}").ok()?;
+        }
+        loop {
+            let mut line = String::new();
+            if self.reader.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
+            let reply: serde_json::Value = serde_json::from_str(&line).ok()?;
+            if reply.get("event").is_none() {
+                return Some(reply);
+            }
+        }
+    }
+
+    /// The replay's instruction count (`query-replay`).
+    fn instruction_count(&mut self) -> Option<u64> {
+        let reply = self.reply_to(Some(r#"{"execute":"query-replay"}"#))?;
+        reply.get("return")?.get("icount")?.as_u64()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn joined(args: &[OsString]) -> String {
+        args.iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn record_and_replay_differ_only_in_rr() {
+        let rr = |direction| RecordReplay {
+            direction,
+            shift: 7,
+            log: "/r/replay.log".into(),
+            qmp: None,
+        };
+        assert_eq!(
+            joined(&rr(Direction::Record).args()),
+            "-icount shift=7,rr=record,rrfile=/r/replay.log -global apic-common.vapic=off"
+        );
+        assert_eq!(
+            joined(&rr(Direction::Replay).args()),
+            "-icount shift=7,rr=replay,rrfile=/r/replay.log -global apic-common.vapic=off"
+        );
+        assert_eq!(
+            joined(&RecordReplay::drive_args(Path::new("/r/disk.img"))),
+            "-drive file=/r/disk.img,if=none,id=img-direct,format=raw,snapshot=on \
+             -drive driver=blkreplay,if=none,image=img-direct,id=img-blkreplay \
+             -device ide-hd,drive=img-blkreplay"
+        );
+    }
+
+    /// A recording of fake files in a fresh directory, made with this
+    /// machine's QEMU (its version is part of the manifest).
+    fn fake_recording(dir: &Path) -> Recording {
+        let src = dir.join("src");
+        std::fs::create_dir(&src).unwrap();
+        std::fs::write(src.join("kernel"), b"elf").unwrap();
+        std::fs::write(src.join("kernel.bios.img"), b"image").unwrap();
+        let qemu = crate::discover::find_qemu().unwrap();
+        let rec_dir = dir.join("rec");
+        let mut recording = Recording::create(
+            &rec_dir,
+            &qemu,
+            &src.join("kernel"),
+            &src.join("kernel.bios.img"),
+            &Firmware::Bios,
+            &[],
+        )
+        .unwrap();
+        std::fs::write(rec_dir.join(LOG), b"log").unwrap();
+        recording.finish(Some(33)).unwrap();
+        recording
+    }
+
+    #[test]
+    fn a_recording_opens_until_a_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let recording = fake_recording(dir.path());
+        let qemu = crate::discover::find_qemu().unwrap();
+        let rec_dir = dir.path().join("rec");
+        let opened = Recording::open(&rec_dir, &qemu, None, false).unwrap();
+        assert_eq!(opened.manifest, recording.manifest);
+        assert_eq!(opened.firmware(), Firmware::Bios);
+        assert_eq!(opened.image(), rec_dir.join(IMAGE));
+
+        let err = Recording::open(&rec_dir, &qemu, None, true).unwrap_err();
+        assert_eq!(err.code, crate::error::EXIT_USAGE);
+        assert!(
+            err.message.starts_with("--uefi, but the recording"),
+            "{}",
+            err.message
+        );
+
+        let other = dir.path().join("other");
+        std::fs::write(&other, b"another elf").unwrap();
+        let err = Recording::open(&rec_dir, &qemu, Some(&other), false).unwrap_err();
+        assert!(
+            err.message.contains("was made for another kernel"),
+            "{}",
+            err.message
+        );
+        let same = dir.path().join("src/kernel");
+        Recording::open(&rec_dir, &qemu, Some(&same), false).unwrap();
+
+        std::fs::write(rec_dir.join(IMAGE), b"imagE").unwrap();
+        let err = Recording::open(&rec_dir, &qemu, None, false).unwrap_err();
+        assert_eq!(err.code, crate::error::EXIT_USAGE);
+        assert!(
+            err.message
+                .contains("disk.img has changed since it was recorded"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn an_unfinished_recording_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut recording = fake_recording(dir.path());
+        recording.finish(None).unwrap();
+        let qemu = crate::discover::find_qemu().unwrap();
+        let err = Recording::open(&dir.path().join("rec"), &qemu, None, false).unwrap_err();
+        assert!(err.message.contains("is incomplete"), "{}", err.message);
+    }
+
+    #[test]
+    fn record_refuses_a_directory_that_holds_something_else() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
+        let err = prepare_dir(dir.path()).unwrap_err();
+        assert_eq!(err.code, crate::error::EXIT_USAGE);
+        assert!(
+            err.message.contains("is not empty and holds no recording"),
+            "{}",
+            err.message
+        );
+        // An earlier recording may be replaced, and a new directory is made.
+        let dir = tempfile::tempdir().unwrap();
+        fake_recording(dir.path());
+        prepare_dir(&dir.path().join("rec")).unwrap();
+        prepare_dir(&dir.path().join("new/sub")).unwrap();
+    }
+
+    #[test]
+    fn serial_ports_must_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut recording = fake_recording(dir.path());
+        let two: Vec<OsString> = ["-serial", "stdio", "-serial", "file:x"]
+            .map(Into::into)
+            .into();
+        recording.serial_ports(&two).unwrap();
+        recording.finish(Some(33)).unwrap();
+        let qemu = crate::discover::find_qemu().unwrap();
+        let mut replay = Recording::open(&dir.path().join("rec"), &qemu, None, false).unwrap();
+        replay.serial_ports(&two).unwrap();
+        let three: Vec<OsString> = [&two[..], &["-serial".into(), "null".into()]].concat();
+        let err = replay.serial_ports(&three).unwrap_err();
+        assert!(
+            err.message.contains("has 3 serial ports"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn a_different_end_is_a_divergence() {
+        let dir = tempfile::tempdir().unwrap();
+        fake_recording(dir.path());
+        let qemu = crate::discover::find_qemu().unwrap();
+        let mut replay = Recording::open(&dir.path().join("rec"), &qemu, None, false).unwrap();
+        replay.end(&Outcome::Exited(33)).unwrap();
+        let err = replay.end(&Outcome::Exited(35)).unwrap_err();
+        assert!(
+            err.message.contains("the replay diverged"),
+            "{}",
+            err.message
+        );
+    }
+}
