@@ -447,7 +447,11 @@ class SwitchFrames:
 
 
 def counter(name):
-    """A counter of kernel::roster (SWITCHES, ARRIVED), read from memory."""
+    """A switch counter of the kernel, read from memory: SWITCHES (switches
+    counted so far, kernel::roster::SWITCHES) or ARRIVED (the last one
+    whose arriving side ran, exported as `coroutine_arrivals`)."""
+    if name == "ARRIVED":
+        return read_u64(int(gdb.parse_and_eval("(long)&coroutine_arrivals")) & 0xFFFFFFFFFFFFFFFF)
     path = "kernel::roster::" + name
     symbol = gdb.lookup_static_symbol(path) or gdb.lookup_global_symbol(path)
     if symbol is None:
@@ -456,11 +460,19 @@ def counter(name):
 
 
 def code_address(path):
-    """Entry address of the Rust function `path` (e.g. kernel::exit_qemu)."""
-    symbol = gdb.lookup_global_symbol(path) or gdb.lookup_static_symbol(path)
-    if symbol is None:
+    """Entry address of the Rust function `path` (e.g. kernel::exit_qemu).
+    By its line: the name alone may also be a namespace (the closures
+    declared inside the function), which gdb finds first."""
+    try:
+        where = gdb.decode_line(path)[1][0]
+    except gdb.error:
         raise gdb.GdbError("no function %s in this kernel" % path)
-    return int(symbol.value().address)
+    block = gdb.block_for_pc(where.pc)
+    while block is not None and block.function is None:
+        block = block.superblock
+    if block is None:
+        raise gdb.GdbError("no function %s in this kernel" % path)
+    return block.start
 
 
 def replaying():
@@ -473,13 +485,13 @@ class SwitchArrival(gdb.Breakpoint):
     arriving side calls first, when the switch arriving is number `number`
     (SWITCHES, the number the event line of that switch carries)."""
 
-    def __init__(self, number):
+    def __init__(self, switch):
         super().__init__("*%#x" % code_address("kernel::roster::arrived"), internal=True)
         self.silent = True
-        self.number = number
+        self.switch = switch
 
     def stop(self):
-        return counter("SWITCHES") == self.number
+        return counter("SWITCHES") == self.switch
 
 
 class CoroGoto(gdb.Command):
@@ -521,14 +533,15 @@ class CoroGoto(gdb.Command):
                 "(make gdb-replay)" % (number, here)
             )
         mine = [b for b in gdb.breakpoints() if b.enabled]
-        for b in mine:
-            b.enabled = False
-        stops = [SwitchArrival(number)]
-        if forward:
-            end = gdb.Breakpoint("*%#x" % code_address("kernel::exit_qemu"), internal=True)
-            end.silent = True
-            stops.append(end)
+        stops = []
         try:
+            for b in mine:
+                b.enabled = False
+            stops.append(SwitchArrival(number))
+            if forward:
+                end = gdb.Breakpoint("*%#x" % code_address("kernel::exit_qemu"), internal=True)
+                end.silent = True
+                stops.append(end)
             gdb.execute("continue" if forward else "reverse-continue", to_string=True)
         finally:
             for b in stops:
@@ -540,20 +553,25 @@ class CoroGoto(gdb.Command):
             frame = gdb.selected_frame()
             caller = frame.older()
             names = {r.number: r.name for r in routines()}
-            args = {}
-            for name in ("kind", "from", "to"):
+
+            def argument(name):
                 try:
-                    args[name] = frame.read_var(name)
+                    return frame.read_var(name)
                 except ValueError:
-                    args[name] = "?"
+                    return None
+
+            def routine(value):
+                return "?" if value is None else names.get(int(value), str(value))
+
+            kind, to = argument("kind"), argument("to")
             print(
                 "switch #%d (%s): %s -> %s; stopped on %s's side, in kernel::roster::arrived called from %s"
                 % (
                     number,
-                    str(args["kind"]).split("::")[-1],
-                    names.get(int(args["from"]), args["from"]) if args["from"] != "?" else "?",
-                    names.get(int(args["to"]), args["to"]) if args["to"] != "?" else "?",
-                    names.get(int(args["to"]), "?") if args["to"] != "?" else "?",
+                    "?" if kind is None else str(kind).split("::")[-1],
+                    routine(argument("from")),
+                    routine(to),
+                    routine(to),
                     caller.name() if caller is not None else "?",
                 )
             )

@@ -211,7 +211,10 @@ static SWITCHES: AtomicU64 = AtomicU64::new(0);
 /// The number of the last switch whose arriving side has called
 /// [`arrived`]. [`SWITCHES`] counts a switch before it is made, so between
 /// the counting and the arrival the two differ: gdb's `coro-goto` reads
-/// both to tell whether switch #N is ahead of it or behind it.
+/// both to tell whether switch #N is ahead of it or behind it. Exported
+/// (under the name gdb reads): the kernel never reads it, and the
+/// optimiser would drop a static nobody reads.
+#[unsafe(export_name = "coroutine_arrivals")]
 static ARRIVED: AtomicU64 = AtomicU64::new(0);
 /// RSP of the routine about to switch away, for the event the arriving
 /// routine writes ([`departing`], [`arrived`]).

@@ -1,0 +1,361 @@
+//! Record and replay (`--record DIR`, `--replay DIR`): a replay prints the
+//! same COM1 and COM2 and ends with the same status as its recording (BIOS,
+//! UEFI, a fault kernel); gdb on a replay executes backwards across the
+//! switches and `coro-goto` goes both ways; a recording that does not fit
+//! is refused before QEMU starts.
+//!
+//! The BIOS recording of the main kernel is made once and shared; each
+//! test that changes it works on a copy.
+
+mod common;
+
+use common::{GdbServer, KernelCopy, assert_no_qemu_left, kernel, run_gdb};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+/// Held while a test runs QEMU: on two cores, parallel TCG guests slow
+/// each other down (see boot.rs).
+static ONE_QEMU_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Runs `boot ARGS` and returns its output; checks afterwards that no QEMU
+/// with `needle` (a path of the run) on its command line is left running.
+fn boot(args: &[&str], needle: &Path) -> Output {
+    let _turn = ONE_QEMU_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let output = Command::new(env!("CARGO_BIN_EXE_boot"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run boot");
+    assert_no_qemu_left(needle);
+    eprintln!("--- boot {args:?}: {}", output.status);
+    eprintln!("stderr:\n{}", String::from_utf8_lossy(&output.stderr));
+    output
+}
+
+/// One `--record` and what it printed and saved.
+struct Recorded {
+    /// Keeps the kernel copy, its image and the recording directory.
+    copy: KernelCopy,
+    dir: PathBuf,
+    output: Output,
+    /// COM2, saved with `--events`.
+    events: String,
+}
+
+impl Recorded {
+    /// Records kernel binary `name` (BIOS, or UEFI with `uefi`).
+    fn new(name: &str, uefi: bool) -> Self {
+        let copy = KernelCopy::new(name);
+        let dir = copy.dir().join("recording");
+        let events = copy.dir().join("recorded.events");
+        let mut args = vec![
+            copy.arg(),
+            "--record",
+            path(&dir),
+            "--events",
+            path(&events),
+        ];
+        if uefi {
+            args.push("--uefi");
+        }
+        let output = boot(&args, &dir);
+        let events = std::fs::read_to_string(&events).expect("the recorded events");
+        Recorded {
+            copy,
+            dir,
+            output,
+            events,
+        }
+    }
+
+    /// Replays it; the replay's output and its COM2.
+    fn replay(&self, extra: &[&str]) -> (Output, String) {
+        let events = self.copy.dir().join("replayed.events");
+        let mut args = vec!["--replay", path(&self.dir), "--events", path(&events)];
+        args.extend(extra);
+        let output = boot(&args, &self.dir);
+        let replayed = std::fs::read_to_string(&events).unwrap_or_default();
+        (output, replayed)
+    }
+
+    /// Replays it and checks that COM1, COM2 and the status are the
+    /// recorded ones; returns COM1.
+    fn replay_matches(&self) -> String {
+        let (replay, events) = self.replay(&[]);
+        assert_eq!(stdout(&replay), stdout(&self.output), "COM1 differs");
+        assert_eq!(events, self.events, "COM2 differs");
+        assert_eq!(replay.status.code(), self.output.status.code());
+        assert!(
+            stderr(&replay).contains("boot: replaying"),
+            "{}",
+            stderr(&replay)
+        );
+        stdout(&replay)
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The main kernel's BIOS recording, made once for every test here.
+fn bios() -> &'static Recorded {
+    static RECORDED: OnceLock<Recorded> = OnceLock::new();
+    RECORDED.get_or_init(|| {
+        let recorded = Recorded::new("kernel", false);
+        assert_eq!(
+            recorded.output.status.code(),
+            Some(0),
+            "the recorded run succeeds"
+        );
+        recorded
+    })
+}
+
+#[test]
+fn a_bios_replay_repeats_the_recording_and_counts_a_round_trip() {
+    let recorded = bios();
+    let com1 = recorded.replay_matches();
+    assert!(com1.contains("all coroutines finished"), "{com1}");
+    // Under -icount the kernel counts the instructions of a round trip.
+    let line = com1
+        .lines()
+        .find(|l| l.contains("round trip: one resume + yield executes"))
+        .unwrap_or_else(|| panic!("no instruction count under -icount: {com1}"));
+    let count = common::dec_after(line, "executes ");
+    assert!((10..1000).contains(&count), "{line}");
+    assert!(line.contains("advances the TSC by 128"), "shift 7: {line}");
+    for file in ["manifest.json", "replay.log", "disk.img", "kernel.elf"] {
+        assert!(recorded.dir.join(file).is_file(), "{file} in the recording");
+    }
+}
+
+#[test]
+fn a_uefi_replay_repeats_the_recording() {
+    let recorded = Recorded::new("kernel", true);
+    assert_eq!(recorded.output.status.code(), Some(0));
+    assert!(recorded.dir.join("OVMF_VARS.fd").is_file());
+    recorded.replay_matches();
+}
+
+#[test]
+fn a_fault_kernel_replay_repeats_the_recording() {
+    let recorded = Recorded::new("fault_page_fault", false);
+    assert_eq!(
+        recorded.output.status.code(),
+        Some(1),
+        "the fault kernel fails"
+    );
+    let com1 = recorded.replay_matches();
+    assert!(
+        com1.contains("PAGE FAULT") || com1.contains("page fault"),
+        "{com1}"
+    );
+}
+
+#[test]
+fn a_recording_for_another_kernel_is_refused() {
+    let recorded = bios();
+    let other = KernelCopy::new("fault_panic");
+    let (output, _) = recorded.replay(&[other.arg()]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(err.contains("was made for another kernel"), "{err}");
+    assert!(
+        !err.contains("boot: replaying"),
+        "QEMU never started: {err}"
+    );
+    // The recorded kernel itself is accepted: this is the cargo runner's way.
+    let (same, _) = recorded.replay(&[recorded.copy.arg()]);
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+}
+
+#[test]
+fn a_changed_image_is_refused() {
+    let recorded = bios();
+    let copy = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    for entry in std::fs::read_dir(&recorded.dir).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), copy.path().join(entry.file_name())).unwrap();
+    }
+    let image = copy.path().join("disk.img");
+    let mut bytes = std::fs::read(&image).unwrap();
+    bytes[0x200] ^= 1;
+    std::fs::write(&image, bytes).unwrap();
+    let output = boot(&["--replay", path(copy.path())], copy.path());
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("disk.img has changed since it was recorded"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("boot: replaying"),
+        "QEMU never started: {err}"
+    );
+}
+
+/// The RSP that `p/x $rsp` printed last before `marker`, and the stack
+/// `coro-where` named right after it.
+fn where_after<'a>(text: &'a str, marker: &str) -> &'a str {
+    let at = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} in:\n{text}"));
+    let line = text[at..]
+        .lines()
+        .find(|l| l.starts_with("RSP="))
+        .unwrap_or_else(|| panic!("no coro-where after {marker}:\n{text}"));
+    line.split('(')
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap_or("")
+}
+
+#[test]
+fn gdb_steps_backwards_across_the_switches_of_a_replay() {
+    let recorded = bios();
+    let _turn = ONE_QEMU_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut server = GdbServer::start_with(&["--replay", path(&recorded.dir)]);
+    let elf = recorded.dir.join("kernel.elf");
+    let text = run_gdb(
+        &elf,
+        server.port,
+        &[
+            // coro-break's hardware breakpoint on switch_to_coro1.
+            "continue",
+            "echo @entry\\n",
+            "coro-where",
+            // mov [main_context], rsp; mov rsp, [coro1_context]
+            "stepi 2",
+            "echo @after-mov\\n",
+            "coro-where",
+            "reverse-stepi",
+            "echo @reversed-mov\\n",
+            "coro-where",
+            "x/i $pc",
+            // switch_into: push rbp, push rbx, mov [rdi], rsp, mov rsp, [rsi]
+            "continue",
+            "continue",
+            "echo @switch-into\\n",
+            "coro-where",
+            "stepi 4",
+            "echo @after-switch-into\\n",
+            "coro-where",
+            "reverse-stepi",
+            "echo @reversed-switch-into\\n",
+            "coro-where",
+            "x/i $pc",
+            // Back to the earlier breakpoint on switch_to_coro1.
+            "reverse-continue",
+            "echo @reverse-continue\\n",
+            "info symbol $pc",
+            // The last write to coro1_context before this point, backwards.
+            "continue",
+            "continue",
+            "watch -l coro1_context",
+            "reverse-continue",
+            "echo @watch\\n",
+            "info symbol $pc",
+            "delete",
+            "coro-goto 9",
+            "echo @goto-9\\n",
+            "coro-goto 3",
+            "echo @goto-3\\n",
+            "coro-goto 3",
+            "kill",
+        ],
+    );
+    server.wait(Duration::from_secs(60));
+    eprintln!("{text}");
+    assert_eq!(where_after(&text, "@entry"), "main_stack", "{text}");
+    assert_eq!(
+        where_after(&text, "@after-mov"),
+        "coroutine1_stack",
+        "{text}"
+    );
+    assert_eq!(where_after(&text, "@reversed-mov"), "main_stack", "{text}");
+    let reversed = &text[text.find("@reversed-mov").unwrap()..];
+    assert!(
+        reversed.contains("mov    rsp,QWORD PTR [rip+") && reversed.contains("coro1_context"),
+        "back before mov rsp, [coro1_context]: {reversed}"
+    );
+    assert_eq!(where_after(&text, "@switch-into"), "main_stack", "{text}");
+    assert_eq!(
+        where_after(&text, "@after-switch-into"),
+        "coroutine1_stack",
+        "{text}"
+    );
+    assert_eq!(
+        where_after(&text, "@reversed-switch-into"),
+        "main_stack",
+        "{text}"
+    );
+    let reversed = &text[text.find("@reversed-switch-into").unwrap()..];
+    assert!(
+        reversed.contains("mov    rsp,QWORD PTR [rsi]"),
+        "{reversed}"
+    );
+    let after = |marker: &str| {
+        &text[text
+            .find(marker)
+            .unwrap_or_else(|| panic!("{marker}: {text}"))..]
+    };
+    assert!(
+        after("@reverse-continue").contains("switch_to_coro1"),
+        "{text}"
+    );
+    // What last wrote coro1_context: switch_into saving coroutine1's RSP
+    // or the trampoline setup; either way code of the switch crate.
+    let watch = after("@watch");
+    assert!(
+        watch
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.contains(" in section .text")),
+        "{watch}"
+    );
+    assert!(after("@goto-9").contains("switch #9 ("), "{text}");
+    // The transcript numbers switch #9 too (the same counter).
+    assert!(
+        stdout(&recorded.output).contains("#9 "),
+        "switch #9 in the transcript"
+    );
+    let back = after("@goto-3");
+    assert!(back.contains("switch #3 ("), "{back}");
+    assert!(after("@goto-3").contains("already at switch #3"), "{text}");
+}
+
+#[test]
+fn coro_goto_cannot_go_backwards_live() {
+    let elf = KernelCopy::new("kernel");
+    let _turn = ONE_QEMU_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut server = GdbServer::start(elf.elf(), false);
+    let text = run_gdb(
+        elf.elf(),
+        server.port,
+        &["coro-goto 4", "echo @forward\\n", "coro-goto 2", "kill"],
+    );
+    server.wait(Duration::from_secs(60));
+    assert!(text.contains("switch #4 ("), "{text}");
+    assert!(
+        text.contains("switch #2 is behind (the last one was #4) and this QEMU runs live"),
+        "{text}"
+    );
+    let _ = kernel("kernel");
+}
