@@ -38,7 +38,7 @@ pub struct Args {
     #[arg(long)]
     pub uefi: bool,
 
-    /// Kill QEMU and fail after this many seconds (not applied with --gdb or --gdb-server).
+    /// Kill QEMU and fail after this many seconds (not applied with --gdb, --gdb-server or --replay, which is watched for progress instead).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
 

@@ -187,9 +187,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         Mode::Plain => {
             let timeout = Duration::from_secs(args.timeout);
             let outcome = match &qmp {
-                Some(socket) => {
-                    recording::watch_progress(&mut qemu, socket, timeout, &args.qemu_args)?
-                }
+                Some(socket) => recording::watch_progress(&mut qemu, socket, &args.qemu_args)?,
                 None => qemu.wait(Some(timeout))?,
             };
             // A recording notes how it ended; a replay must end the same way.

@@ -249,7 +249,6 @@ fn gdb_steps_backwards_across_the_switches_of_a_replay() {
             "x/i $pc",
             // switch_into: push rbp, push rbx, mov [rdi], rsp, mov rsp, [rsi]
             "continue",
-            "continue",
             "echo @switch-into\\n",
             "coro-where",
             "stepi 4",
@@ -259,22 +258,25 @@ fn gdb_steps_backwards_across_the_switches_of_a_replay() {
             "echo @reversed-switch-into\\n",
             "coro-where",
             "x/i $pc",
-            // Back to the earlier breakpoint on switch_to_coro1.
+            // Back to a breakpoint on switch_to_coro1, the only one left.
+            "delete",
+            "break switch_to_coro1",
             "reverse-continue",
             "echo @reverse-continue\\n",
             "info symbol $pc",
-            // The last write to coro1_context before this point, backwards.
-            "continue",
-            "continue",
-            "watch -l coro1_context",
+            "delete",
+            "echo @goto-9\\n",
+            "coro-goto 9",
+            // The last write to coro1_context before switch #9, backwards.
+            "watch -l *(long *)&coro1_context",
             "reverse-continue",
             "echo @watch\\n",
             "info symbol $pc",
+            "x/i $pc",
             "delete",
-            "coro-goto 9",
-            "echo @goto-9\\n",
-            "coro-goto 3",
             "echo @goto-3\\n",
+            "coro-goto 3",
+            "echo @goto-3-again\\n",
             "coro-goto 3",
             "kill",
         ],
@@ -315,28 +317,41 @@ fn gdb_steps_backwards_across_the_switches_of_a_replay() {
             .unwrap_or_else(|| panic!("{marker}: {text}"))..]
     };
     assert!(
-        after("@reverse-continue").contains("switch_to_coro1"),
+        after("@reverse-continue")
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("switch_to_coro1 in section")),
         "{text}"
     );
-    // What last wrote coro1_context: switch_into saving coroutine1's RSP
-    // or the trampoline setup; either way code of the switch crate.
+    // What last wrote coro1_context before switch #9: the naked switch
+    // that saved coroutine1's RSP there when it yielded (switch #8 is
+    // coroutine2's).
     let watch = after("@watch");
     assert!(
         watch
             .lines()
             .nth(1)
-            .is_some_and(|l| l.contains(" in section .text")),
+            .is_some_and(|l| l.starts_with("switch_back + ")),
         "{watch}"
     );
-    assert!(after("@goto-9").contains("switch #9 ("), "{text}");
+    assert!(
+        after("@goto-9").contains("switch #9 (Resume): main -> coroutine1"),
+        "{text}"
+    );
     // The transcript numbers switch #9 too (the same counter).
     assert!(
         stdout(&recorded.output).contains("#9 "),
         "switch #9 in the transcript"
     );
     let back = after("@goto-3");
-    assert!(back.contains("switch #3 ("), "{back}");
-    assert!(after("@goto-3").contains("already at switch #3"), "{text}");
+    assert!(
+        back.contains("switch #3 (Call): main -> coroutine2"),
+        "{back}"
+    );
+    assert!(
+        after("@goto-3-again").contains("already at switch #3"),
+        "{text}"
+    );
 }
 
 #[test]
