@@ -20,6 +20,7 @@
 #![feature(abi_x86_interrupt)]
 
 pub mod events;
+pub mod gdb_facts;
 pub mod gdt;
 pub mod guard;
 pub mod interrupts;
