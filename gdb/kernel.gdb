@@ -54,7 +54,9 @@ def _load_coro():
         if os.path.dirname(folder) == folder:
             raise gdb.GdbError("gdb/kernel.gdb: no gdb/coro above %s" % init.symtab.fullname())
         folder = os.path.dirname(folder)
-    sys.path.insert(0, os.path.join(folder, "gdb"))
+    package_folder = os.path.join(folder, "gdb")
+    if package_folder not in sys.path:
+        sys.path.insert(0, package_folder)
     # Each registers itself with gdb when imported: the commands, the
     # frame filter that names the switch's frames in `bt`.
     for module in ("coro.commands", "coro.frames"):

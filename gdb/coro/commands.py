@@ -70,7 +70,7 @@ class CoroBreak(Subcommand):
 
 
 class CoroSlots(Subcommand):
-    """Every context slot, the RSP it holds and where that points.
+    """Each context slot's saved RSP, and where it points.
 
     main_context, coro1_context, ...: the saved RSP in each, and the stack
     and offset below its top it points into."""
@@ -120,7 +120,7 @@ def frames_to_trampoline():
 
 
 class CoroBt(Subcommand):
-    """coro bt N: the backtrace of routine N as if it were running.
+    """coro bt N: routine N's backtrace, as if it ran.
 
     N is 0 for main, 1.. for the coroutines, as numbered by coro list;
     whatever runs now.
@@ -196,7 +196,7 @@ class CoroRegs(Subcommand):
 
 
 class CoroSwitch(Subcommand):
-    """Step through one switch, instruction by instruction.
+    """Step through one switch, an instruction at a time.
 
     Run it when stopped at the first instruction of switch_into or
     switch_back (coro break puts breakpoints there). Prints RSP and the slots before,

@@ -8,7 +8,7 @@ kernel keeps unmangled (`switch_into`, `coroutine_trampoline`).
 
 import gdb
 
-from . import roster, stacks
+from . import roster, stacks, text
 
 # Registers read as signed 64-bit numbers; addresses are unsigned.
 MASK = (1 << 64) - 1
@@ -59,15 +59,14 @@ def required_function(name):
 def function_at(address):
     """The name of the function that holds `address` (its ELF symbol, so
     naked functions too), or None."""
-    text = gdb.format_address(address)
-    if not text.endswith(">") or "<" not in text:
-        return None
-    return text[text.index("<") + 1 : -1].split("+")[0]
+    return text.symbol_in(gdb.format_address(address))
 
 
 def is_compiled_code(address):
     """Whether `address` lies in a function with debug info: compiled Rust
-    code, where every continue address a switch saves points."""
+    code, where a suspended routine continues (in the Rust functions around
+    the switch's call or jump; only a fresh frame continues in naked code,
+    the trampoline)."""
     return gdb.block_for_pc(address) is not None
 
 

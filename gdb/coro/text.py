@@ -34,3 +34,14 @@ def regs_line(registers):
 def step_line(instruction, rsp, where):
     """One instruction of `coro switch` and RSP after it."""
     return "  %-24s -> %s" % (instruction, rsp_line(rsp, where))
+
+
+def symbol_in(formatted):
+    """The symbol in gdb's `0x... <name+offset>` (gdb.format_address), or
+    None when gdb knows no symbol there (`0x...` alone)."""
+    start = formatted.find(" <")
+    if start < 0 or not formatted.endswith(">"):
+        return None
+    inside = formatted[start + 2 : -1]
+    name, plus, offset = inside.rpartition("+")
+    return name if plus and offset.isdigit() else inside

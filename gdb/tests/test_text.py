@@ -4,7 +4,7 @@ and the README's transcript read."""
 import unittest
 
 from coro.roster import Routine
-from coro.text import list_line, regs_line, rsp_line, slots_line, step_line
+from coro.text import list_line, regs_line, rsp_line, slots_line, step_line, symbol_in
 
 CORO = Routine(1, "coroutine1", "coroutine1_stack", 0x6000, 0x7000, "coro1_context", 0x9008)
 MAIN = Routine(0, "main", "main_stack", 0x1_0000, 0x2_0000, "main_context", 0x9000)
@@ -35,6 +35,21 @@ class Lines(unittest.TestCase):
             step_line("push   rbp", 0x10B60, "main_stack top-0x4a0"),
             "  push   rbp               -> RSP=0x0000000000010b60 (main_stack top-0x4a0)",
         )
+
+
+class SymbolIn(unittest.TestCase):
+    def test_a_function_entry_and_an_offset_into_it(self):
+        self.assertEqual(symbol_in("0xffffffff8000ea48 <coroutine_trampoline>"), "coroutine_trampoline")
+        self.assertEqual(symbol_in("0xffffffff8000ea4b <coroutine_trampoline+3>"), "coroutine_trampoline")
+
+    def test_generic_rust_names_keep_their_angle_brackets(self):
+        self.assertEqual(
+            symbol_in("0xffffffff80009625 <coroutine_switch::Coroutine<4096>::resume<4096>+21>"),
+            "coroutine_switch::Coroutine<4096>::resume<4096>",
+        )
+
+    def test_no_symbol(self):
+        self.assertIsNone(symbol_in("0x1234"))
 
 
 if __name__ == "__main__":
