@@ -35,9 +35,10 @@ display/i $pc
 # The helpers are the Python package gdb/coro (one module per concern;
 # `help coro` lists the commands). gdb neither puts a script's folder on
 # Python's path nor tells a script where it is, so the loader asks the
-# kernel: its debug info names its source files, in the checkout it was
-# built from, beside this folder. All in one function, so that nothing is
-# left in the `__main__` that every gdb script shares.
+# kernel: its debug info names its source files (kernel/src/lib.rs in the
+# checkout it was built from), and gdb/coro is found in a folder above
+# them. All in one function, deleted after use, so that nothing is left in
+# the `__main__` that every gdb script shares.
 python
 def _load_coro():
     import importlib
@@ -48,11 +49,13 @@ def _load_coro():
 
     init = gdb.lookup_global_symbol("kernel::init")
     if init is None or init.symtab is None:
-        raise gdb.GdbError("gdb/kernel.gdb: load a kernel of this project (with debug info) first")
+        print("gdb/kernel.gdb: no coro commands: load a kernel of this project first", file=sys.stderr)
+        return
     folder = os.path.dirname(init.symtab.fullname())
     while not os.path.isfile(os.path.join(folder, "gdb", "coro", "__init__.py")):
         if os.path.dirname(folder) == folder:
-            raise gdb.GdbError("gdb/kernel.gdb: no gdb/coro above %s" % init.symtab.fullname())
+            print("gdb/kernel.gdb: no coro commands: no gdb/coro above %s" % init.symtab.fullname(), file=sys.stderr)
+            return
         folder = os.path.dirname(folder)
     package_folder = os.path.join(folder, "gdb")
     if package_folder not in sys.path:
@@ -63,8 +66,10 @@ def _load_coro():
         importlib.import_module(module)
 
 
-_load_coro()
-del _load_coro
+try:
+    _load_coro()
+finally:
+    del _load_coro
 end
 
 # QEMU starts paused in the firmware, before the bootloader has mapped the
