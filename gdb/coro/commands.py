@@ -150,11 +150,11 @@ class CoroBt(Subcommand):
             raise gdb.GdbError("no routine %d: coro list shows 0 to %d" % (number, len(known) - 1))
         routine = known[number]
         what = kernel.state(routine, kernel.rsp())
-        if what == "running":
+        if what == stacks.RUNNING:
             print("%s is running: its backtrace is `bt`" % routine.name)
             gdb.execute("bt")
             return
-        if what != "suspended":
+        if what != stacks.SUSPENDED:
             print("%s is %s: it has no frames to show" % (routine.name, what))
             return
         saved = kernel.saved_rsp(routine)
@@ -199,10 +199,10 @@ class CoroSwitch(Subcommand):
     """Step through one switch, an instruction at a time.
 
     Run it when stopped at the first instruction of switch_into or
-    switch_back (coro break puts breakpoints there). Prints RSP and the slots before,
-    each instruction as it executes, and RSP and the slots after the final
-    `jmp rcx` (switch_into) or `ret` (switch_back), which lands on the other
-    side."""
+    switch_back (coro break puts breakpoints there). Prints RSP and the
+    slots before, each instruction as it executes, and RSP and the slots
+    after the final `jmp rcx` (switch_into) or `ret` (switch_back), which
+    lands on the other side."""
 
     NAME, CATEGORY = "switch", gdb.COMMAND_RUNNING
 

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 FRAME = ("rbx", "rbp", "rip")
 WORD = 8
 
+# A routine's states, as `coro list` prints them.
+RUNNING, SUSPENDED, FINISHED, NOT_STARTED = "running", "suspended", "finished", "not started"
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -79,16 +82,16 @@ def state(routine, rsp, memory, layout, trampoline):
     """running / suspended / finished / not started, with RSP at `rsp`
     now and the trampoline's entry at `trampoline`."""
     if routine.holds(rsp):
-        return "running"
+        return RUNNING
     saved = saved_rsp(routine, memory)
     if routine.number == 0:
-        return "suspended" if saved else "not started"
+        return SUSPENDED if saved else NOT_STARTED
     if saved == 0:
         # A finished coroutine's slot is emptied; one never set up is empty too.
-        return "finished" if stack_used(routine, memory, layout) > 0 else "not started"
+        return FINISHED if stack_used(routine, memory, layout) > 0 else NOT_STARTED
     if is_fresh(routine, saved, memory, layout, trampoline):
-        return "not started"
-    return "suspended"
+        return NOT_STARTED
+    return SUSPENDED
 
 
 def saved_registers(saved, memory, is_code):
