@@ -14,5 +14,6 @@ One module per concern:
 `roster`, `stacks` and `text` do not import gdb: gdb/tests runs their unit
 tests with plain python3 (`cargo test -p boot --test gdb_package`).
 `frames` and `commands` register themselves with gdb when imported; a new
-command is one more `Subcommand` class in `commands`.
+command is one more `Subcommand` class in `commands` (`coro NAME`, and
+`coro-NAME` as its alias).
 """

@@ -228,5 +228,6 @@ class CoroSwitch(Subcommand):
 
 
 Coro()
-for subcommand in (CoroList, CoroBt, CoroSwitch, CoroBreak, CoroSlots, CoroWhere, CoroRegs):
+# Every Subcommand defined above: a new command is one more such class.
+for subcommand in Subcommand.__subclasses__():
     subcommand()
