@@ -750,9 +750,9 @@ impl<'t> StackChart<'t> {
         let detail = if self.samples.iter().any(|s| s.overflowed) {
             "overflowed".to_owned()
         } else if let Some(bytes) = deepest {
-            format!("deepest at a switch: {bytes} B")
+            format!("deepest seen: {bytes} B")
         } else {
-            "not seen at a switch".to_owned()
+            "never seen".to_owned()
         };
         for (line, text) in [size, detail].iter().enumerate() {
             out.text(
@@ -875,12 +875,12 @@ impl<'t> StackChart<'t> {
 }
 
 /// The bytes below a stack's top that its chart spans: the whole stack,
-/// unless all that was seen of it (`deepest`) stays within its top quarter:
-/// then the smallest power of two, at least 256, that holds it with a
-/// quarter to spare. main's 65,536-byte stack is used to about 1.4 KiB: at
-/// full scale its bars would be slivers.
+/// unless all that was seen of it (`deepest`) stays within its top
+/// sixteenth, which would draw as slivers of under 4 px: then the smallest
+/// power of two, at least 256, that holds it with a quarter to spare.
+/// main's 65,536-byte stack is used to about 1.4 KiB.
 fn chart_span(size: u64, deepest: u64) -> u64 {
-    if deepest.saturating_mul(4) >= size {
+    if deepest.saturating_mul(16) >= size {
         return size;
     }
     (deepest + deepest / 4).next_power_of_two().clamp(256, size)
@@ -1366,6 +1366,10 @@ mod tests {
         );
         assert!(main.contains(&format!("{span} B")), "{main:?}");
         // A coroutine's stack, used to nearly half, is charted whole.
+        assert!(
+            main.contains(&format!("deepest seen: {deepest} B")),
+            "{main:?}"
+        );
         let c1 = texts(&stacks[1]);
         assert!(c1.contains(&"4096 bytes".to_owned()), "{c1:?}");
         assert!(c1.contains(&"4096 B".to_owned()), "{c1:?}");
@@ -1384,7 +1388,8 @@ mod tests {
         assert_eq!(chart_span(65536, 1376), 2048);
         assert_eq!(chart_span(65536, 0), 256);
         assert_eq!(chart_span(4096, 1968), 4096);
-        assert_eq!(chart_span(4096, 1023), 2048);
+        assert_eq!(chart_span(4096, 616), 4096);
+        assert_eq!(chart_span(4096, 200), 256);
         assert_eq!(chart_span(4096, 4096), 4096);
     }
 
