@@ -132,10 +132,10 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "");
     }
 
-    #[test]
-    fn trace_and_svg_are_drawn_from_the_lines() {
-        let dir = tempfile::tempdir().unwrap();
-        let (json, svg) = (dir.path().join("run.json"), dir.path().join("run.svg"));
+    /// Saves `text`'s trace and picture in `dir`; returns them as read
+    /// back.
+    fn draw(text: &str, dir: &Path) -> (serde_json::Value, String) {
+        let (json, svg) = (dir.join("run.json"), dir.join("run.svg"));
         let args = Args::try_parse_from([
             "boot",
             "--trace",
@@ -144,15 +144,22 @@ mod tests {
             svg.to_str().unwrap(),
         ])
         .unwrap();
-        save_outputs(TWO, &args).unwrap();
-        let trace: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        save_outputs(text, &args).unwrap();
+        let trace = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        (trace, std::fs::read_to_string(&svg).unwrap())
+    }
+
+    #[test]
+    fn trace_and_svg_are_drawn_from_the_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let (trace, picture) = draw(TWO, dir.path());
         assert!(
             trace["traceEvents"]
                 .as_array()
                 .is_some_and(|e| !e.is_empty())
         );
-        assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+        assert!(picture.starts_with("<svg"));
+        let svg = dir.path().join("run.svg");
         // A line that does not parse: a clear failure, the raw lines kept.
         let raw = dir.path().join("raw.events");
         let args = Args::try_parse_from([
@@ -173,24 +180,10 @@ mod tests {
     #[test]
     fn a_line_cut_mid_write_still_gives_a_trace_and_a_picture() {
         let dir = tempfile::tempdir().unwrap();
-        let (events, json, svg) = (
-            dir.path().join("k.events"),
-            dir.path().join("run.json"),
-            dir.path().join("run.svg"),
-        );
+        let events = dir.path().join("k.events");
         let cut_at = TWO.find("switch n=8 ").unwrap() + "switch n=8 kind=yi".len();
         std::fs::write(&events, &TWO[..cut_at]).unwrap();
-        let args = Args::try_parse_from([
-            "boot",
-            "--trace",
-            json.to_str().unwrap(),
-            "--svg",
-            svg.to_str().unwrap(),
-        ])
-        .unwrap();
-        save_outputs(&read(&events).unwrap(), &args).unwrap();
-        let trace: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let (trace, picture) = draw(&read(&events).unwrap(), dir.path());
         let slices = trace["traceEvents"]
             .as_array()
             .unwrap()
@@ -202,7 +195,6 @@ mod tests {
             trace["otherData"]["last line, cut short and left out"],
             "switch n=8 kind=yi"
         );
-        let picture = std::fs::read_to_string(&svg).unwrap();
         assert!(picture.contains("7 switches, ended: the event lines stop here"));
         assert!(picture.contains("The last event line was cut short"));
         assert!(cut_note("switch n=8 kind=yi").ends_with("\"switch n=8 kind=yi\""));

@@ -220,9 +220,13 @@ fn the_kernel_run_as_a_trace_and_a_picture() {
     // cut.
     let text = p.run.lines.join("\n") + "\n";
     let tenth = text.find(" n=10 ").expect("a tenth switch");
-    let cut = &text[..tenth + " n=10 kind=".len()];
     let dir = tempfile::tempdir().expect("scratch directory");
-    let (json, picture) = (dir.path().join("cut.json"), dir.path().join("cut.svg"));
+    let (events, json, picture) = (
+        dir.path().join("cut.events"),
+        dir.path().join("cut.json"),
+        dir.path().join("cut.svg"),
+    );
+    std::fs::write(&events, &text[..tenth + " n=10 kind=".len()]).expect("write");
     let args = boot::cli::Args::try_parse_from([
         "boot",
         "--trace",
@@ -231,7 +235,8 @@ fn the_kernel_run_as_a_trace_and_a_picture() {
         picture.to_str().unwrap(),
     ])
     .expect("arguments");
-    boot::events::save_outputs(cut, &args).unwrap_or_else(|e| panic!("{e}: {dump}"));
+    let cut = boot::events::read(&events).expect("read the cut file");
+    boot::events::save_outputs(&cut, &args).unwrap_or_else(|e| panic!("{e}: {dump}"));
     let trace: Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("the trace")).expect("JSON");
     let slices = trace["traceEvents"]

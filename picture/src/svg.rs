@@ -1106,6 +1106,14 @@ mod tests {
             .unwrap_or_else(|| panic!("no {property} for {selector}: {rule}"))
     }
 
+    /// The texts drawn in `node`, in order.
+    fn texts<'n>(node: Node<'n, 'n>) -> Vec<&'n str> {
+        node.descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .filter_map(|n| n.text())
+            .collect()
+    }
+
     /// The classes of `node`.
     fn classes<'n>(node: &Node<'n, 'n>) -> Vec<&'n str> {
         node.attribute("class")
@@ -1150,11 +1158,7 @@ mod tests {
     fn names_and_slots_are_real_text() {
         let markup = picture(TWO);
         let document = roxmltree::Document::parse(&markup).unwrap();
-        let texts: Vec<&str> = document
-            .descendants()
-            .filter(|n| n.has_tag_name("text"))
-            .filter_map(|n| n.text())
-            .collect();
+        let texts = texts(document.root());
         for expected in [
             "coroutine2",
             "call → main_context",
@@ -1173,11 +1177,7 @@ mod tests {
         let text = "fault who=0 switch=0 rsp=0x10 tsc=1 what=PANIC: boom (x.rs:1:1)\nexit code=failed switches=0 tsc=2\n";
         let doc = picture(text);
         let parsed = roxmltree::Document::parse(&doc).unwrap();
-        let texts: Vec<&str> = parsed
-            .descendants()
-            .filter(|n| n.has_tag_name("text"))
-            .filter_map(|n| n.text())
-            .collect();
+        let texts = texts(parsed.root());
         assert!(
             texts.iter().any(|t| t.starts_with("No routine lines")),
             "{texts:?}"
@@ -1342,14 +1342,7 @@ mod tests {
         let markup = picture(TWO);
         let document = Document::parse(&markup).unwrap();
         let stacks = with_class(&document, "stack");
-        let texts = |stack: &Node<'_, '_>| -> Vec<String> {
-            stack
-                .descendants()
-                .filter(|n| n.has_tag_name("text"))
-                .filter_map(|n| n.text().map(str::to_owned))
-                .collect()
-        };
-        let main = texts(&stacks[0]);
+        let main = texts(stacks[0]);
         let deepest = Timeline::parse(TWO)
             .unwrap()
             .depths
@@ -1361,18 +1354,18 @@ mod tests {
         let span = chart_span(65536, deepest);
         assert!(span < 65536 && span > deepest, "{span} for {deepest}");
         assert!(
-            main.contains(&format!("65536 B, top {span} B shown")),
+            main.contains(&&*format!("65536 B, top {span} B shown")),
             "{main:?}"
         );
-        assert!(main.contains(&format!("{span} B")), "{main:?}");
+        assert!(main.contains(&&*format!("{span} B")), "{main:?}");
         // A coroutine's stack, used to nearly half, is charted whole.
         assert!(
-            main.contains(&format!("deepest seen: {deepest} B")),
+            main.contains(&&*format!("deepest seen: {deepest} B")),
             "{main:?}"
         );
-        let c1 = texts(&stacks[1]);
-        assert!(c1.contains(&"4096 bytes".to_owned()), "{c1:?}");
-        assert!(c1.contains(&"4096 B".to_owned()), "{c1:?}");
+        let c1 = texts(stacks[1]);
+        assert!(c1.contains(&"4096 bytes"), "{c1:?}");
+        assert!(c1.contains(&"4096 B"), "{c1:?}");
         // main's deepest bar is most of the chart, not a sliver.
         let bars: Vec<f64> = stacks[0]
             .children()
