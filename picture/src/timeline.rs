@@ -269,6 +269,9 @@ impl<'a> Timeline<'a> {
     /// rule: `main_context ← 0x...`, `coro1_context ← 0 (emptied: ...)`, or
     /// why nothing.
     pub fn wrote(&self, switch: &Switch) -> String {
+        // A switch writes the leaving routine's own slot, if any
+        // (`Kind::writes_slot_of`), and `Event::parse` has checked that
+        // `stored` is there exactly when it does.
         let slot = self.slot(switch.from);
         let stored = switch.stored.unwrap_or_default();
         match switch.kind.leaving() {
