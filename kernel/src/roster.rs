@@ -328,12 +328,8 @@ pub fn departing(rsp: u64) {
 /// transcript shows the slots.
 pub fn arrived(kind: Kind, from: Id, to: Id, value: Option<u64>) {
     RUNNING.store(to, Ordering::Relaxed);
-    // The phase 1 return and the final switch of a finished coroutine save
-    // the leaving side nowhere that can be resumed.
-    let wrote = match kind {
-        Kind::Call | Kind::Resume | Kind::Yield => Some(from),
-        Kind::Return | Kind::Finish => None,
-    };
+    // The slots are read back, not assumed: which ones the switch wrote and
+    // read is the protocol's rule for `kind`, what they hold is observed.
     let saved = |id: Id| slot(id).map_or(0, |s| s.saved_rsp());
     events::emit(&Event::Switch(Switch {
         n: switches(),
@@ -342,10 +338,8 @@ pub fn arrived(kind: Kind, from: Id, to: Id, value: Option<u64>) {
         to,
         value,
         from_rsp: LEAVING_RSP.load(Ordering::Relaxed),
-        wrote,
-        stored: wrote.map(saved),
-        read: to,
-        loaded: saved(to),
+        stored: kind.writes_slot_of(from).map(saved),
+        loaded: saved(kind.reads_slot_of(to)),
         rsp: stacks::rsp(),
         tsc: events::tsc(),
     }));
