@@ -134,9 +134,10 @@ pub fn init(boot_info: &BootInfo, roster: Option<&'static Roster>) {
         let bottom = boot_info.kernel_stack_bottom;
         roster::install(roster, bottom, bottom + boot_info.kernel_stack_len);
     }
+    let stacks = roster::coroutines().iter().map(|m| (m.name, m.stack.get()));
     // SAFETY: the offset is where the bootloader mapped all physical memory,
     // and nothing uses the guard pages (they are never touched by design).
-    unsafe { guard::unmap_guard_pages(VirtAddr::new(offset)) };
+    unsafe { guard::unmap_guard_pages(VirtAddr::new(offset), stacks) };
 }
 
 /// "while coroutine1 was running at switch #7", or nothing if the kernel
