@@ -11,6 +11,8 @@
 //! and the counted, logged switches, the stack names, the fault reports and
 //! the event lines on COM2 ([`events`]) all read it. [`scenario`] is the
 //! small harness of the fault test kernels in `src/bin/fault_*.rs`.
+//! [`hypervisor`] says from CPUID what runs the kernel, for the wording of
+//! the cycles figure.
 //!
 //! The program itself lives in `main.rs` so that it can be read side by side
 //! with the original NASM listing.
@@ -22,6 +24,7 @@
 pub mod events;
 pub mod gdt;
 pub mod guard;
+pub mod hypervisor;
 pub mod interrupts;
 pub mod roster;
 pub mod scenario;
