@@ -56,8 +56,7 @@ pub fn departing(rsp: u64) {
     let left = HANDOVER.swap(rsp, Ordering::Relaxed);
     assert!(
         left == 0,
-        "switch #{}: departing twice without an arrival in between",
-        switches()
+        "a second departure before an arrival took the first"
     );
 }
 
@@ -74,8 +73,7 @@ pub fn arrived(kind: Kind, from: Id, to: Id, value: Option<u64>) {
     let from_rsp = HANDOVER.swap(0, Ordering::Relaxed);
     assert!(
         from_rsp != 0,
-        "switch #{}: {} arrived, but {} did not say it was departing",
-        switches(),
+        "{} arrived from {}, which did not say it was departing",
         name(to),
         name(from)
     );
