@@ -211,6 +211,31 @@ fn not_an_elf() {
 }
 
 #[test]
+fn unknown_kernel_binary() {
+    let output = boot(&["--bin", "no_such_kernel"], None);
+    assert_eq!(code(&output), Some(2));
+    assert!(stdout(&output).is_empty());
+    let stderr = stderr(&output);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let (head, kernels) = stderr
+        .trim_end()
+        .split_once("; the kernels are: ")
+        .expect("the message lists the kernels");
+    assert_eq!(head, "boot: no kernel binary named `no_such_kernel`");
+    let kernels: Vec<&str> = kernels.split(", ").collect();
+    for name in ["kernel", "round_robin", "test_panic"] {
+        assert!(kernels.contains(&name), "{stderr}");
+    }
+}
+
+#[test]
+fn timeout_zero_is_a_usage_error() {
+    let output = boot(&["--timeout", "0", "kernel.elf"], None);
+    assert_eq!(code(&output), Some(2));
+    assert!(stderr(&output).contains("--timeout"), "{}", stderr(&output));
+}
+
+#[test]
 fn unknown_flag() {
     let output = boot(&["--frobnicate"], None);
     assert_eq!(code(&output), Some(2));

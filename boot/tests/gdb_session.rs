@@ -287,7 +287,7 @@ fn gdb_sees_the_coroutines(uefi: bool) {
     for frame in [
         "kernel::rounds",
         "coroutine_trampoline",
-        "kernel::roster::Coroutines::resume",
+        "kernel::roster::switches::Coroutines::resume",
     ] {
         assert!(
             at_yield.contains(frame),

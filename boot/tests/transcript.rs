@@ -3,7 +3,9 @@
 //! transcript: the switches of both phases in order with the values handed
 //! across, every RSP inside the stack it should be in, main's RSP restored,
 //! each context slot exactly where the switch must have left it, and the
-//! summary (switch count, high-water marks, exit).
+//! summary (switch count, high-water marks, exit). One line of the
+//! transcript is read too: the cycles figure, which under QEMU's TCG the
+//! kernel (asking CPUID) must call emulated.
 
 mod common;
 
@@ -199,6 +201,17 @@ fn check_summary(run: &Run, routines: &[Routine<'_>], switches: &[Switch], dump:
     };
     assert_eq!(code, ExitCode::Success, "{dump}");
     assert_eq!(n, switches.len() as u64, "switches made: {dump}");
+    // The boot tool runs QEMU under TCG: the kernel, asking CPUID, must call
+    // its cycles figure emulated.
+    let stdout = String::from_utf8_lossy(&run.output.stdout);
+    let cycles = stdout
+        .lines()
+        .find(|l| l.contains("cycles per switch: "))
+        .unwrap_or_else(|| panic!("no cycles line: {dump}"));
+    assert!(
+        cycles.ends_with("; EMULATED by QEMU TCG, not a hardware figure)"),
+        "{cycles}"
+    );
     for r in &routines[1..] {
         let bytes = events
             .iter()
