@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need on a Debian/Ubuntu machine:
-# the pinned Rust toolchain (rust-toolchain.toml) and QEMU, OVMF and gdb.
+# the pinned Rust toolchain (rust-toolchain.toml) and QEMU, OVMF and gdb, and
+# python3 and pyflakes for the gdb helpers' tests and lint.
 # As root it installs missing packages with apt-get; otherwise it prints the
 # exact command and fails. Quiet and quick when everything is already there.
 set -euo pipefail
@@ -23,13 +24,14 @@ if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1 \
     rustup toolchain install --no-self-update
 fi
 
-# --- QEMU, OVMF, gdb ----------------------------------------------------------
+# --- QEMU, OVMF, gdb, python3, pyflakes ----------------------------------------
 missing=()
 command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
 [ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || [ -e /usr/share/OVMF/OVMF_CODE.fd ] \
     || [ -e /usr/share/ovmf/OVMF.fd ] || missing+=(ovmf)
 command -v gdb >/dev/null 2>&1 || missing+=(gdb)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v pyflakes3 >/dev/null 2>&1 || missing+=(pyflakes3)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -200,8 +200,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     // QEMU has ended on every path but an error above; make sure before
     // reading the file it writes.
     qemu.kill();
-    let saved =
-        events::read_lines(&events_file).and_then(|lines| events::save_outputs(&lines, args));
+    let saved = events::read(&events_file).and_then(|text| events::save_outputs(&text, args));
     combine(verdict, saved)
 }
 
