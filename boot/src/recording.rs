@@ -162,6 +162,18 @@ impl RecordReplay {
     }
 }
 
+/// A replay's own files (see [`Recording::replay_files`]).
+pub struct ReplayFiles {
+    /// COM1 with gdb (`--gdb` keeps it off gdb's terminal).
+    pub serial_log: PathBuf,
+    /// COM2, the kernel's event lines.
+    pub events: PathBuf,
+    /// The QMP socket [`watch_progress`] uses, without gdb.
+    pub qmp: Option<PathBuf>,
+    /// Holds the files; removed when dropped.
+    _dir: tempfile::TempDir,
+}
+
 /// A recording directory whose manifest has been read (and, for a replay,
 /// checked).
 #[derive(Debug, Clone)]
@@ -378,6 +390,52 @@ impl Recording {
             log: self.dir.join(LOG),
             qmp,
         }
+    }
+
+    /// QEMU's extra arguments for this run: a replay's are the recorded
+    /// ones, then the user's (which [`watch_progress`] names if the replay
+    /// stalls); a recording's are the user's.
+    pub fn extra_args(&self, user: &[OsString]) -> Vec<OsString> {
+        match self.direction {
+            Direction::Record => user.to_vec(),
+            Direction::Replay => [self.qemu_args(), user.to_vec()].concat(),
+        }
+    }
+
+    /// Where a replay writes COM1 (with gdb) and COM2: a directory of its
+    /// own, removed when dropped, so that replays of one recording can run
+    /// side by side; `watched`: it also holds the QMP socket of
+    /// [`watch_progress`]. `None` for a recording (its run writes next to
+    /// the kernel, as a plain run does).
+    pub fn replay_files(&self, watched: bool) -> Result<Option<ReplayFiles>, Failure> {
+        if self.direction == Direction::Record {
+            return Ok(None);
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("boot-replay-")
+            .tempdir()
+            .map_err(|e| Failure::failed(format!("creating a directory for the replay: {e}")))?;
+        Ok(Some(ReplayFiles {
+            serial_log: dir.path().join("serial.log"),
+            events: dir.path().join("events"),
+            qmp: watched.then(|| dir.path().join("qmp.sock")),
+            _dir: dir,
+        }))
+    }
+
+    /// Tells the user what this run does with the recording.
+    pub fn announce(&self) {
+        let what = match self.direction {
+            Direction::Record => "recording into",
+            Direction::Replay => "replaying",
+        };
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let dir = self.dir.strip_prefix(&cwd).unwrap_or(&self.dir);
+        eprintln!(
+            "boot: {what} {} (icount shift={})",
+            dir.display(),
+            self.manifest.shift
+        );
     }
 
     /// For a recording, notes how many serial ports QEMU's command line

@@ -8,7 +8,7 @@ use crate::discover::{self, OvmfEnv};
 use crate::error::{EXIT_GDB_ENDED, Failure};
 use crate::firmware::Firmware;
 use crate::qemu::{Qemu, QemuConfig, Serial};
-use crate::recording::{self, Direction, Recording};
+use crate::recording::{self, Recording};
 use crate::{elf, events, gdb, image, kernel_build, signals, status, strip};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -88,14 +88,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             Some(recording),
         ),
         None => {
-            let elf = match &args.kernel {
-                Some(kernel) => kernel.clone(),
-                None => {
-                    let built = kernel_build::build_kernel(&args.bin, args.release)?;
-                    elf::validate_kernel(&built)?;
-                    built
-                }
-            };
+            let elf = kernel_elf(args)?;
             let image = image::create_image(&elf, &strip::without_debug_info(&elf), &firmware)?;
             match &args.record {
                 // The run boots the recording's copies, as its replays will.
@@ -108,12 +101,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                         &firmware,
                         &args.qemu_args,
                     )?;
-                    (
-                        elf,
-                        recording.image(),
-                        recording.firmware(),
-                        Some(recording),
-                    )
+                    let (image, firmware) = (recording.image(), recording.firmware());
+                    (elf, image, firmware, Some(recording))
                 }
                 None => {
                     let firmware = image::private_firmware(&firmware, &image)?;
@@ -122,34 +111,15 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             }
         }
     };
-    // A replay writes its serial files to a directory of its own (removed
-    // at the end), so that replays of one recording can run side by side;
-    // without gdb, it also holds the QMP socket the progress watch uses.
-    let scratch = match &recording {
-        Some(r) if r.direction() == Direction::Replay => Some(
-            tempfile::Builder::new()
-                .prefix("boot-replay-")
-                .tempdir()
-                .map_err(|e| {
-                    Failure::failed(format!("creating a directory for the replay: {e}"))
-                })?,
-        ),
-        _ => None,
+    let replay_files = match &recording {
+        Some(r) => r.replay_files(matches!(mode, Mode::Plain))?,
+        None => None,
     };
-    let (serial_log, events_file) = match &scratch {
-        Some(dir) => (dir.path().join("serial.log"), dir.path().join("events")),
+    let (serial_log, events_file) = match &replay_files {
+        Some(files) => (files.serial_log.clone(), files.events.clone()),
         None => (image::serial_log_path(&image), image::events_path(&image)),
     };
-    let qmp = match (&scratch, &mode) {
-        (Some(dir), Mode::Plain) => Some(dir.path().join("qmp.sock")),
-        _ => None,
-    };
-    let extra_args = match &recording {
-        Some(r) if r.direction() == Direction::Replay => {
-            [r.qemu_args(), args.qemu_args.clone()].concat()
-        }
-        _ => args.qemu_args.clone(),
-    };
+    let qmp = replay_files.as_ref().and_then(|files| files.qmp.clone());
     let config = QemuConfig {
         program: qemu_program,
         image: image.clone(),
@@ -161,19 +131,13 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         events: events_file.clone(),
         gdb_port: mode.gdb_port(),
         record_replay: recording.as_ref().map(|r| r.record_replay(qmp.clone())),
-        extra_args,
+        extra_args: recording
+            .as_ref()
+            .map_or_else(|| args.qemu_args.clone(), |r| r.extra_args(&args.qemu_args)),
     };
     if let Some(recording) = &mut recording {
         recording.serial_ports(&config.args())?;
-        eprintln!(
-            "boot: {} {} (icount shift={})",
-            match recording.direction() {
-                Direction::Record => "recording into",
-                Direction::Replay => "replaying",
-            },
-            shown(recording.dir()).display(),
-            recording.manifest.shift
-        );
+        recording.announce();
     }
 
     eprintln!(
@@ -202,6 +166,18 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     qemu.kill();
     let saved = events::read(&events_file).and_then(|text| events::save_outputs(&text, args));
     combine(verdict, saved)
+}
+
+/// The kernel ELF to boot: the one given, or `--bin` built.
+fn kernel_elf(args: &Args) -> Result<PathBuf, Failure> {
+    match &args.kernel {
+        Some(kernel) => Ok(kernel.clone()),
+        None => {
+            let built = kernel_build::build_kernel(&args.bin, args.release)?;
+            elf::validate_kernel(&built)?;
+            Ok(built)
+        }
+    }
 }
 
 /// The run's verdict and the saving of its outputs as one result: a failed
