@@ -1,14 +1,15 @@
 //! One run of the tool, from parsed arguments to the verdict: check the
 //! input and the host, build the kernel, make the image, run QEMU (plain,
-//! `--gdb-server` or `--gdb`), then save what the user asked for from the
-//! event lines, whichever way QEMU ended.
+//! `--gdb-server` or `--gdb`) or Bochs (`--bochs`, `--bochs-debug`), then
+//! save what the user asked for from the event lines, whichever way the
+//! emulator ended.
 
 use crate::cli::Args;
 use crate::discover::{self, OvmfEnv};
 use crate::error::{EXIT_GDB_ENDED, Failure};
 use crate::firmware::Firmware;
 use crate::qemu::{Qemu, QemuConfig, Serial};
-use crate::{elf, events, gdb, image, kernel_build, signals, status, strip};
+use crate::{bochs, elf, events, gdb, image, kernel_build, signals, status, strip};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -44,6 +45,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         elf::validate_kernel(kernel)?;
     }
     events::check_outputs(args)?;
+    if args.in_bochs() {
+        return run_bochs(args);
+    }
     let qemu_program = discover::find_qemu()?;
     let firmware = if args.uefi {
         let env = OvmfEnv::from_process();
@@ -66,14 +70,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         Mode::Plain
     };
 
-    let elf = match &args.kernel {
-        Some(kernel) => kernel.clone(),
-        None => {
-            let built = kernel_build::build_kernel(&args.bin, args.release)?;
-            elf::validate_kernel(&built)?;
-            built
-        }
-    };
+    let elf = kernel_elf(args)?;
     let image = image::create_image(&elf, &strip::without_debug_info(&elf), &firmware)?;
     let serial_log = image::serial_log_path(&image);
     let events_file = image::events_path(&image);
@@ -107,6 +104,33 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     qemu.kill();
     let saved =
         events::read_lines(&events_file).and_then(|lines| events::save_outputs(&lines, args));
+    combine(verdict, saved)
+}
+
+/// The kernel ELF: the one given, or the one built.
+fn kernel_elf(args: &Args) -> Result<PathBuf, Failure> {
+    match &args.kernel {
+        Some(kernel) => Ok(kernel.clone()),
+        None => {
+            let built = kernel_build::build_kernel(&args.bin, args.release)?;
+            elf::validate_kernel(&built)?;
+            Ok(built)
+        }
+    }
+}
+
+/// `--bochs` and `--bochs-debug`: the BIOS image in Bochs (see `bochs.rs`),
+/// then the outputs from its event lines, as after QEMU.
+fn run_bochs(args: &Args) -> Result<(), Failure> {
+    let installation = bochs::Installation::find()?;
+    let elf = kernel_elf(args)?;
+    let image = image::create_image(&elf, &strip::without_debug_info(&elf), &Firmware::Bios)?;
+    let files = bochs::Files::next_to(&image);
+    eprintln!("boot: booting {} (BIOS) in Bochs", shown(&image).display());
+    let timeout = Duration::from_secs(args.timeout);
+    let verdict = bochs::run(&installation, &files, &elf, args.bochs_debug, timeout);
+    let saved =
+        events::read_lines(&files.events).and_then(|lines| events::save_outputs(&lines, args));
     combine(verdict, saved)
 }
 
