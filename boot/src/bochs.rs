@@ -199,7 +199,10 @@ cpu: model={CPU_MODEL}, ips={IPS}, reset_on_triple_fault=0
 romimage: file={bios}
 vgaromimage: file={vga_bios}
 display_library: sdl2
-ata0-master: type=disk, mode=flat, path={image}
+# `volatile`: the image is opened read-only and writes go to a deleted
+# temporary file. A `flat` image gets a lock file that a killed Bochs leaves
+# behind, and the next boot of the image then fails (image locked).
+ata0-master: type=disk, mode=volatile, path={image}
 boot: disk
 com1: enabled=1, mode=file, dev={serial}
 com2: enabled=1, mode=file, dev={events}
@@ -709,7 +712,7 @@ mod tests {
             "cpu: model=corei7_skylake_x, ips=1000000, reset_on_triple_fault=0",
             "megs: 128",
             "display_library: sdl2",
-            "ata0-master: type=disk, mode=flat, path=\"/t/kernel.bios.img\"",
+            "ata0-master: type=disk, mode=volatile, path=\"/t/kernel.bios.img\"",
             "romimage: file=\"/usr/share/bochs/BIOS-bochs-latest\"",
             "com1: enabled=1, mode=file, dev=\"/t/kernel.bios.bochs.serial.log\"",
             "com2: enabled=1, mode=file, dev=\"/t/kernel.bios.bochs.events\"",
