@@ -33,6 +33,7 @@
 
 use crate::elf::Symbols;
 use crate::error::{EXIT_INTERRUPTED, Failure};
+use crate::run::shown;
 use crate::serial::{self, FirmwareFilter, Tail};
 use crate::{discover, signals, status};
 use protocol::ExitCode;
@@ -664,11 +665,21 @@ pub fn run(
         "boot: Bochs's debugger stops at {} ({:#x}); serial output goes to {}",
         stop.name,
         stop.address,
-        files.serial.display()
+        shown(&files.serial).display()
     );
+    // Bochs's expressions take no symbols: the slots' addresses, for `x`.
+    let slots: Vec<String> = symbols
+        .by_address
+        .iter()
+        .filter(|(_, name)| name.ends_with("_context"))
+        .map(|(address, name)| format!("{name}={address:#x}"))
+        .collect();
+    if !slots.is_empty() {
+        eprintln!("boot: context slots (x /1gx ADDRESS): {}", slots.join(" "));
+    }
     eprintln!(
         "boot: `c` continues, `s` steps one instruction, Ctrl-C stops, `q` quits; Bochs's messages go to {}",
-        files.output.display()
+        shown(&files.output).display()
     );
     let mut bochs = Bochs::spawn(installation, files, Some((&symbols, &stop)))?;
     match bochs.wait_for_debugger()? {

@@ -198,7 +198,7 @@ fn debug_with_gdb(
 
 /// `path` relative to the current directory when it lies below it: shorter
 /// messages, and copy-pasteable from where the user is.
-fn shown(path: &Path) -> &Path {
+pub(crate) fn shown(path: &Path) -> &Path {
     std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(cwd).ok())
