@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need on a Debian/Ubuntu machine:
-# the pinned Rust toolchain (rust-toolchain.toml) and QEMU, OVMF, gdb and
-# Bochs (with its BIOS, the VGA BIOS and the SDL2 display it runs headless).
+# the pinned Rust toolchain (rust-toolchain.toml) and QEMU, OVMF and gdb,
+# python3 and pyflakes for the gdb helpers' tests and lint, and Bochs (with
+# its BIOS, the VGA BIOS and the SDL2 display it runs headless).
 # As root it installs missing packages with apt-get; otherwise it prints the
 # exact command and fails. Quiet and quick when everything is already there.
 set -euo pipefail
@@ -24,13 +25,14 @@ if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1 \
     rustup toolchain install --no-self-update
 fi
 
-# --- QEMU, OVMF, gdb, Bochs ---------------------------------------------------
+# --- QEMU, OVMF, gdb, python3, pyflakes, Bochs --------------------------------
 missing=()
 command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
 [ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || [ -e /usr/share/OVMF/OVMF_CODE.fd ] \
     || [ -e /usr/share/ovmf/OVMF.fd ] || missing+=(ovmf)
 command -v gdb >/dev/null 2>&1 || missing+=(gdb)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v pyflakes3 >/dev/null 2>&1 || missing+=(pyflakes3)
 # Bochs: `make bochs`, `make bochs-debug` and the agreement tests
 # (boot/src/bochs.rs looks for these files).
 command -v bochs >/dev/null 2>&1 || missing+=(bochs)

@@ -47,8 +47,13 @@ pub struct Args {
     #[arg(long, conflicts_with_all = BOCHS_CONFLICTS)]
     pub bochs_debug: bool,
 
-    /// Kill QEMU (or Bochs) and fail after this many seconds (not applied with --gdb, --gdb-server or --bochs-debug).
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    /// Kill QEMU (or Bochs) and fail after this many seconds, at least 1 (not applied with --gdb, --gdb-server or --bochs-debug).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
     pub timeout: u64,
 
     /// Start QEMU paused with a gdbstub on 127.0.0.1 and run gdb on the kernel; serial goes to a log file.
@@ -167,6 +172,14 @@ mod tests {
             parse(&["--timeout", "soon"]).unwrap_err().kind(),
             ErrorKind::ValueValidation
         );
+    }
+
+    #[test]
+    fn timeout_must_be_at_least_one_second() {
+        let error = parse(&["--timeout", "0"]).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ValueValidation);
+        assert!(error.to_string().contains("--timeout"), "{error}");
+        assert_eq!(parse(&["--timeout", "1"]).unwrap().timeout, 1);
     }
 
     #[test]

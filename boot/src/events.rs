@@ -6,23 +6,21 @@
 //! included (a fault, a timeout, Ctrl-C, a gdb session), so the events
 //! written up to the end are never lost: the raw lines (`--events`), the
 //! Chrome Trace Event file (`--trace`) and the SVG (`--svg`), the last two
-//! drawn from the parsed lines up to and including a fault.
+//! drawn by the `picture` crate from one reading of the lines
+//! ([`picture::Timeline`]), up to and including a fault.
 
 use crate::cli::Args;
 use crate::error::Failure;
 use std::io::ErrorKind;
 use std::path::Path;
 
-/// The lines of the events file at `path`, without line endings. A missing
-/// file (QEMU never opened it) has no lines; a last line cut short by the
-/// end of the run is kept as it is.
-pub fn read_lines(path: &Path) -> Result<Vec<String>, Failure> {
+/// The text of the events file at `path`, as QEMU wrote it. A missing file
+/// (QEMU never opened it) is empty; a last line cut short by the end of the
+/// run is kept as it is, without its newline.
+pub fn read(path: &Path) -> Result<String, Failure> {
     match std::fs::read(path) {
-        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes)
-            .lines()
-            .map(str::to_owned)
-            .collect()),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(Vec::new()),
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(String::new()),
         Err(e) => Err(Failure::failed(format!(
             "cannot read the event lines from {}: {e}",
             path.display()
@@ -63,32 +61,41 @@ fn write(path: &Path, what: &str, text: &str) -> Result<(), Failure> {
         .map_err(|e| Failure::usage(format!("cannot write {what} to {}: {e}", path.display())))
 }
 
-/// Writes what `args` asks for from the event lines: `--events FILE`, the
-/// lines as they came; `--trace FILE.json` and `--svg FILE.svg`, drawn from
-/// them. The raw lines are written first, so that a line that does not parse
-/// (an error naming it) still leaves them to look at.
-pub fn save_outputs(events: &[String], args: &Args) -> Result<(), Failure> {
-    let mut text = events.join("\n");
-    if !text.is_empty() {
-        text.push('\n');
-    }
+/// Writes what `args` asks for from the event lines (`text`, as QEMU wrote
+/// them): `--events FILE`, the lines as they came; `--trace FILE.json` and
+/// `--svg FILE.svg`, drawn from one reading of them. The raw lines are
+/// written first, so that a line that does not parse (an error naming it)
+/// still leaves them to look at. A last line cut short is left out of the
+/// drawings, and said.
+pub fn save_outputs(text: &str, args: &Args) -> Result<(), Failure> {
     if let Some(path) = &args.events {
-        write(path, "the event lines", &text)?;
+        write(path, "the event lines", text)?;
     }
     if args.trace.is_none() && args.svg.is_none() {
         return Ok(());
     }
-    let parsed = crate::timeline::parse_events(&text)
+    let timeline = picture::Timeline::parse(text)
         .map_err(|e| Failure::failed(format!("the kernel's event lines do not parse: {e}")))?;
+    if let Some(line) = timeline.cut_line {
+        eprintln!("boot: {}", cut_note(line));
+    }
     if let Some(path) = &args.trace {
-        let json = serde_json::to_string(&crate::trace::chrome_trace(&parsed))
+        let json = serde_json::to_string(&picture::trace::chrome_trace(&timeline))
             .expect("a JSON value always serialises");
         write(path, "the trace", &json)?;
     }
     if let Some(path) = &args.svg {
-        write(path, "the picture", &crate::svg::svg(&parsed))?;
+        write(path, "the picture", &picture::svg::svg(&timeline))?;
     }
     Ok(())
+}
+
+/// What the tool says of a last event line cut short.
+fn cut_note(line: &str) -> String {
+    format!(
+        "the last event line was cut short (the run stopped while the kernel wrote it) \
+         and is left out of the trace and the picture: {line:?}"
+    )
 }
 
 #[cfg(test)]
@@ -96,16 +103,19 @@ mod tests {
     use super::*;
     use clap::Parser;
 
+    /// The two-coroutine kernel's events (the picture crate's sample).
+    const TWO: &str = include_str!("../../picture/tests/data/two_coroutines.events");
+
     #[test]
-    fn lines_come_back_without_endings_and_a_cut_line_is_kept() {
+    fn the_text_comes_back_as_written_and_a_cut_line_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.events");
-        std::fs::write(&path, "phase number=1 title=a b\r\nhigh_water id=1 by").unwrap();
-        assert_eq!(
-            read_lines(&path).unwrap(),
-            ["phase number=1 title=a b", "high_water id=1 by"]
-        );
-        assert!(read_lines(&dir.path().join("none")).unwrap().is_empty());
+        let text = "phase number=1 title=a b\r\nhigh_water id=1 by";
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(read(&path).unwrap(), text);
+        let lines: Vec<String> = read(&path).unwrap().lines().map(str::to_owned).collect();
+        assert_eq!(lines, ["phase number=1 title=a b", "high_water id=1 by"]);
+        assert!(read(&dir.path().join("none")).unwrap().is_empty());
     }
 
     #[test]
@@ -113,20 +123,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out.events");
         let args = Args::try_parse_from(["boot", "--events", out.to_str().unwrap()]).unwrap();
-        let lines = ["exit code=success switches=18 tsc=1".to_owned()];
-        save_outputs(&lines, &args).unwrap();
+        save_outputs("exit code=success switches=18 tsc=1\n", &args).unwrap();
         assert_eq!(
             std::fs::read_to_string(&out).unwrap(),
             "exit code=success switches=18 tsc=1\n"
         );
-        save_outputs(&[], &args).unwrap();
+        save_outputs("", &args).unwrap();
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "");
     }
 
-    #[test]
-    fn trace_and_svg_are_drawn_from_the_lines() {
-        let dir = tempfile::tempdir().unwrap();
-        let (json, svg) = (dir.path().join("run.json"), dir.path().join("run.svg"));
+    /// Saves `text`'s trace and picture in `dir`; returns them as read
+    /// back.
+    fn draw(text: &str, dir: &Path) -> (serde_json::Value, String) {
+        let (json, svg) = (dir.join("run.json"), dir.join("run.svg"));
         let args = Args::try_parse_from([
             "boot",
             "--trace",
@@ -135,19 +144,22 @@ mod tests {
             svg.to_str().unwrap(),
         ])
         .unwrap();
-        let lines: Vec<String> = crate::timeline::tests::TWO
-            .lines()
-            .map(str::to_owned)
-            .collect();
-        save_outputs(&lines, &args).unwrap();
-        let trace: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        save_outputs(text, &args).unwrap();
+        let trace = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        (trace, std::fs::read_to_string(&svg).unwrap())
+    }
+
+    #[test]
+    fn trace_and_svg_are_drawn_from_the_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let (trace, picture) = draw(TWO, dir.path());
         assert!(
             trace["traceEvents"]
                 .as_array()
                 .is_some_and(|e| !e.is_empty())
         );
-        assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+        assert!(picture.starts_with("<svg"));
+        let svg = dir.path().join("run.svg");
         // A line that does not parse: a clear failure, the raw lines kept.
         let raw = dir.path().join("raw.events");
         let args = Args::try_parse_from([
@@ -158,15 +170,40 @@ mod tests {
             svg.to_str().unwrap(),
         ])
         .unwrap();
-        let err = save_outputs(&["bogus line".to_owned()], &args).unwrap_err();
+        let err = save_outputs("bogus line\n", &args).unwrap_err();
         assert!(err.message.contains("line 1"), "{}", err.message);
         assert_eq!(std::fs::read_to_string(&raw).unwrap(), "bogus line\n");
+    }
+
+    /// The real path: the file as QEMU left it, cut in the middle of a
+    /// line, still gives a trace and a picture, of the lines before the cut.
+    #[test]
+    fn a_line_cut_mid_write_still_gives_a_trace_and_a_picture() {
+        let dir = tempfile::tempdir().unwrap();
+        let events = dir.path().join("k.events");
+        let cut_at = TWO.find("switch n=8 ").unwrap() + "switch n=8 kind=yi".len();
+        std::fs::write(&events, &TWO[..cut_at]).unwrap();
+        let (trace, picture) = draw(&read(&events).unwrap(), dir.path());
+        let slices = trace["traceEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["ph"] == "X")
+            .count();
+        assert_eq!(slices, 8, "switches 1 to 7 and the stretch before them");
+        assert_eq!(
+            trace["otherData"]["last line, cut short and left out"],
+            "switch n=8 kind=yi"
+        );
+        assert!(picture.contains("7 switches, ended: the event lines stop here"));
+        assert!(picture.contains("The last event line was cut short"));
+        assert!(cut_note("switch n=8 kind=yi").ends_with("\"switch n=8 kind=yi\""));
     }
 
     #[test]
     fn without_the_flag_nothing_is_written() {
         let args = Args::try_parse_from(["boot"]).unwrap();
-        assert_eq!(save_outputs(&["x".to_owned()], &args), Ok(()));
+        assert_eq!(save_outputs("x\n", &args), Ok(()));
     }
 
     #[test]
@@ -201,7 +238,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("no-such-dir/out.events");
         let args = Args::try_parse_from(["boot", "--events", out.to_str().unwrap()]).unwrap();
-        let err = save_outputs(&[], &args).unwrap_err();
+        let err = save_outputs("", &args).unwrap_err();
         assert_eq!(err.code, crate::error::EXIT_USAGE);
         assert!(
             err.message.starts_with(&format!(

@@ -20,7 +20,15 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// Runs `$CARGO kbuild --bin NAME` in the workspace root and returns the ELF path.
+/// A NAME that is not a kernel binary is a usage error that lists them.
 pub fn build_kernel(bin: &str, release: bool) -> Result<PathBuf, Failure> {
+    let kernels = kernel_names()?;
+    if !kernels.iter().any(|k| k == bin) {
+        return Err(Failure::usage(format!(
+            "no kernel binary named `{bin}`; the kernels are: {}",
+            kernels.join(", ")
+        )));
+    }
     let mut args = vec!["--bin", bin];
     if release {
         args.push("--release");
@@ -31,6 +39,49 @@ pub fn build_kernel(bin: &str, release: bool) -> Result<PathBuf, Failure> {
             "cargo built `{bin}` but reported no executable for it"
         ))
     })
+}
+
+/// The names of the kernel crate's binaries, sorted, as `cargo metadata`
+/// lists them (`kernel`, the `test_*` and `fault_*` kernels...).
+pub fn kernel_names() -> Result<Vec<String>, Failure> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(&cargo)
+        .args(["metadata", "--format-version=1", "--no-deps", "--offline"])
+        .current_dir(workspace_root())
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Failure::usage(format!("cannot run {}: {e}", Path::new(&cargo).display())))?;
+    if !output.status.success() {
+        return Err(Failure::failed(format!(
+            "cargo metadata failed ({})",
+            output.status
+        )));
+    }
+    let metadata: Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| Failure::failed(format!("reading cargo metadata: {e}")))?;
+    Ok(binaries_of(&metadata, "kernel"))
+}
+
+/// The sorted names of the `bin` targets of package `package` in `cargo
+/// metadata` output.
+fn binaries_of(metadata: &Value, package: &str) -> Vec<String> {
+    let packages = metadata["packages"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice);
+    let mut names: Vec<String> = packages
+        .iter()
+        .filter(|p| p["name"] == package)
+        .flat_map(|p| p["targets"].as_array().map_or(&[][..], Vec::as_slice))
+        .filter(|t| {
+            t["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "bin"))
+        })
+        .filter_map(|t| t["name"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
 }
 
 /// Runs `$CARGO kbuild --bins` (debug) in the workspace root and returns the
@@ -106,6 +157,29 @@ mod tests {
         let finished = r#"{"reason":"build-finished","success":true}"#;
         for line in [lib, finished, "not json", ""] {
             assert_eq!(executable_from_message(line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn binaries_of_a_package_sorted_without_its_library() {
+        let metadata: Value = serde_json::from_str(
+            r#"{"packages":[
+                {"name":"boot","targets":[{"name":"boot","kind":["bin"]}]},
+                {"name":"kernel","targets":[
+                    {"name":"test_panic","kind":["bin"]},
+                    {"name":"kernel","kind":["lib"]},
+                    {"name":"kernel","kind":["bin"]}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(binaries_of(&metadata, "kernel"), ["kernel", "test_panic"]);
+        assert!(binaries_of(&metadata, "nothing").is_empty());
+    }
+
+    #[test]
+    fn the_kernel_binaries_include_kernel_and_round_robin() {
+        let names = kernel_names().unwrap();
+        for name in ["kernel", "round_robin", "test_panic"] {
+            assert!(names.iter().any(|n| n == name), "{names:?}");
         }
     }
 

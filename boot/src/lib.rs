@@ -12,9 +12,9 @@
 //! forwarding its serial output ([`serial`]), possibly with gdb ([`gdb`]),
 //! or Bochs instead, plain or in its own debugger ([`bochs`]),
 //! turn QEMU's exit into ours ([`status`], [`error`]) and save what the user
-//! asked for from the kernel's event lines ([`events`]): the lines, a Chrome
-//! Trace Event file ([`trace`]) and an SVG picture ([`svg`]), both drawn
-//! from one model of the run ([`timeline`]). [`run`] ties them together.
+//! asked for from the kernel's event lines ([`events`]): the lines, and a
+//! Chrome Trace Event file and an SVG picture, which the `picture` crate
+//! draws. [`run`] ties them together.
 
 pub mod bochs;
 pub mod cli;
@@ -33,8 +33,5 @@ pub mod serial;
 pub mod signals;
 pub mod status;
 pub mod strip;
-pub mod svg;
-pub mod timeline;
-pub mod trace;
 
 pub use run::run;

@@ -102,8 +102,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     // QEMU has ended on every path but an error above; make sure before
     // reading the file it writes.
     qemu.kill();
-    let saved =
-        events::read_lines(&events_file).and_then(|lines| events::save_outputs(&lines, args));
+    let saved = events::read(&events_file).and_then(|text| events::save_outputs(&text, args));
     combine(verdict, saved)
 }
 
@@ -129,8 +128,7 @@ fn run_bochs(args: &Args) -> Result<(), Failure> {
     eprintln!("boot: booting {} (BIOS) in Bochs", shown(&image).display());
     let timeout = Duration::from_secs(args.timeout);
     let verdict = bochs::run(&installation, &files, &elf, args.bochs_debug, timeout);
-    let saved =
-        events::read_lines(&files.events).and_then(|lines| events::save_outputs(&lines, args));
+    let saved = events::read(&files.events).and_then(|text| events::save_outputs(&text, args));
     combine(verdict, saved)
 }
 

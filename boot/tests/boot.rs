@@ -151,14 +151,16 @@ fn events_are_saved_when_the_kernel_fails_and_on_timeout() {
         let output = boot(&args, Some(&elf.image(false)));
         assert_eq!(code(&output), Some(1), "{name}");
         let written_by_qemu = boot::image::events_path(&elf.image(false));
-        let lines = boot::events::read_lines(&written_by_qemu).unwrap();
+        let text = boot::events::read(&written_by_qemu).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
         assert!(written_by_qemu.is_file(), "{name}: QEMU wrote no COM2 file");
         let saved = std::fs::read_to_string(&saved)
             .unwrap_or_else(|e| panic!("{name}: --events file not written: {e}"));
         assert_eq!(saved.lines().collect::<Vec<_>>(), lines, "{name}");
+        assert_eq!(saved, text, "{name}: --events is the file as QEMU wrote it");
         // The panic's own lines: the fault, then the exit it caused.
         if name == "test_panic" {
-            let last: Vec<&str> = lines.iter().rev().take(2).map(String::as_str).collect();
+            let last: Vec<&str> = lines.iter().rev().take(2).copied().collect();
             assert!(
                 last.len() == 2
                     && last[0].starts_with("exit code=failed")
@@ -206,6 +208,31 @@ fn not_an_elf() {
         &[path_str],
         &format!("{path_str} is not an x86_64 ELF executable"),
     );
+}
+
+#[test]
+fn unknown_kernel_binary() {
+    let output = boot(&["--bin", "no_such_kernel"], None);
+    assert_eq!(code(&output), Some(2));
+    assert!(stdout(&output).is_empty());
+    let stderr = stderr(&output);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let (head, kernels) = stderr
+        .trim_end()
+        .split_once("; the kernels are: ")
+        .expect("the message lists the kernels");
+    assert_eq!(head, "boot: no kernel binary named `no_such_kernel`");
+    let kernels: Vec<&str> = kernels.split(", ").collect();
+    for name in ["kernel", "round_robin", "test_panic"] {
+        assert!(kernels.contains(&name), "{stderr}");
+    }
+}
+
+#[test]
+fn timeout_zero_is_a_usage_error() {
+    let output = boot(&["--timeout", "0", "kernel.elf"], None);
+    assert_eq!(code(&output), Some(2));
+    assert!(stderr(&output).contains("--timeout"), "{}", stderr(&output));
 }
 
 #[test]

@@ -6,7 +6,8 @@
 //! pushes; rbx, rbp and RSP the same after a round trip; and the `kill` that
 //! ends the session reported as such by the boot tool. A second session
 //! checks what gdb shows of the coroutines: the listing's labels, backtraces
-//! across the switch, `coro-list` and `coro-bt`.
+//! across the switch, `coro-list` and `coro-bt` (with a user's own `rsp`
+//! defined in gdb's Python, which the helpers must not collide with).
 //!
 //! QEMU never outlives a test: the boot tool is killed when the test ends
 //! (pass or fail), and the boot tool's QEMU dies with it (PR_SET_PDEATHSIG).
@@ -241,6 +242,10 @@ fn gdb_sees_the_coroutines(uefi: bool) {
     commands.extend(stepping);
     commands.extend(
         [
+            // A user's own names in gdb's one shared `__main__`: the helpers
+            // once lived there, and `rsp = 1` broke coro-bt ("'int' object
+            // is not callable"). coro-list and coro-bt below run with them.
+            "python rsp, state, locate, routines = 1, 2, 3, 4",
             "echo @@list\\n",
             "coro-list",
             "echo @@regs-before\\n",
@@ -253,6 +258,8 @@ fn gdb_sees_the_coroutines(uefi: bool) {
             "frame 0",
             "echo @@regs-after\\n",
             "coro-regs",
+            "echo @@user-names\\n",
+            "python print(rsp, state, locate, routines)",
             "echo @@end\\n",
             "kill",
         ]
@@ -280,7 +287,7 @@ fn gdb_sees_the_coroutines(uefi: bool) {
     for frame in [
         "kernel::rounds",
         "coroutine_trampoline",
-        "kernel::roster::Coroutines::resume",
+        "kernel::roster::switches::Coroutines::resume",
     ] {
         assert!(
             at_yield.contains(frame),
@@ -340,6 +347,8 @@ fn gdb_sees_the_coroutines(uefi: bool) {
         "{output}"
     );
     assert!(regs_line("regs-before").starts_with("regs "), "{output}");
+    // The user's names are theirs still.
+    assert_eq!(section(&all, "user-names"), "1 2 3 4\n", "{output}");
 }
 
 #[test]
@@ -371,11 +380,19 @@ fn gdb_lists_the_round_robin_kernels_eight_coroutines() {
             "continue",
             "echo @@list\\n",
             "coro-list",
+            "echo @@prefix-list\\n",
+            "coro list",
             "echo @@end\\n",
             "kill",
         ],
     );
     let all = sections(&output);
+    // `coro list` and its older name `coro-list` are one command.
+    assert_eq!(
+        section(&all, "prefix-list"),
+        section(&all, "list"),
+        "{output}"
+    );
     let states: Vec<String> = section(&all, "list")
         .lines()
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))

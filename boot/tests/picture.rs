@@ -5,8 +5,9 @@
 
 mod common;
 
+use clap::Parser;
 use common::events::Run;
-use protocol::event::{Event, Routine};
+use protocol::event::{Event, Leaving, Routine};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -159,6 +160,101 @@ fn the_kernel_run_as_a_trace_and_a_picture() {
         .filter_map(|n| n.text())
         .collect();
     assert!(texts.contains(&"coroutine1_stack"), "{texts:?}");
+
+    // For every switch, the arrow and the words under it say the same, and
+    // what they say is the protocol's rule for the switch's kind.
+    let arrows: Vec<(u64, String)> = svg
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("switch"))
+        .map(|g| {
+            let n = g
+                .attribute("data-n")
+                .and_then(|n| n.parse().ok())
+                .expect("data-n");
+            let line = g
+                .children()
+                .find(|c| c.has_tag_name("line"))
+                .expect("a line");
+            (n, line.attribute("class").expect("class").to_owned())
+        })
+        .collect();
+    let labels: Vec<(u64, String, &str)> = svg
+        .descendants()
+        .filter(|n| n.has_tag_name("text") && n.attribute("data-n").is_some())
+        .map(|t| {
+            let n = t
+                .attribute("data-n")
+                .and_then(|n| n.parse().ok())
+                .expect("data-n");
+            (
+                n,
+                t.attribute("class").expect("class").to_owned(),
+                t.text().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(arrows.len(), switches.len());
+    assert_eq!(labels.len(), switches.len());
+    for ((switch, (n, arrow)), (label_n, label, words)) in switches.iter().zip(&arrows).zip(&labels)
+    {
+        assert_eq!((*n, *label_n), (switch.n, switch.n));
+        let meaning = match switch.kind.leaving() {
+            Leaving::Saved => "saved",
+            Leaving::Lost => "lost",
+            Leaving::Emptied => "emptied",
+        };
+        assert_eq!(arrow, &format!("arrow {meaning}"), "#{n}");
+        assert_eq!(label, &format!("slot {meaning}"), "#{n}");
+        assert!(words.starts_with(switch.kind.as_str()), "#{n}: {words}");
+        let worded = match switch.kind.leaving() {
+            Leaving::Saved => words.ends_with(routines[switch.from as usize].slot),
+            Leaving::Lost => words.ends_with("saved nowhere"),
+            Leaving::Emptied => words.ends_with("emptied"),
+        };
+        assert!(worded, "#{n} {meaning}: {words}");
+    }
+
+    // The same run's event file cut in the middle of a line, as a run
+    // killed while the kernel wrote it leaves it: the tool's own saving
+    // path still draws a trace and a picture, of the switches before the
+    // cut.
+    let text = p.run.lines.join("\n") + "\n";
+    let tenth = text.find(" n=10 ").expect("a tenth switch");
+    let dir = tempfile::tempdir().expect("scratch directory");
+    let (events, json, picture) = (
+        dir.path().join("cut.events"),
+        dir.path().join("cut.json"),
+        dir.path().join("cut.svg"),
+    );
+    std::fs::write(&events, &text[..tenth + " n=10 kind=".len()]).expect("write");
+    let args = boot::cli::Args::try_parse_from([
+        "boot",
+        "--trace",
+        json.to_str().unwrap(),
+        "--svg",
+        picture.to_str().unwrap(),
+    ])
+    .expect("arguments");
+    let cut = boot::events::read(&events).expect("read the cut file");
+    boot::events::save_outputs(&cut, &args).unwrap_or_else(|e| panic!("{e}: {dump}"));
+    let trace: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("the trace")).expect("JSON");
+    let slices = trace["traceEvents"]
+        .as_array()
+        .expect("traceEvents")
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .count();
+    assert_eq!(slices, 10, "switches 1 to 9 and the stretch before them");
+    let picture = std::fs::read_to_string(&picture).expect("the picture");
+    let picture = roxmltree::Document::parse(&picture).expect("well-formed");
+    assert_eq!(
+        picture
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("switch"))
+            .count(),
+        9
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! which coroutine overflowed.
 //!
 //! Layout of one [`GuardedStack`], a page-aligned static in `.bss` that
-//! [`stack!`](crate::stack!) declares for each coroutine of a roster:
+//! the roster's `stack!` declares for each coroutine:
 //!
 //! ```text
 //!   +--------------------+ highest address = the stack's top
@@ -19,15 +19,18 @@
 //! ```
 //!
 //! The bootloader already leaves the page below main's stack unmapped;
-//! [`guard_hit`] recognises that one too, so main overflowing its stack is
-//! reported the same way.
+//! [`GuardHit::below_main`] recognises that one too, so main overflowing its
+//! stack is reported the same way.
+//!
+//! This module knows one stack at a time and nothing of the roster; the
+//! roster, which knows them all, asks each stack (`roster::guard_hit`) and
+//! hands them to [`unmap_guard_pages`].
 //!
 //! A guard page only catches an overflow that touches it. A stray write that
 //! stays inside the stack (to its lowest words, say) is caught instead by the
 //! canary the switch crate keeps at the bottom of each stack and checks after
 //! every switch back (`Coroutine::resume`).
 
-use crate::roster;
 use core::ops::Deref;
 pub use coroutine_switch::STACK_SIZE;
 use coroutine_switch::Stack;
@@ -72,6 +75,19 @@ impl GuardedStack {
     pub fn guard_bottom(&self) -> u64 {
         &raw const self.guard as u64
     }
+
+    /// The hit, if `addr` lies in this stack's guard page; `owner` is the
+    /// routine that runs on the stack.
+    pub fn hit(&self, addr: u64, owner: &'static str) -> Option<GuardHit> {
+        (self.guard_bottom()..self.bottom())
+            .contains(&addr)
+            .then(|| GuardHit {
+                owner,
+                stack_size: STACK_SIZE,
+                guard_bottom: self.guard_bottom(),
+                stack_top: self.top(),
+            })
+    }
 }
 
 impl Default for GuardedStack {
@@ -102,6 +118,18 @@ pub struct GuardHit {
 }
 
 impl GuardHit {
+    /// The hit, if `addr` lies in the page the bootloader leaves unmapped
+    /// below main's stack `[bottom, top)`.
+    pub fn below_main(addr: u64, bottom: u64, top: u64) -> Option<GuardHit> {
+        let guard_bottom = bottom.saturating_sub(PAGE_SIZE as u64);
+        (guard_bottom..bottom).contains(&addr).then(|| GuardHit {
+            owner: "main",
+            stack_size: (top - bottom) as usize,
+            guard_bottom,
+            stack_top: top,
+        })
+    }
+
     /// Whether `rsp` lies on the owner's stack or has already run down into
     /// the guard page: the owner was the one overflowing.
     pub fn owner_overflowed(&self, rsp: u64) -> bool {
@@ -109,55 +137,30 @@ impl GuardHit {
     }
 }
 
-/// The guard page `addr` lies in, if any: below a coroutine stack of the
-/// installed roster, or the one the bootloader leaves below main's stack.
-/// Lock-free, for the page-fault handler.
-pub fn guard_hit(addr: u64) -> Option<GuardHit> {
-    let coroutine = roster::coroutines()
-        .iter()
-        .find(|m| (m.stack.guard_bottom()..m.stack.bottom()).contains(&addr))
-        .map(|m| GuardHit {
-            owner: m.name,
-            stack_size: STACK_SIZE,
-            guard_bottom: m.stack.guard_bottom(),
-            stack_top: m.stack.top(),
-        });
-    coroutine.or_else(|| {
-        let (main_bottom, main_top) = roster::main_stack()?;
-        let main_guard = main_bottom.saturating_sub(PAGE_SIZE as u64);
-        (main_guard..main_bottom).contains(&addr).then(|| GuardHit {
-            owner: "main",
-            stack_size: (main_top - main_bottom) as usize,
-            guard_bottom: main_guard,
-            stack_top: main_top,
-        })
-    })
-}
-
-/// Unmaps the guard page of every coroutine stack of the installed roster
-/// and flushes it from the TLB. The physical frames are simply never used
-/// again (4 KiB each).
+/// Unmaps the guard page of each of `stacks` (a name for the panic message,
+/// and the stack) and flushes it from the TLB. The physical frames are simply
+/// never used again (4 KiB each).
 ///
 /// # Safety
 ///
 /// `physical_memory_offset` must be where the bootloader mapped all of
 /// physical memory, and the call must not race with other page-table edits
 /// (call it once, from `kernel::init`).
-pub(crate) unsafe fn unmap_guard_pages(physical_memory_offset: VirtAddr) {
+pub(crate) unsafe fn unmap_guard_pages<'a>(
+    physical_memory_offset: VirtAddr,
+    stacks: impl IntoIterator<Item = (&'a str, &'a GuardedStack)>,
+) {
     let (level_4_frame, _) = Cr3::read();
     let level_4_table =
         (physical_memory_offset + level_4_frame.start_address().as_u64()).as_mut_ptr::<PageTable>();
     // SAFETY: the caller guarantees the offset mapping, so this is the active
     // level 4 table, and that nobody else edits it meanwhile.
     let mut mapper = unsafe { OffsetPageTable::new(&mut *level_4_table, physical_memory_offset) };
-    for member in roster::coroutines() {
-        let page = Page::<Size4KiB>::containing_address(VirtAddr::new(member.stack.guard_bottom()));
+    for (name, stack) in stacks {
+        let page = Page::<Size4KiB>::containing_address(VirtAddr::new(stack.guard_bottom()));
         match mapper.unmap(page) {
             Ok((_frame, flush)) => flush.flush(),
-            Err(error) => panic!(
-                "could not unmap the guard page below {}'s stack: {error:?}",
-                member.name
-            ),
+            Err(error) => panic!("could not unmap the guard page below {name}'s stack: {error:?}"),
         }
     }
 }

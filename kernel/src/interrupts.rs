@@ -16,7 +16,7 @@
 
 use crate::events::LineBuf;
 use crate::gdt::{DOUBLE_FAULT_IST_INDEX, OTHER_FAULTS_IST_INDEX, PAGE_FAULT_IST_INDEX};
-use crate::{QemuExitCode, exit_qemu, guard, report_fault, who_runs};
+use crate::{QemuExitCode, exit_qemu, report_fault, roster, who_runs};
 use spin::Once;
 use x86_64::registers::control::Cr2;
 use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame, PageFaultErrorCode};
@@ -140,7 +140,7 @@ extern "x86-interrupt" fn page_fault_handler(
     let address = Cr2::read_raw();
     let rsp = frame.stack_pointer.as_u64();
     let rip = frame.instruction_pointer.as_u64();
-    match guard::guard_hit(address) {
+    match roster::guard_hit(address) {
         Some(hit) if hit.owner_overflowed(rsp) => report(
             &frame,
             format_args!(

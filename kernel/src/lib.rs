@@ -11,6 +11,8 @@
 //! and the counted, logged switches, the stack names, the fault reports and
 //! the event lines on COM2 ([`events`]) all read it. [`scenario`] is the
 //! small harness of the fault test kernels in `src/bin/fault_*.rs`.
+//! [`hypervisor`] says from CPUID what runs the kernel, for the wording of
+//! the cycles figure.
 //!
 //! The program itself lives in `main.rs` so that it can be read side by side
 //! with the original NASM listing.
@@ -20,8 +22,10 @@
 #![feature(abi_x86_interrupt)]
 
 pub mod events;
+pub mod gdb_facts;
 pub mod gdt;
 pub mod guard;
+pub mod hypervisor;
 pub mod interrupts;
 pub mod roster;
 pub mod scenario;
@@ -134,9 +138,10 @@ pub fn init(boot_info: &BootInfo, roster: Option<&'static Roster>) {
         let bottom = boot_info.kernel_stack_bottom;
         roster::install(roster, bottom, bottom + boot_info.kernel_stack_len);
     }
+    let stacks = roster::coroutines().iter().map(|m| (m.name, m.stack.get()));
     // SAFETY: the offset is where the bootloader mapped all physical memory,
     // and nothing uses the guard pages (they are never touched by design).
-    unsafe { guard::unmap_guard_pages(VirtAddr::new(offset)) };
+    unsafe { guard::unmap_guard_pages(VirtAddr::new(offset), stacks) };
 }
 
 /// "while coroutine1 was running at switch #7", or nothing if the kernel

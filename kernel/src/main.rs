@@ -33,8 +33,8 @@ use bootloader_api::{BootInfo, entry_point};
 use core::arch::{asm, naked_asm};
 use core::panic::PanicInfo;
 use coroutine_switch::{Coroutine, Resumed, Yielder};
-use kernel::roster::{self, Coroutines, MAIN};
-use kernel::stacks::{self, locate};
+use kernel::roster::{self, Coroutines, MAIN, locate};
+use kernel::stacks;
 use kernel::{BOOTLOADER_CONFIG, QemuExitCode, exit_qemu};
 use log::info;
 use protocol::event::{Event, Id, Kind};
@@ -317,9 +317,11 @@ fn summary() {
     // Before the timing below reuses coroutine1's stack.
     roster::report_high_water();
     let cycles = cycles_per_switch();
+    // What the figure means depends on who runs us: CPUID says.
     info!(
-        "cycles per switch: {cycles} (rdtsc over {} switches; EMULATED by QEMU TCG, not a hardware figure)",
-        2 * TIMED_ROUND_TRIPS
+        "cycles per switch: {cycles} (rdtsc over {} switches; {})",
+        2 * TIMED_ROUND_TRIPS,
+        kernel::hypervisor::detect().tsc_figure()
     );
     info!("all coroutines finished: exiting with success");
 }

@@ -1,9 +1,8 @@
 //! Names for stack addresses: which stack an RSP lies in, and how far below
 //! that stack's top. Every transcript line that shows an RSP or a context slot
-//! goes through [`locate`]: it reads the
-//! installed roster and takes no lock.
+//! goes through a [`Location`]; the roster finds it among the stacks it
+//! knows (`roster::locate`), taking no lock.
 
-use crate::roster;
 use core::fmt;
 
 /// The name the transcript and the events give main's stack (the bootloader
@@ -12,36 +11,18 @@ pub const MAIN_STACK_NAME: &str = "main_stack";
 
 /// A named stack: `[bottom, top)`, growing down from `top`.
 #[derive(Debug, Clone, Copy)]
-struct Region {
-    name: &'static str,
-    bottom: u64,
-    top: u64,
+pub struct Region {
+    /// The stack's name, e.g. `coroutine1_stack`.
+    pub name: &'static str,
+    /// Its lowest address.
+    pub bottom: u64,
+    /// One past its highest address: an empty stack's RSP.
+    pub top: u64,
 }
 
-/// Where `addr` lies: main's stack or a coroutine stack of the installed
-/// roster, and the offset below its top. Displays as
-/// `coroutine1_stack top-0x58`, `main_stack top-0x1d8`, or `empty` for 0 and
-/// `outside every stack` for anything else.
-pub fn locate(addr: u64) -> Location {
-    let main = roster::main_stack().map(|(bottom, top)| Region {
-        name: MAIN_STACK_NAME,
-        bottom,
-        top,
-    });
-    let coroutines = roster::coroutines().iter().map(|m| Region {
-        name: m.stack.name(),
-        bottom: m.stack.bottom(),
-        top: m.stack.top(),
-    });
-    // RSP == top is an empty stack, still this stack's: hence `<=`.
-    let region = main
-        .into_iter()
-        .chain(coroutines)
-        .find(|r| r.bottom <= addr && addr <= r.top);
-    Location { addr, region }
-}
-
-/// The result of [`locate`].
+/// Where an address lies: in one of some named stacks, and how far below its
+/// top. Displays as `coroutine1_stack top-0x58`, `main_stack top-0x1d8`, or
+/// `empty` for 0 and `outside every stack` for anything else.
 #[derive(Debug, Clone, Copy)]
 pub struct Location {
     addr: u64,
@@ -49,6 +30,15 @@ pub struct Location {
 }
 
 impl Location {
+    /// Where `addr` lies among `regions`: the first that holds it.
+    pub fn among(addr: u64, regions: impl IntoIterator<Item = Region>) -> Self {
+        // RSP == top is an empty stack, still this stack's: hence `<=`.
+        let region = regions
+            .into_iter()
+            .find(|r| r.bottom <= addr && addr <= r.top);
+        Location { addr, region }
+    }
+
     /// The name of the stack `addr` lies in, if any.
     pub fn stack_name(&self) -> Option<&'static str> {
         self.region.map(|r| r.name)

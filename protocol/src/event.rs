@@ -13,7 +13,7 @@
 //!
 //! ```text
 //! routine id=1 name=coroutine1 stack=coroutine1_stack bottom=0xffffffff80013000 top=0xffffffff80014000 slot=coro1_context slot_addr=0xffffffff80012008
-//! switch n=5 kind=resume from=0 to=1 value=1 from_rsp=0x0000010000010cf0 wrote=0 stored=0x0000010000010cd8 read=1 loaded=0xffffffff80013fc8 rsp=0xffffffff80013e20 tsc=123456
+//! switch n=5 kind=resume from=0 to=1 value=1 from_rsp=0x0000010000010cf0 stored=0x0000010000010cd8 loaded=0xffffffff80013fc8 rsp=0xffffffff80013e20 tsc=123456
 //! high_water id=1 bytes=1648 size=4096
 //! fault who=1 switch=5 rsp=0xffffffff80012ff8 tsc=123999 what=coroutine1 overflowed its 4096-byte stack
 //! exit code=success switches=18 tsc=130000
@@ -24,6 +24,11 @@
 //! kernel's roster lists them. A `routine` line for each comes before any
 //! `switch` line that names it. The free-text field of `phase` and `fault`
 //! comes last and runs to the end of the line.
+//!
+//! Which slots a switch writes and reads follows from its [`Kind`] (see
+//! [`Kind::leaving`] and [`Kind::reads_slot_of`]), so a `switch` line does
+//! not repeat them; it records what the slots held afterwards, which the
+//! tests check against the RSPs.
 
 use crate::ExitCode;
 use core::fmt;
@@ -32,22 +37,57 @@ use core::fmt;
 pub type Id = u32;
 
 /// How control moved from one routine to another.
+///
+/// What each kind does with the two context slots is defined here once
+/// ([`Kind::leaving`], [`Kind::reads_slot_of`]): the kernel records its
+/// switches by it, and the trace, the picture and the tests read them by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// The original program's switch: main's RSP saved in its slot, the
+    /// The original program's switch: main's RSP saved in main's slot, the
     /// coroutine's slot loaded, and the coroutine function *called* there.
     Call,
     /// The original program's way back: the coroutine function returned and
     /// main reloaded RSP from its slot. Nothing saved the coroutine's RSP:
     /// it cannot be resumed (the flaw of the original).
     Return,
-    /// main resumed a coroutine: both sides saved, as every switch of phase 2.
+    /// main resumed a coroutine: main's RSP saved in main's slot.
     Resume,
-    /// A coroutine yielded to the routine that resumed it.
+    /// A coroutine yielded to main: its RSP saved in its own slot.
     Yield,
-    /// A coroutine's body returned: its slot was emptied and it switched back
-    /// for the last time.
+    /// A coroutine's body returned: its slot was emptied (0, "finished") and
+    /// it switched back for the last time, saving nothing.
     Finish,
+}
+
+/// What a switch does with the leaving routine's context slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leaving {
+    /// The leaving routine's RSP is saved in its slot: a later switch can
+    /// load it and carry on where it left.
+    Saved,
+    /// Nothing is written: the leaving routine's RSP is saved nowhere, so it
+    /// cannot be resumed (the original's `return`: its flaw).
+    Lost,
+    /// The slot is emptied (set to 0): the coroutine finished and there is
+    /// nothing left to resume.
+    Emptied,
+}
+
+impl Leaving {
+    /// Whether the switch writes the leaving routine's slot (its RSP, or 0).
+    pub const fn writes_slot(self) -> bool {
+        !matches!(self, Leaving::Lost)
+    }
+
+    /// A few words for it, as the picture's legend, labels and the trace
+    /// say it.
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            Leaving::Saved => "the leaving RSP saved in its slot",
+            Leaving::Lost => "the leaving RSP saved nowhere (the original's flaw)",
+            Leaving::Emptied => "the finished coroutine's slot emptied, nothing saved",
+        }
+    }
 }
 
 impl Kind {
@@ -70,6 +110,33 @@ impl Kind {
             Kind::Finish => "finish",
         }
     }
+
+    /// What this kind of switch does with the leaving routine's slot: call,
+    /// resume and yield save its RSP there (a call leaves main, so it is
+    /// main's slot); return writes nothing; finish empties it.
+    pub const fn leaving(self) -> Leaving {
+        match self {
+            Kind::Call | Kind::Resume | Kind::Yield => Leaving::Saved,
+            Kind::Return => Leaving::Lost,
+            Kind::Finish => Leaving::Emptied,
+        }
+    }
+
+    /// Whose slot the switch writes, when `from` leaves: `from`'s, unless
+    /// the switch writes nothing.
+    pub const fn writes_slot_of(self, from: Id) -> Option<Id> {
+        if self.leaving().writes_slot() {
+            Some(from)
+        } else {
+            None
+        }
+    }
+
+    /// Whose slot the switch loads RSP from, when `to` arrives: every kind
+    /// loads the arriving routine's own slot.
+    pub const fn reads_slot_of(self, to: Id) -> Id {
+        to
+    }
 }
 
 /// One switch, as seen by the routine it brought in (which writes the event
@@ -91,13 +158,14 @@ pub struct Switch {
     /// RSP of the leaving routine just before it switched, where it last
     /// measured it (in the function that makes the switch).
     pub from_rsp: u64,
-    /// Whose slot the switch wrote the leaving side's RSP to, if any.
-    pub wrote: Option<Id>,
-    /// The RSP written there.
+    /// What the leaving routine's slot holds after the switch, present
+    /// exactly when the switch writes that slot
+    /// ([`Leaving::writes_slot`]): the saved RSP, or 0 once emptied. Read
+    /// from the slot, not derived: the tests check it against `from_rsp`.
     pub stored: Option<u64>,
-    /// Whose slot the switch loaded RSP from.
-    pub read: Id,
-    /// The RSP loaded from it.
+    /// What the arriving routine's slot ([`Kind::reads_slot_of`]) holds
+    /// after the switch: the RSP the switch loaded. Read from the slot, not
+    /// derived: the tests check it against what was stored there before.
     pub loaded: u64,
     /// RSP of the arriving routine when it wrote this event.
     pub rsp: u64,
@@ -249,9 +317,7 @@ impl fmt::Display for Event<'_> {
                 field(f, "to", &s.to)?;
                 field(f, "value", &Opt(s.value))?;
                 field(f, "from_rsp", &Addr(s.from_rsp))?;
-                field(f, "wrote", &Opt(s.wrote))?;
                 field(f, "stored", &Opt(s.stored.map(Addr)))?;
-                field(f, "read", &s.read)?;
                 field(f, "loaded", &Addr(s.loaded))?;
                 field(f, "rsp", &Addr(s.rsp))?;
                 field(f, "tsc", &s.tsc)
@@ -281,12 +347,8 @@ impl fmt::Display for Event<'_> {
                 switches,
                 tsc,
             } => {
-                let code = match code {
-                    ExitCode::Success => "success",
-                    ExitCode::Failed => "failed",
-                };
                 f.write_str("exit")?;
-                field(f, "code", &code)?;
+                field(f, "code", &code.word())?;
                 field(f, "switches", &switches)?;
                 field(f, "tsc", &tsc)
             }
@@ -419,13 +481,13 @@ impl<'a> Event<'a> {
                 let to = f.id("to")?;
                 let value = f.optional("value")?;
                 let from_rsp = f.number("from_rsp")?;
-                let wrote = match f.optional("wrote")? {
-                    Some(id) => Some(Id::try_from(id).map_err(|_| ParseError {
-                        problem: "id too large",
-                        near: "wrote",
-                    })?),
-                    None => None,
-                };
+                let stored = f.optional("stored")?;
+                if stored.is_some() != kind.leaving().writes_slot() {
+                    return Err(ParseError {
+                        problem: "a slot value where the kind writes none, or none where it writes one",
+                        near: "stored",
+                    });
+                }
                 Event::Switch(Switch {
                     n,
                     kind,
@@ -433,9 +495,7 @@ impl<'a> Event<'a> {
                     to,
                     value,
                     from_rsp,
-                    wrote,
-                    stored: f.optional("stored")?,
-                    read: f.id("read")?,
+                    stored,
                     loaded: f.number("loaded")?,
                     rsp: f.number("rsp")?,
                     tsc: f.number("tsc")?,
@@ -454,16 +514,15 @@ impl<'a> Event<'a> {
                 what: f.take_rest("what")?,
             },
             "exit" => {
-                let code = match f.take("code")? {
-                    "success" => ExitCode::Success,
-                    "failed" => ExitCode::Failed,
-                    _ => {
-                        return Err(ParseError {
+                let word = f.take("code")?;
+                let code =
+                    ExitCode::ALL
+                        .into_iter()
+                        .find(|c| c.word() == word)
+                        .ok_or(ParseError {
                             problem: "unknown exit code",
                             near: "code",
-                        });
-                    }
-                };
+                        })?;
                 Event::Exit {
                     code,
                     switches: f.number("switches")?,
@@ -516,9 +575,7 @@ mod tests {
                 to: 1,
                 value: (kind != Kind::Call).then_some(7),
                 from_rsp: 0x10000010cf0,
-                wrote: (kind != Kind::Return).then_some(0),
-                stored: (kind != Kind::Return).then_some(0x10000010cd8),
-                read: 1,
+                stored: kind.leaving().writes_slot().then_some(0x10000010cd8),
                 loaded: 0xffff_ffff_8001_3fc8,
                 rsp: 0xffff_ffff_8001_3e20,
                 tsc: 123_456,
@@ -552,9 +609,7 @@ mod tests {
             to: 0,
             value: Some(1),
             from_rsp: 0xffff_ffff_8001_3e20,
-            wrote: Some(1),
             stored: Some(0xffff_ffff_8001_3e08),
-            read: 0,
             loaded: 0x10000010cd8,
             rsp: 0x10000010cf0,
             tsc: 42,
@@ -562,8 +617,8 @@ mod tests {
         .to_string();
         assert_eq!(
             line,
-            "switch n=6 kind=yield from=1 to=0 value=1 from_rsp=0xffffffff80013e20 wrote=1 \
-             stored=0xffffffff80013e08 read=0 loaded=0x0000010000010cd8 rsp=0x0000010000010cf0 tsc=42"
+            "switch n=6 kind=yield from=1 to=0 value=1 from_rsp=0xffffffff80013e20 \
+             stored=0xffffffff80013e08 loaded=0x0000010000010cd8 rsp=0x0000010000010cf0 tsc=42"
         );
     }
 
@@ -580,10 +635,17 @@ mod tests {
         let unknown = Event::parse("hello world").unwrap_err();
         assert_eq!(unknown.problem, "unknown event");
         let kind = Event::parse(
-            "switch n=1 kind=jump from=0 to=1 value=- from_rsp=0x1 wrote=- stored=- read=1 loaded=0x1 rsp=0x1 tsc=1",
+            "switch n=1 kind=jump from=0 to=1 value=- from_rsp=0x1 stored=- loaded=0x1 rsp=0x1 tsc=1",
         )
         .unwrap_err();
         assert_eq!(kind.near, "kind");
+        // The kind says whether there is a slot value: a return writes none.
+        for (kind, stored) in [("return", "0x1"), ("yield", "-")] {
+            let line = std::format!(
+                "switch n=1 kind={kind} from=1 to=0 value=1 from_rsp=0x1 stored={stored} loaded=0x1 rsp=0x1 tsc=1"
+            );
+            assert_eq!(Event::parse(&line).unwrap_err().near, "stored", "{line}");
+        }
         let number = Event::parse("high_water id=1 bytes=lots size=4096").unwrap_err();
         assert_eq!(
             number,
@@ -595,6 +657,30 @@ mod tests {
         let extra = Event::parse("high_water id=1 bytes=2 size=3 more=4").unwrap_err();
         assert_eq!(extra.near, "end");
         assert!(Event::parse("").is_err());
+    }
+
+    #[test]
+    fn the_rule_of_each_kind_of_switch() {
+        let leaving = Kind::ALL.map(|k| (k, k.leaving()));
+        assert_eq!(
+            leaving,
+            [
+                (Kind::Call, Leaving::Saved),
+                (Kind::Return, Leaving::Lost),
+                (Kind::Resume, Leaving::Saved),
+                (Kind::Yield, Leaving::Saved),
+                (Kind::Finish, Leaving::Emptied),
+            ]
+        );
+        for kind in Kind::ALL {
+            // A switch writes the leaver's slot or none, and reads the
+            // arriver's.
+            let expected = (kind != Kind::Return).then_some(3);
+            assert_eq!(kind.writes_slot_of(3), expected, "{kind:?}");
+            assert_eq!(kind.reads_slot_of(4), 4, "{kind:?}");
+        }
+        assert!(Leaving::Lost.meaning().contains("nowhere"));
+        assert!(Leaving::Emptied.meaning().contains("emptied"));
     }
 
     #[test]

@@ -46,6 +46,17 @@ pub enum ExitCode {
 }
 
 impl ExitCode {
+    /// Both codes, for parsing and for tests.
+    pub const ALL: [ExitCode; 2] = [ExitCode::Success, ExitCode::Failed];
+
+    /// The word for it in event lines, the trace and the picture.
+    pub const fn word(self) -> &'static str {
+        match self {
+            ExitCode::Success => "success",
+            ExitCode::Failed => "failed",
+        }
+    }
+
     /// The value written to the device.
     pub const fn value(self) -> u32 {
         self as u32
@@ -81,5 +92,11 @@ mod tests {
         }
         assert_eq!(ExitCode::from_qemu_status(0), None);
         assert_eq!(ExitCode::from_qemu_status(1), None);
+    }
+
+    #[test]
+    fn the_two_codes_have_two_words() {
+        assert_eq!(ExitCode::Success.word(), "success");
+        assert_eq!(ExitCode::Failed.word(), "failed");
     }
 }

@@ -19,8 +19,7 @@
 use bootloader_api::{BootInfo, entry_point};
 use core::panic::PanicInfo;
 use coroutine_switch::Yielder;
-use kernel::roster::{self, Coroutines};
-use kernel::stacks::locate;
+use kernel::roster::{self, Coroutines, locate};
 use kernel::{BOOTLOADER_CONFIG, QemuExitCode, exit_qemu};
 use log::info;
 

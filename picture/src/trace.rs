@@ -28,8 +28,7 @@
 //! whoever wants it.
 
 use crate::timeline::{End, Run, Timeline, switch_title};
-use protocol::ExitCode;
-use protocol::event::{Event, Id, Switch};
+use protocol::event::{Id, Switch};
 use serde_json::{Value, json};
 
 /// Microseconds of trace time per switch: viewers label 1000 µs as "1 ms",
@@ -55,9 +54,8 @@ fn hex(address: u64) -> String {
     format!("{address:#018x}")
 }
 
-/// The events of a run as a Chrome Trace Event JSON object.
-pub fn chrome_trace(events: &[Event<'_>]) -> Value {
-    let timeline = Timeline::new(events);
+/// A run as a Chrome Trace Event JSON object.
+pub fn chrome_trace(timeline: &Timeline<'_>) -> Value {
     let mut out = Vec::new();
     out.push(json!({
         "name": "process_name", "ph": "M", "pid": PID,
@@ -81,9 +79,9 @@ pub fn chrome_trace(events: &[Event<'_>]) -> Value {
                 "ph": "i", "s": "g", "pid": PID, "tid": tid(0), "ts": ts(phase.step),
             }));
         }
-        out.push(run_slice(&timeline, run));
+        out.push(run_slice(timeline, run));
         if let Some(switch) = run.went_out {
-            out.extend(switch_events(&timeline, &switch, run.end));
+            out.extend(switch_events(timeline, &switch, run.end));
         }
         out.extend(
             timeline
@@ -111,12 +109,8 @@ pub fn chrome_trace(events: &[Event<'_>]) -> Value {
     }
     match &timeline.end {
         End::Exit { code, switches } => {
-            let code = match code {
-                ExitCode::Success => "success",
-                ExitCode::Failed => "failed",
-            };
             out.push(json!({
-                "name": format!("exit: {code} after {switches} switches"),
+                "name": format!("exit: {} after {switches} switches", code.word()),
                 "ph": "i", "s": "g", "pid": PID, "tid": tid(0), "ts": end,
             }));
         }
@@ -135,13 +129,17 @@ pub fn chrome_trace(events: &[Event<'_>]) -> Value {
         }
         End::Cut => {}
     }
+    let mut other = json!({
+        "time axis": format!("switch number: one switch per {STEP_US} µs of trace time; \
+                              the emulated TSC is in the slices' args"),
+    });
+    if let Some(line) = timeline.cut_line {
+        other["last line, cut short and left out"] = json!(line);
+    }
     json!({
         "traceEvents": out,
         "displayTimeUnit": "ms",
-        "otherData": {
-            "time axis": format!("switch number: one switch per {STEP_US} µs of trace time; \
-                                  the emulated TSC is in the slices' args"),
-        },
+        "otherData": other,
     })
 }
 
@@ -210,14 +208,13 @@ fn switch_events(timeline: &Timeline<'_>, switch: &Switch, step: usize) -> [Valu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::parse_events;
     use crate::timeline::tests::{FAULT, TWO, round_robin};
+    use protocol::event::Event;
 
     /// The trace of `text`'s events, as a viewer would read it back from
     /// the file.
     fn trace_of(text: &str) -> Vec<Value> {
-        let events = parse_events(text).unwrap();
-        let written = chrome_trace(&events).to_string();
+        let written = chrome_trace(&Timeline::parse(text).unwrap()).to_string();
         let read: Value = serde_json::from_str(&written).unwrap();
         read["traceEvents"].as_array().unwrap().clone()
     }
@@ -276,13 +273,8 @@ mod tests {
         assert_eq!(instants.len(), 20);
         let first = instants[0];
         assert!(first["name"].as_str().unwrap().starts_with("#1 call"));
-        let Event::Switch(one) = parse_events(TWO)
-            .unwrap()
-            .into_iter()
-            .find(|e| matches!(e, Event::Switch(_)))
-            .unwrap()
-        else {
-            unreachable!()
+        let Ok(Event::Switch(one)) = Event::parse(TWO.lines().nth(4).unwrap()) else {
+            panic!("the fifth line of the sample is not its first switch")
         };
         let wrote = format!("main_context ← {:#018x}", one.stored.unwrap());
         let read = format!("coro1_context → {:#018x}", one.loaded);
@@ -353,7 +345,7 @@ mod tests {
         );
         assert_eq!(last["tid"], 2);
         // Past the bottom only if the faulting RSP was below it.
-        let parsed = parse_events(FAULT).unwrap();
+        let parsed: Vec<Event<'_>> = FAULT.lines().map(|l| Event::parse(l).unwrap()).collect();
         let bottom = parsed
             .iter()
             .find_map(|e| match e {

@@ -1,55 +1,57 @@
-//! The event lines of one run, put in order for drawing: who ran when, how
-//! deep each stack was at each switch, and how the run ended.
+//! The event lines of one run, parsed once and put in order for drawing:
+//! who ran when, how deep each stack was at each switch, and how the run
+//! ended.
 //!
 //! The kernel writes one [`Event`] line per switch to COM2 (see
 //! [`protocol::event`]). Both pictures of a run, the Chrome trace
-//! ([`crate::trace`]) and the SVG ([`crate::svg`]), need the same reading of
-//! those lines, so it is done once here:
+//! ([`crate::trace`]) and the SVG ([`crate::svg`]), take the one
+//! [`Timeline`] that [`Timeline::read`] makes of those lines:
 //!
 //! - **Runs**: a switch is written by the routine it brought in, so the
 //!   routine running between two switches is the `to` of the first one, and
 //!   main runs before the first switch. The last run ends at the fault, the
 //!   exit, or wherever the lines stop.
 //! - **Depth samples**: how far below its stack's top each stack's RSP was
-//!   at a switch: the leaving routine's at the RSP the switch stored in its
-//!   slot, the arriving routine's at the RSP it wrote the event with.
+//!   at a switch: the leaving routine's at the RSP the switch saved in its
+//!   slot (when its kind saves one, see [`protocol::event::Kind::leaving`]), the arriving
+//!   routine's at the RSP it wrote the event with.
 //! - **Steps**: the pictures use the switch's place in the run as time
 //!   (step 0 before the first switch, step k right after the k-th), not its
 //!   time-stamp counter: under QEMU's emulation (TCG) the counter mostly
 //!   measures the logging between switches, which would squeeze the switches
 //!   themselves out of sight.
 //!
-//! A run cut short (a fault, a timeout, a trailing half line) still gives a
-//! timeline: everything read up to the cut.
+//! A run cut short (a fault, a timeout, a line cut in the middle) still
+//! gives a timeline: everything read up to the cut.
 
 use protocol::ExitCode;
-use protocol::event::{Event, Id, Kind, Switch};
-
-/// Reads the event lines of a run, one per line.
-///
-/// Empty lines are skipped. A last line without its newline is a line the
-/// kernel was still writing when QEMU stopped (a timeout, a triple fault):
-/// it is dropped if it does not parse. Any other line that does not parse is
-/// an error naming its line number (from 1).
-pub fn parse_events(text: &str) -> Result<Vec<Event<'_>>, String> {
-    let complete = text.ends_with('\n');
-    let lines: Vec<&str> = text.lines().collect();
-    let mut events = Vec::with_capacity(lines.len());
-    for (index, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match Event::parse(line) {
-            Ok(event) => events.push(event),
-            Err(_) if !complete && index + 1 == lines.len() => {}
-            Err(error) => return Err(format!("line {}: {error}: {line}", index + 1)),
-        }
-    }
-    Ok(events)
-}
+use protocol::event::{Event, Id, Leaving, Switch};
 
 /// A routine, as its `routine` event line describes it.
 pub use protocol::event::Routine;
+
+/// Reads the event lines of a run, one per line; also returns a last line
+/// left out because it was cut short.
+///
+/// Empty lines are skipped. A last line without its newline is a line the
+/// kernel was still writing when QEMU stopped (a timeout, a triple fault):
+/// even if it parses, a number or a sentence in it may be cut, so it is left
+/// out and returned. Any other line that does not parse is an error naming
+/// its line number (from 1).
+fn parse_events(text: &str) -> Result<(Vec<Event<'_>>, Option<&str>), String> {
+    let last_start = text.rfind('\n').map_or(0, |newline| newline + 1);
+    let (whole, cut) = text.split_at(last_start);
+    let mut events = Vec::new();
+    for (index, line) in whole.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event =
+            Event::parse(line).map_err(|error| format!("line {}: {error}: {line}", index + 1))?;
+        events.push(event);
+    }
+    Ok((events, Some(cut).filter(|line| !line.trim().is_empty())))
+}
 
 /// One stretch of time during which one routine runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,9 +148,24 @@ pub struct Timeline<'a> {
     pub high_water: Vec<HighWater>,
     /// How it ended.
     pub end: End<'a>,
+    /// The last line, left out because the run stopped while the kernel
+    /// wrote it (no newline).
+    pub cut_line: Option<&'a str>,
 }
 
 impl<'a> Timeline<'a> {
+    /// Reads a run's event lines: the one reading that the trace and the
+    /// picture share. A last line without its newline is left out and kept
+    /// in [`Timeline::cut_line`]; a line that does not parse is an error
+    /// naming its number (from 1).
+    pub fn parse(text: &'a str) -> Result<Timeline<'a>, String> {
+        let (events, cut_line) = parse_events(text)?;
+        Ok(Timeline {
+            cut_line,
+            ..Timeline::new(&events)
+        })
+    }
+
     /// Puts the events of one run in order. Events after a fault or an exit
     /// are ignored: nothing the kernel says after it stopped is part of the
     /// run.
@@ -161,6 +178,7 @@ impl<'a> Timeline<'a> {
             depths: Vec::new(),
             high_water: Vec::new(),
             end: End::Cut,
+            cut_line: None,
         };
         // main runs from the start until the first switch.
         let mut current = Run {
@@ -181,8 +199,8 @@ impl<'a> Timeline<'a> {
                 Event::Switch(switch) => {
                     timeline.switches.push(switch);
                     let step = timeline.switches.len();
-                    if let Some(stored) = switch.stored {
-                        timeline.sample(switch.from, step, stored);
+                    if let Some(saved) = saved_rsp(&switch) {
+                        timeline.sample(switch.from, step, saved);
                     }
                     timeline.sample(switch.to, step, switch.rsp);
                     current.end = step;
@@ -247,27 +265,37 @@ impl<'a> Timeline<'a> {
             .map_or_else(|| format!("slot of routine {id}"), |r| r.slot.to_owned())
     }
 
-    /// What `switch` wrote: `main_context ← 0x...`, or why nothing.
+    /// What `switch` did with the leaving routine's slot, by the kind's
+    /// rule: `main_context ← 0x...`, `coro1_context ← 0 (emptied: ...)`, or
+    /// why nothing.
     pub fn wrote(&self, switch: &Switch) -> String {
-        match (switch.wrote, switch.stored) {
-            (Some(id), Some(0)) => format!("{} ← 0 (emptied: finished)", self.slot(id)),
-            (Some(id), Some(rsp)) => format!("{} ← {rsp:#018x}", self.slot(id)),
-            _ if !saves_leaving_side(switch.kind) => format!(
+        // A switch writes the leaving routine's own slot, if any
+        // (`Kind::writes_slot_of`), and `Event::parse` has checked that
+        // `stored` is there exactly when it does.
+        let slot = self.slot(switch.from);
+        let stored = switch.stored.unwrap_or_default();
+        match switch.kind.leaving() {
+            Leaving::Saved => format!("{slot} ← {stored:#018x}"),
+            Leaving::Emptied => format!(
+                "{slot} ← {stored} (emptied: {} finished, nothing to resume)",
+                self.name(switch.from)
+            ),
+            Leaving::Lost => format!(
                 "nothing: {}'s RSP is saved nowhere, so it cannot be resumed (the original's flaw)",
                 self.name(switch.from)
             ),
-            _ => "nothing".to_owned(),
         }
     }
 
     /// What `switch` read: `coro1_context → 0x...`.
     pub fn read(&self, switch: &Switch) -> String {
-        format!("{} → {:#018x}", self.slot(switch.read), switch.loaded)
+        let slot = self.slot(switch.kind.reads_slot_of(switch.to));
+        format!("{slot} → {:#018x}", switch.loaded)
     }
 
     /// Records `rsp` as a depth of `id`'s stack if it lies inside it. An
-    /// RSP outside is no depth: a finished coroutine's emptied slot (0), or
-    /// a routine whose stack the lines never described.
+    /// RSP outside is no depth: a routine whose stack the lines never
+    /// described, or one that is not on its stack.
     fn sample(&mut self, id: Id, step: usize, rsp: u64) {
         let Some(routine) = self.routine(id) else {
             return;
@@ -304,22 +332,24 @@ impl<'a> Timeline<'a> {
     }
 }
 
+/// The leaving routine's RSP as `switch` saved it in its slot, if its kind
+/// saves it there.
+pub fn saved_rsp(switch: &Switch) -> Option<u64> {
+    match switch.kind.leaving() {
+        Leaving::Saved => switch.stored,
+        Leaving::Lost | Leaving::Emptied => None,
+    }
+}
+
 /// A few words for a switch: `#5 resume`.
 pub fn switch_title(switch: &Switch) -> String {
     format!("#{} {}", switch.n, switch.kind.as_str())
 }
 
-/// Whether this kind of switch saved the leaving routine's RSP.
-///
-/// Only the original program's `return` saves nothing: the coroutine that
-/// returned cannot be resumed.
-pub fn saves_leaving_side(kind: Kind) -> bool {
-    kind != Kind::Return
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use protocol::event::Kind;
 
     /// The two-coroutine kernel's events, written by hand from the README's
     /// transcript (20 switches: each finish is a switch of its own).
@@ -370,8 +400,10 @@ pub(crate) mod tests {
                 .to_string(),
             );
         }
+        // As the kernel writes a switch: the leaving side's slot holds what
+        // the kind's rule puts there, the arriving side's what was loaded.
         let mut n = 0;
-        let mut switch = |kind, from, to, wrote, stored: Option<u64>, read, loaded, rsp| {
+        let mut switch = |kind: Kind, from, to, from_rsp: u64, slot_after: u64, loaded, rsp| {
             n += 1;
             Event::Switch(Switch {
                 n,
@@ -379,31 +411,30 @@ pub(crate) mod tests {
                 from,
                 to,
                 value: Some(n),
-                from_rsp: stored.map_or(rsp, |s| s + 24),
-                wrote,
-                stored,
-                read,
+                from_rsp,
+                stored: kind.leaving().writes_slot().then_some(slot_after),
                 loaded,
                 rsp,
                 tsc: n * 1000,
             })
             .to_string()
         };
+        let main_saved = main_top - 0x328;
         for round in 1..=rounds {
             for c in 1..=coroutines {
-                let saved = top(c) - if round == 1 { 0x38 } else { 0x1f8 };
+                let loaded = top(c) - if round == 1 { 0x38 } else { 0x1f8 };
                 let deeper = top(c) - 0x1e0 - 0x40 * u64::from(c % 3);
                 lines.push(switch(
                     Kind::Resume,
                     0,
                     c,
-                    Some(0),
-                    Some(main_top - 0x328),
-                    c,
-                    saved,
+                    main_saved + 24,
+                    main_saved,
+                    loaded,
                     deeper,
                 ));
-                let (kind, stored) = if round == rounds {
+                let (kind, slot_after) = if round == rounds {
+                    // A finished coroutine's slot is emptied.
                     (Kind::Finish, 0)
                 } else {
                     (Kind::Yield, top(c) - 0x1f8)
@@ -412,10 +443,9 @@ pub(crate) mod tests {
                     kind,
                     c,
                     0,
-                    Some(c),
-                    Some(stored),
-                    0,
-                    main_top - 0x328,
+                    top(c) - 0x1e0,
+                    slot_after,
+                    main_saved,
                     main_top - 0x310,
                 ));
             }
@@ -451,15 +481,21 @@ pub(crate) mod tests {
     #[test]
     fn a_trailing_half_line_is_dropped_but_a_bad_last_full_line_is_not() {
         let half = "phase number=1 title=one\nswitch n=1 kind=ca";
-        assert_eq!(parse_events(half).unwrap().len(), 1);
+        assert_eq!(parse_events(half).unwrap().0.len(), 1);
+        assert_eq!(
+            Timeline::parse(half).unwrap().cut_line,
+            Some("switch n=1 kind=ca")
+        );
+        // Cut in a number, the line would parse, but wrongly: left out too.
+        let number = "phase number=1 title=one\nhigh_water id=1 bytes=19";
+        assert_eq!(parse_events(number).unwrap().0.len(), 1);
         let whole = "phase number=1 title=one\nswitch n=1 kind=ca\n";
         assert!(parse_events(whole).unwrap_err().starts_with("line 2:"));
     }
 
     #[test]
     fn main_runs_first_and_each_switch_hands_over_to_its_target() {
-        let events = parse_events(TWO).unwrap();
-        let timeline = Timeline::new(&events);
+        let timeline = Timeline::parse(TWO).unwrap();
         assert_eq!(timeline.switches.len(), 20);
         assert_eq!(timeline.runs.len(), timeline.switches.len() + 1);
         assert_eq!(timeline.runs[0].who, 0);
@@ -482,8 +518,7 @@ pub(crate) mod tests {
 
     #[test]
     fn depths_lie_inside_their_stacks_and_return_samples_no_leaving_side() {
-        let events = parse_events(TWO).unwrap();
-        let timeline = Timeline::new(&events);
+        let timeline = Timeline::parse(TWO).unwrap();
         for sample in &timeline.depths {
             let routine = timeline.routine(sample.stack_of).unwrap();
             assert!(sample.depth <= routine.size());
@@ -504,20 +539,14 @@ pub(crate) mod tests {
             .iter()
             .find(|s| s.step == 6 && s.stack_of == 1)
             .unwrap();
-        let stored = events
-            .iter()
-            .find_map(|e| match e {
-                Event::Switch(s) if s.n == 6 => s.stored,
-                _ => None,
-            })
-            .unwrap();
+        let stored = timeline.switches[5].stored.unwrap();
         let top = timeline.routine(1).unwrap().top;
         assert_eq!(c1_at_6.depth, top - stored);
     }
 
     #[test]
     fn a_fault_ends_the_run_with_the_faulting_routine_and_a_clamped_depth() {
-        let events = parse_events(FAULT).unwrap();
+        let (events, _) = parse_events(FAULT).unwrap();
         let timeline = Timeline::new(&events);
         assert_eq!(timeline.switches.len(), 5);
         let last = timeline.runs.last().unwrap();
@@ -540,19 +569,39 @@ pub(crate) mod tests {
     #[test]
     fn lines_that_stop_early_still_give_a_timeline() {
         let cut: String = TWO.lines().take(9).collect::<Vec<_>>().join("\n");
-        let events = parse_events(&cut).unwrap();
-        let timeline = Timeline::new(&events);
+        let timeline = Timeline::parse(&cut).unwrap();
         assert_eq!(timeline.end, End::Cut);
         assert_eq!(timeline.runs.len(), timeline.switches.len() + 1);
+        // The ninth line has no newline: the kernel may not have finished
+        // it, so it is left out, and kept to be said.
+        assert_eq!(timeline.switches.len(), 4);
+        assert_eq!(timeline.cut_line, TWO.lines().nth(8));
     }
 
     #[test]
     fn the_round_robin_generator_makes_a_consistent_run() {
         let text = round_robin(8, 5);
-        let events = parse_events(&text).unwrap();
-        let timeline = Timeline::new(&events);
+        let timeline = Timeline::parse(&text).unwrap();
         assert_eq!(timeline.routines.len(), 9);
         assert_eq!(timeline.switches.len(), 80);
         assert_eq!(timeline.runs.len(), 81);
+        // Every RSP where the kernel's would be: the leaving side's in its
+        // own stack, the arriving side's and the loaded one in the
+        // arriver's, a saved one in the leaver's, a finished slot empty.
+        for s in &timeline.switches {
+            let (from, to) = (
+                timeline.routine(s.from).unwrap(),
+                timeline.routine(s.to).unwrap(),
+            );
+            assert!(
+                from.holds(s.from_rsp) && to.holds(s.rsp) && to.holds(s.loaded),
+                "{s:?}"
+            );
+            match s.kind.leaving() {
+                Leaving::Saved => assert!(from.holds(s.stored.unwrap()), "{s:?}"),
+                Leaving::Emptied => assert_eq!(s.stored, Some(0), "{s:?}"),
+                Leaving::Lost => assert_eq!(s.stored, None, "{s:?}"),
+            }
+        }
     }
 }

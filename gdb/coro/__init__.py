@@ -1,0 +1,19 @@
+"""gdb helpers for the coroutine kernel, loaded by gdb/kernel.gdb.
+
+One module per concern:
+
+- `roster`: the kernel's coroutine set, read from its roster's gdb view;
+- `stacks`: stack arithmetic (where an address lies, stack use, a
+  routine's state, the frame a switch saves);
+- `text`: the lines the commands print;
+- `kernel`: the running kernel through gdb (memory, registers, symbols,
+  the records the kernel keeps for gdb);
+- `frames`: the frame filter that names the switch's signal frames;
+- `commands`: the `coro` commands.
+
+`roster`, `stacks` and `text` do not import gdb: gdb/tests runs their unit
+tests with plain python3 (`cargo test -p boot --test gdb_package`).
+`frames` and `commands` register themselves with gdb when imported; a new
+command is one more `Subcommand` class in `commands` (`coro NAME`, and
+`coro-NAME` as its alias).
+"""

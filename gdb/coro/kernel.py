@@ -1,0 +1,114 @@
+"""The running kernel as gdb sees it: memory, registers, symbols, and the
+record the kernel keeps for gdb (kernel/src/gdb_facts.rs): the switch
+crate's constants, main's stack name and the roster's view.
+
+Functions are found through gdb's API by their ELF names, which the
+kernel keeps unmangled (`switch_into`, `coroutine_trampoline`).
+"""
+
+import gdb
+
+from . import roster, stacks, text
+
+# Registers read as signed 64-bit numbers; addresses are unsigned.
+MASK = (1 << 64) - 1
+
+# The record the kernel keeps for gdb: the switch crate's constants and the
+# address of the roster's view.
+FACTS = "kernel::gdb_facts::GDB_FACTS"
+
+
+class Memory:
+    """The kernel's memory, for the functions of `stacks`."""
+
+    def read(self, address, size):
+        return bytes(gdb.selected_inferior().read_memory(address, size))
+
+
+MEMORY = Memory()
+
+
+def register(name):
+    """The value of register `name` in the selected frame, unsigned."""
+    return int(gdb.parse_and_eval("$" + name)) & MASK
+
+
+def rsp():
+    return register("rsp")
+
+
+def function_address(name):
+    """The entry of function `name` (an unmangled symbol, debug info or
+    not), or None if this kernel has none. Read in gdb's C mode whatever
+    language the user chose: gdb's Rust parser does not look up symbols
+    without debug info."""
+    with gdb.with_parameter("language", "c"):
+        try:
+            return int(gdb.parse_and_eval("&" + name)) & MASK
+        except gdb.error:
+            return None
+
+
+def required_function(name):
+    address = function_address(name)
+    if address is None:
+        raise gdb.GdbError("no function %s in this kernel" % name)
+    return address
+
+
+def function_at(address):
+    """The name of the function that holds `address` (its ELF symbol, so
+    naked functions too), or None."""
+    return text.symbol_in(gdb.format_address(address))
+
+
+def is_compiled_code(address):
+    """Whether `address` lies in a function with debug info: compiled Rust
+    code, where a suspended routine continues (in the Rust functions around
+    the switch's call or jump; only a fresh frame continues in naked code,
+    the trampoline)."""
+    return gdb.block_for_pc(address) is not None
+
+
+def facts():
+    """The record the kernel keeps for gdb (kernel/src/gdb_facts.rs)."""
+    symbol = gdb.lookup_global_symbol(FACTS)
+    if symbol is None:
+        raise gdb.GdbError("no %s: is this a kernel of this project?" % FACTS)
+    return symbol.value()
+
+
+def layout():
+    """The switch crate's layout of a coroutine stack, from the kernel."""
+    value = facts()
+    return stacks.Layout(
+        paint=int(value["paint"]),
+        canary=int(value["canary"]) & MASK,
+        fresh_frame=int(value["fresh_frame"]),
+    )
+
+
+def routines():
+    """main and every coroutine of the roster the kernel installed."""
+    value = facts()
+    try:
+        return roster.read_roster(value["roster_view"].dereference(), roster.rust_str(value["main_stack"]))
+    except roster.RosterError as error:
+        raise gdb.GdbError(str(error)) from None
+
+
+def saved_rsp(routine):
+    return stacks.saved_rsp(routine, MEMORY)
+
+
+def state(routine, known_rsp):
+    return stacks.state(routine, known_rsp, MEMORY, layout(), required_function("coroutine_trampoline"))
+
+
+def stack_used(routine):
+    return stacks.stack_used(routine, MEMORY, layout())
+
+
+def switch_addresses():
+    """Entry points of the two naked switches: switch_into, switch_back."""
+    return [required_function(name) for name in ("switch_into", "switch_back")]

@@ -1,0 +1,47 @@
+"""The lines the commands print, from plain values (no gdb here)."""
+
+
+def address(value):
+    """An address as the kernel's transcript writes it: 0x and 16 digits."""
+    return "%#018x" % value
+
+
+def rsp_line(rsp, where):
+    """`RSP=0x... (main_stack top-0x498)`."""
+    return "RSP=%s (%s)" % (address(rsp), where)
+
+
+def slots_line(slots):
+    """`main_context=0x... (main_stack top-0x138) coro1_context=...` from
+    (slot name, saved RSP, where it points) triples."""
+    return " ".join("%s=%s (%s)" % (name, address(saved), where) for name, saved, where in slots)
+
+
+def list_line(routine, state, saved, used=None):
+    """One routine of `coro list`: number, name, state, its slot's RSP and,
+    for a coroutine (`used` given), how much of its stack it has used."""
+    line = "%d %-10s %-11s %s=%s" % (routine.number, routine.name, state, routine.slot, address(saved))
+    if used is not None:
+        line += " stack used %d of %d bytes" % (used, routine.top - routine.bottom)
+    return line
+
+
+def regs_line(registers):
+    """`regs rbx=0x.. rbp=0x.. ...` from (name, value) pairs."""
+    return "regs " + " ".join("%s=%#x" % pair for pair in registers)
+
+
+def step_line(instruction, rsp, where):
+    """One instruction of `coro switch` and RSP after it."""
+    return "  %-24s -> %s" % (instruction, rsp_line(rsp, where))
+
+
+def symbol_in(formatted):
+    """The symbol in gdb's `0x... <name+offset>` (gdb.format_address), or
+    None when gdb knows no symbol there (`0x...` alone)."""
+    start = formatted.find(" <")
+    if start < 0 or not formatted.endswith(">"):
+        return None
+    inside = formatted[start + 2 : -1]
+    name, plus, offset = inside.rpartition("+")
+    return name if plus and offset.isdigit() else inside

@@ -1,0 +1,56 @@
+"""coro.text: the lines the commands print, which the gdb session tests
+and the README's transcript read."""
+
+import unittest
+
+from coro.roster import Routine
+from coro.text import list_line, regs_line, rsp_line, slots_line, step_line, symbol_in
+
+CORO = Routine(1, "coroutine1", "coroutine1_stack", 0x6000, 0x7000, "coro1_context", 0x9008)
+MAIN = Routine(0, "main", "main_stack", 0x1_0000, 0x2_0000, "main_context", 0x9000)
+
+
+class Lines(unittest.TestCase):
+    def test_rsp_line_has_sixteen_digits_and_the_place(self):
+        self.assertEqual(rsp_line(0x10B68, "main_stack top-0x498"), "RSP=0x0000000000010b68 (main_stack top-0x498)")
+
+    def test_slots_line(self):
+        self.assertEqual(
+            slots_line([("main_context", 0, "empty"), ("coro1_context", 0x6FC8, "coroutine1_stack top-0x38")]),
+            "main_context=0x0000000000000000 (empty) coro1_context=0x0000000000006fc8 (coroutine1_stack top-0x38)",
+        )
+
+    def test_list_lines_align_their_columns(self):
+        self.assertEqual(list_line(MAIN, "running", 0), "0 main       running     main_context=0x0000000000000000")
+        self.assertEqual(
+            list_line(CORO, "not started", 0x6FC8, 56),
+            "1 coroutine1 not started coro1_context=0x0000000000006fc8 stack used 56 of 4096 bytes",
+        )
+
+    def test_regs_line(self):
+        self.assertEqual(regs_line([("rbx", 0), ("rsp", 0x10B58)]), "regs rbx=0x0 rsp=0x10b58")
+
+    def test_step_line_pads_the_instruction(self):
+        self.assertEqual(
+            step_line("push   rbp", 0x10B60, "main_stack top-0x4a0"),
+            "  push   rbp               -> RSP=0x0000000000010b60 (main_stack top-0x4a0)",
+        )
+
+
+class SymbolIn(unittest.TestCase):
+    def test_a_function_entry_and_an_offset_into_it(self):
+        self.assertEqual(symbol_in("0xffffffff8000ea48 <coroutine_trampoline>"), "coroutine_trampoline")
+        self.assertEqual(symbol_in("0xffffffff8000ea4b <coroutine_trampoline+3>"), "coroutine_trampoline")
+
+    def test_generic_rust_names_keep_their_angle_brackets(self):
+        self.assertEqual(
+            symbol_in("0xffffffff80009625 <coroutine_switch::Coroutine<4096>::resume<4096>+21>"),
+            "coroutine_switch::Coroutine<4096>::resume<4096>",
+        )
+
+    def test_no_symbol(self):
+        self.assertIsNone(symbol_in("0x1234"))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,48 @@
+//! Where the gdb helpers (the Python package `gdb/coro`) start reading the
+//! kernel: one record, `kernel::gdb_facts::GDB_FACTS` (ELF symbol
+//! `coroutine_gdb_facts`), holding the switch crate's constants and the name
+//! of main's stack, so that `gdb/` keeps no copy of them, and the address of
+//! the roster's view (`coroutine_roster`, see [`crate::roster`]), so that
+//! gdb finds it whichever module defines it.
+
+use crate::roster::GdbView;
+use crate::stacks::MAIN_STACK_NAME;
+use coroutine_switch::{CANARY, INITIAL_FRAME_SIZE, PAINT};
+
+unsafe extern "Rust" {
+    /// The roster's view, by its ELF symbol (private to the roster: only
+    /// its address is taken here).
+    #[link_name = "coroutine_roster"]
+    static ROSTER_VIEW: GdbView;
+}
+
+/// Plain `#[repr(C)]` data that gdb reads by field name.
+#[repr(C)]
+pub struct GdbFacts {
+    /// The byte a fresh coroutine stack is painted with.
+    pub paint: u8,
+    /// The word at the bottom of a coroutine stack.
+    pub canary: u64,
+    /// The bytes the switch crate puts at the top of a fresh stack: the
+    /// `Yielder`, then the frame the first switch into it pops.
+    pub fresh_frame: u64,
+    /// main's stack's name in reports (`main_stack`).
+    pub main_stack: &'static str,
+    /// The roster's view.
+    pub roster_view: *const GdbView,
+}
+
+// SAFETY: the kernel never reads GDB_FACTS (gdb does), and `roster_view` is
+// an address that nothing dereferences through this record.
+unsafe impl Sync for GdbFacts {}
+
+// `#[used]`: no kernel code reads it, and the linker must keep it.
+#[used]
+#[unsafe(export_name = "coroutine_gdb_facts")]
+static GDB_FACTS: GdbFacts = GdbFacts {
+    paint: PAINT,
+    canary: CANARY,
+    fresh_frame: INITIAL_FRAME_SIZE as u64,
+    main_stack: MAIN_STACK_NAME,
+    roster_view: &raw const ROSTER_VIEW,
+};
