@@ -298,8 +298,8 @@ impl Follow {
 impl Read for Follow {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            // Read before reading the file: bytes written before the stop
-            // are then always read.
+            // The flag before the file: whatever was written before the
+            // stop is read before the reader ends.
             let stopping = self.stop.load(Ordering::SeqCst);
             if self.file.is_none() {
                 self.file = File::open(&self.path).ok();
