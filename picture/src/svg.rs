@@ -1470,8 +1470,7 @@ mod tests {
             .descendants()
             .filter(|n| n.has_tag_name("title"))
             .filter_map(|n| n.text())
-            .filter(|t| t.starts_with("main runs from"))
-            .last()
+            .rfind(|t| t.starts_with("main runs from"))
             .unwrap();
         assert_eq!(
             last_bar,
