@@ -1,6 +1,6 @@
 //! The counted, logged switches between the routines of the installed
 //! roster: who runs, how many switches so far, and for each switch a
-//! transcript line on COM1 and an event line on COM2.
+//! transcript line on COM1 and two event lines on COM2, one per side.
 //!
 //! A switch has two sides on two stacks, and each writes what it saw: the
 //! routine that leaves calls [`departing`] just before it switches, which
