@@ -1,13 +1,13 @@
 # Bare-metal coroutines: the two commands a newcomer needs are `make run` and
 # `make test`; both install what is missing first (scripts/setup.sh).
 .DEFAULT_GOAL := help
-.PHONY: help setup run run-uefi test gdb gdb-server record replay gdb-replay picture bench soak fmt clippy clean
+.PHONY: help setup run run-uefi bochs bochs-debug test gdb gdb-server record replay gdb-replay picture bench soak fmt clippy clean
 
 help: ## Show this help
 	@echo "Bare-metal coroutines: make TARGET"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
 
-setup: ## Install the pinned Rust toolchain, QEMU, OVMF and gdb if missing
+setup: ## Install the pinned Rust toolchain, QEMU, OVMF, gdb and Bochs if missing
 	@scripts/setup.sh
 
 run: setup ## Build the kernel and boot it in QEMU (BIOS); serial output here
@@ -16,7 +16,13 @@ run: setup ## Build the kernel and boot it in QEMU (BIOS); serial output here
 run-uefi: setup ## The same, booted through UEFI (OVMF)
 	cargo run -- --uefi
 
-test: setup ## Host tests of the switch and the boot tool, QEMU boots, gdb session
+bochs: setup ## The same BIOS image in Bochs instead of QEMU, headless; serial output here
+	cargo run -- --bochs
+
+bochs-debug: setup ## Boot in Bochs's own debugger, stopped at switch_to_coro1
+	cargo run -- --bochs-debug
+
+test: setup ## Host tests of the switch and the boot tool, QEMU and Bochs boots, gdb session
 	cargo test
 
 gdb: setup ## Boot paused and open gdb on the kernel, stopped before the first switch

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need on a Debian/Ubuntu machine:
-# the pinned Rust toolchain (rust-toolchain.toml) and QEMU, OVMF and gdb, and
-# python3 and pyflakes for the gdb helpers' tests and lint.
+# the pinned Rust toolchain (rust-toolchain.toml) and QEMU, OVMF and gdb,
+# python3 and pyflakes for the gdb helpers' tests and lint, and Bochs (with
+# its BIOS, the VGA BIOS and the SDL2 display it runs headless).
 # As root it installs missing packages with apt-get; otherwise it prints the
 # exact command and fails. Quiet and quick when everything is already there.
 set -euo pipefail
@@ -24,7 +25,7 @@ if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1 \
     rustup toolchain install --no-self-update
 fi
 
-# --- QEMU, OVMF, gdb, python3, pyflakes ----------------------------------------
+# --- QEMU, OVMF, gdb, python3, pyflakes, Bochs --------------------------------
 missing=()
 command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
 [ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || [ -e /usr/share/OVMF/OVMF_CODE.fd ] \
@@ -32,6 +33,12 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
 command -v gdb >/dev/null 2>&1 || missing+=(gdb)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v pyflakes3 >/dev/null 2>&1 || missing+=(pyflakes3)
+# Bochs: `make bochs`, `make bochs-debug` and the agreement tests
+# (boot/src/bochs.rs looks for these files).
+command -v bochs >/dev/null 2>&1 || missing+=(bochs)
+[ -e /usr/share/bochs/BIOS-bochs-latest ] || missing+=(bochsbios)
+[ -e /usr/share/vgabios/vgabios.bin ] || missing+=(vgabios)
+[ -e /usr/lib/x86_64-linux-gnu/bochs/plugins/libbx_sdl2_gui.so ] || missing+=(bochs-sdl)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

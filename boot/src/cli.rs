@@ -8,10 +8,11 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// Builds the kernel (unless given an ELF), wraps it in a BIOS or UEFI disk
-/// image and boots it in QEMU, forwarding the kernel's serial output.
+/// image and boots it in QEMU (or Bochs), forwarding the kernel's serial output.
 ///
 /// Exit status: 0 when the kernel reports success through QEMU's
-/// isa-debug-exit device (or the user ends the gdb session first), 1 when it
+/// isa-debug-exit device or, under Bochs, its last event line (or the user
+/// ends the debugger session first), 1 when it
 /// reports failure, panics, triple-faults or times out, 2 for usage or
 /// environment errors, 130 after Ctrl-C.
 #[derive(Debug, Parser)]
@@ -38,7 +39,15 @@ pub struct Args {
     #[arg(long)]
     pub uefi: bool,
 
-    /// Kill QEMU and fail after this many seconds, at least 1 (not applied with --gdb, --gdb-server or --replay, which is watched for progress instead).
+    /// Boot the BIOS image in Bochs instead of QEMU, headless; the run ends at the kernel's last event line.
+    #[arg(long, conflicts_with_all = BOCHS_CONFLICTS)]
+    pub bochs: bool,
+
+    /// Boot the BIOS image in Bochs's own debugger, stopped at switch_to_coro1 (else the kernel's entry); serial goes to a log file.
+    #[arg(long, conflicts_with_all = BOCHS_CONFLICTS)]
+    pub bochs_debug: bool,
+
+    /// Kill QEMU (or Bochs) and fail after this many seconds, at least 1 (not applied with --gdb, --gdb-server, --bochs-debug or --replay, which is watched for progress instead).
     #[arg(
         long,
         value_name = "SECS",
@@ -82,6 +91,25 @@ pub struct Args {
     /// Extra arguments appended to QEMU's command line.
     #[arg(last = true, value_name = "QEMU_ARGS")]
     pub qemu_args: Vec<OsString>,
+}
+
+/// What Bochs has no use for: UEFI (it boots the BIOS image), QEMU's
+/// gdbstub, QEMU's own arguments and QEMU's record/replay.
+const BOCHS_CONFLICTS: [&str; 7] = [
+    "uefi",
+    "gdb",
+    "gdb_server",
+    "gdb_port",
+    "qemu_args",
+    "record",
+    "replay",
+];
+
+impl Args {
+    /// Whether the kernel boots in Bochs (`--bochs` or `--bochs-debug`).
+    pub fn in_bochs(&self) -> bool {
+        self.bochs || self.bochs_debug
+    }
 }
 
 #[cfg(test)]
@@ -216,6 +244,30 @@ mod tests {
             parse(&["--bin", "x", "k.elf"]).unwrap_err().kind(),
             ErrorKind::ArgumentConflict
         );
+    }
+
+    #[test]
+    fn bochs_takes_no_qemu_options() {
+        let args = parse(&["--bochs", "--bin", "fault_hang", "--timeout", "9"]).unwrap();
+        assert!(args.bochs && !args.bochs_debug && args.in_bochs());
+        assert!(parse(&["--bochs-debug"]).unwrap().in_bochs());
+        assert!(!parse(&[]).unwrap().in_bochs());
+        for flag in ["--bochs", "--bochs-debug"] {
+            for other in [
+                &["--uefi"][..],
+                &["--gdb"],
+                &["--gdb-server"],
+                &["--gdb-port", "1234"],
+                &["--", "-smp", "2"],
+            ] {
+                let line: Vec<&str> = std::iter::once(flag).chain(other.iter().copied()).collect();
+                assert_eq!(
+                    parse(&line).unwrap_err().kind(),
+                    ErrorKind::ArgumentConflict,
+                    "{line:?}"
+                );
+            }
+        }
     }
 
     #[test]

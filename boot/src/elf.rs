@@ -1,10 +1,13 @@
-//! Checks that a file is an x86_64 ELF executable before anything else runs.
+//! Checks that a file is an x86_64 ELF executable before anything else runs,
+//! and reads its entry point and symbols for debuggers that do not read ELF
+//! files themselves (Bochs's, see `bochs.rs`).
 //!
 //! The bootloader would reject a wrong file only after the disk image is built
 //! and QEMU booted, with a message on the guest's screen that `-display none`
 //! hides; checking the 20-byte ELF header up front gives a clear line instead.
 
 use crate::error::Failure;
+use object::{Object, ObjectSymbol, SymbolKind};
 use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::path::Path;
@@ -66,6 +69,45 @@ fn is_x86_64_executable(header: &[u8; HEADER_LEN]) -> bool {
         && e_machine == MACHINE_X86_64
 }
 
+/// The symbols of the kernel ELF at `path`, as its debugger needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Symbols {
+    /// The entry point (`e_entry`): the bootloader jumps there.
+    pub entry: u64,
+    /// `(address, name)` of every function and data object, by address.
+    pub by_address: Vec<(u64, String)>,
+}
+
+impl Symbols {
+    /// Reads the entry point and the symbol table of the ELF at `path`.
+    pub fn read(path: &Path) -> Result<Self, Failure> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+        let file = object::File::parse(&*bytes).map_err(|e| {
+            Failure::usage(format!("cannot read the ELF file {}: {e}", path.display()))
+        })?;
+        let mut by_address: Vec<(u64, String)> = file
+            .symbols()
+            .filter(|s| matches!(s.kind(), SymbolKind::Text | SymbolKind::Data) && s.address() != 0)
+            .filter_map(|s| Some((s.address(), s.name().ok()?.to_owned())))
+            .filter(|(_, name)| !name.is_empty())
+            .collect();
+        by_address.sort();
+        Ok(Symbols {
+            entry: file.entry(),
+            by_address,
+        })
+    }
+
+    /// The address of the symbol `name`, if the ELF has it.
+    pub fn address(&self, name: &str) -> Option<u64> {
+        self.by_address
+            .iter()
+            .find(|(_, n)| n == name)
+            .map(|&(address, _)| address)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +144,33 @@ mod tests {
         if cfg!(all(target_arch = "x86_64", target_os = "linux")) {
             assert_eq!(validate_kernel(&std::env::current_exe().unwrap()), Ok(()));
         }
+    }
+
+    #[test]
+    fn symbols_of_this_test_binary() {
+        // The test binary is an ELF with a symbol table (tests are not stripped).
+        if cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+            let symbols = Symbols::read(&std::env::current_exe().unwrap()).unwrap();
+            assert_ne!(symbols.entry, 0);
+            assert!(symbols.by_address.is_sorted());
+            let main = symbols.address("main").expect("a `main` symbol");
+            assert!(symbols.by_address.contains(&(main, "main".to_owned())));
+            assert_eq!(symbols.address("no such symbol"), None);
+        }
+    }
+
+    #[test]
+    fn symbols_of_a_file_that_is_not_elf_are_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("text");
+        std::fs::write(&path, b"not an ELF file").unwrap();
+        let err = Symbols::read(&path).unwrap_err();
+        assert_eq!(err.code, EXIT_USAGE);
+        assert!(
+            err.message.starts_with("cannot read the ELF file "),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

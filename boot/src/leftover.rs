@@ -1,5 +1,5 @@
-//! Finds QEMU processes that outlived the `boot` that started them: the
-//! tests' check that the tool never leaves QEMU behind.
+//! Finds emulator processes (QEMU, Bochs) that outlived the `boot` that
+//! started them: the tests' check that the tool never leaves one behind.
 
 use std::path::Path;
 
@@ -11,6 +11,17 @@ use std::path::Path;
 /// its `boot` has been re-parented to init or a subreaper, so it is listed.
 /// Linux only: reads `/proc`.
 pub fn leftover_qemus(needle: &str) -> Vec<String> {
+    leftover_processes(crate::discover::QEMU, needle)
+}
+
+/// The same for Bochs (`bochs-bin`, which Debian's `bochs` script runs).
+pub fn leftover_bochs(needle: &str) -> Vec<String> {
+    leftover_processes(crate::bochs::PROGRAM, needle)
+}
+
+/// Command lines of running processes whose command line contains both
+/// `program` and `needle` and whose parent is not a `boot` process.
+fn leftover_processes(program: &str, needle: &str) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -20,10 +31,7 @@ pub fn leftover_qemus(needle: &str) -> Vec<String> {
             continue;
         };
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains(crate::discover::QEMU)
-            && cmdline.contains(needle)
-            && !parent_is_boot(&entry.path())
-        {
+        if cmdline.contains(program) && cmdline.contains(needle) && !parent_is_boot(&entry.path()) {
             found.push(cmdline);
         }
     }

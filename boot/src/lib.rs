@@ -1,4 +1,5 @@
-//! `boot`: the host tool that builds, packages and boots the kernel in QEMU,
+//! `boot`: the host tool that builds, packages and boots the kernel in QEMU
+//! (or Bochs),
 //! as a library; `main.rs` only parses the command line and calls [`run`].
 //! The integration tests (`boot/tests/`) use the same functions (building
 //! the kernels, naming the images, checking for leftover QEMU processes)
@@ -9,11 +10,13 @@
 //! ([`kernel_build`]), make the disk image from a stripped copy ([`strip`],
 //! [`image`]) for the chosen [`firmware`], run QEMU ([`qemu`]) while
 //! forwarding its serial output ([`serial`]), possibly with gdb ([`gdb`]),
+//! or Bochs instead, plain or in its own debugger ([`bochs`]),
 //! turn QEMU's exit into ours ([`status`], [`error`]) and save what the user
 //! asked for from the kernel's event lines ([`events`]): the lines, and a
 //! Chrome Trace Event file and an SVG picture, which the `picture` crate
 //! draws. [`run`] ties them together.
 
+pub mod bochs;
 pub mod cli;
 pub mod discover;
 pub mod elf;

@@ -160,22 +160,7 @@ impl Qemu {
         // Its own process group: the terminal's Ctrl-C must reach only the
         // tool (and gdb), which then decides what happens to QEMU.
         command.process_group(0);
-        let parent = std::process::id();
-        // SAFETY: the closure runs in the forked child before exec and only
-        // calls async-signal-safe functions (prctl, getppid); it does not
-        // allocate (the error is built from a raw OS error code).
-        unsafe {
-            command.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                    return Err(io::Error::last_os_error());
-                }
-                // The tool may have died between fork and prctl.
-                if libc::getppid() as u32 != parent {
-                    return Err(io::Error::from_raw_os_error(libc::ESRCH));
-                }
-                Ok(())
-            });
-        }
+        signals::kill_with_parent(&mut command);
         let mut child = command.spawn().map_err(|e| {
             Failure::usage(format!("cannot start {}: {e}", config.program.display()))
         })?;

@@ -1,7 +1,8 @@
 //! One run of the tool, from parsed arguments to the verdict: check the
 //! input and the host, build the kernel, make the image, run QEMU (plain,
-//! `--gdb-server` or `--gdb`), then save what the user asked for from the
-//! event lines, whichever way QEMU ended.
+//! `--gdb-server` or `--gdb`) or Bochs (`--bochs`, `--bochs-debug`), then
+//! save what the user asked for from the event lines, whichever way the
+//! emulator ended.
 
 use crate::cli::Args;
 use crate::discover::{self, OvmfEnv};
@@ -9,7 +10,7 @@ use crate::error::{EXIT_GDB_ENDED, Failure};
 use crate::firmware::Firmware;
 use crate::qemu::{Qemu, QemuConfig, Serial};
 use crate::recording::{self, Recording};
-use crate::{elf, events, gdb, image, kernel_build, signals, status, strip};
+use crate::{bochs, elf, events, gdb, image, kernel_build, signals, status, strip};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -45,6 +46,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         elf::validate_kernel(kernel)?;
     }
     events::check_outputs(args)?;
+    if args.in_bochs() {
+        return run_bochs(args);
+    }
     let qemu_program = discover::find_qemu()?;
     // A replay boots the recording's own files, checked before anything
     // runs (see recording.rs).
@@ -168,7 +172,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     combine(verdict, saved)
 }
 
-/// The kernel ELF to boot: the one given, or `--bin` built.
+/// The kernel ELF: the one given, or the one built.
 fn kernel_elf(args: &Args) -> Result<PathBuf, Failure> {
     match &args.kernel {
         Some(kernel) => Ok(kernel.clone()),
@@ -178,6 +182,20 @@ fn kernel_elf(args: &Args) -> Result<PathBuf, Failure> {
             Ok(built)
         }
     }
+}
+
+/// `--bochs` and `--bochs-debug`: the BIOS image in Bochs (see `bochs.rs`),
+/// then the outputs from its event lines, as after QEMU.
+fn run_bochs(args: &Args) -> Result<(), Failure> {
+    let installation = bochs::Installation::find()?;
+    let elf = kernel_elf(args)?;
+    let image = image::create_image(&elf, &strip::without_debug_info(&elf), &Firmware::Bios)?;
+    let files = bochs::Files::next_to(&image);
+    eprintln!("boot: booting {} (BIOS) in Bochs", shown(&image).display());
+    let timeout = Duration::from_secs(args.timeout);
+    let verdict = bochs::run(&installation, &files, &elf, args.bochs_debug, timeout);
+    let saved = events::read(&files.events).and_then(|text| events::save_outputs(&text, args));
+    combine(verdict, saved)
 }
 
 /// The run's verdict and the saving of its outputs as one result: a failed
@@ -244,7 +262,7 @@ fn debug_with_gdb(
 
 /// `path` relative to the current directory when it lies below it: shorter
 /// messages, and copy-pasteable from where the user is.
-fn shown(path: &Path) -> &Path {
+pub(crate) fn shown(path: &Path) -> &Path {
     std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(cwd).ok())

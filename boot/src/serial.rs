@@ -16,10 +16,19 @@ pub fn forward(serial: impl Read, mut filter: FirmwareFilter, tail: &Mutex<Tail>
     let mut reader = BufReader::new(serial);
     let mut line = Vec::new();
     let mut stdout_ok = true;
+    // Whether the last line shown lacks its end: the guest stopped in the
+    // middle of a line (Bochs loses the byte still in the UART when the CPU
+    // shuts down), and the tool's own messages must not run on from it.
+    let mut mid_line = false;
     loop {
         line.clear();
         match reader.read_until(b'\n', &mut line) {
-            Ok(0) => break,
+            Ok(0) => {
+                if mid_line && stdout_ok {
+                    let _ = io::stdout().lock().write_all(b"\n");
+                }
+                break;
+            }
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => break,
@@ -27,6 +36,7 @@ pub fn forward(serial: impl Read, mut filter: FirmwareFilter, tail: &Mutex<Tail>
         let Some(shown) = filter.filter(&line) else {
             continue;
         };
+        mid_line = !shown.ends_with(b"\n");
         if stdout_ok {
             let mut out = io::stdout().lock();
             stdout_ok = out.write_all(&shown).and_then(|()| out.flush()).is_ok();

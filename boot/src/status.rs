@@ -54,17 +54,7 @@ pub fn verdict(outcome: &Outcome) -> Result<(), Failure> {
         Outcome::Signaled(signal) => Err(Failure::failed(format!(
             "QEMU was killed by signal {signal} before the kernel reported anything"
         ))),
-        Outcome::TimedOut { secs, last_lines } => {
-            let mut message = format!("timed out after {secs} s; QEMU killed. Last serial lines:");
-            if last_lines.is_empty() {
-                message.push_str("\n  (none)");
-            }
-            for line in last_lines {
-                message.push_str("\n  ");
-                message.push_str(line);
-            }
-            Err(Failure::failed(message))
-        }
+        Outcome::TimedOut { secs, last_lines } => Err(timed_out(*secs, "QEMU", last_lines)),
         Outcome::Interrupted => Err(Failure {
             code: EXIT_INTERRUPTED,
             message: "interrupted; QEMU killed".into(),
@@ -73,6 +63,20 @@ pub fn verdict(outcome: &Outcome) -> Result<(), Failure> {
             "the gdb session ended (kill) before the kernel finished; QEMU stopped",
         )),
     }
+}
+
+/// The failure after `emulator` was killed at the timeout of `secs`
+/// seconds, with the last serial lines.
+pub fn timed_out(secs: u64, emulator: &str, last_lines: &[String]) -> Failure {
+    let mut message = format!("timed out after {secs} s; {emulator} killed. Last serial lines:");
+    if last_lines.is_empty() {
+        message.push_str("\n  (none)");
+    }
+    for line in last_lines {
+        message.push_str("\n  ");
+        message.push_str(line);
+    }
+    Failure::failed(message)
 }
 
 #[cfg(test)]

@@ -52,11 +52,12 @@ fn eight_coroutines_take_turns_on_their_own_stacks() {
     let seen: Vec<(Kind, Id, Id)> = switches.iter().map(|s| (s.kind, s.from, s.to)).collect();
     assert_eq!(seen, expected, "{dump}");
 
-    for s in &switches {
+    // Each switch with its `leave` line, which names the routine that left.
+    for (left, s) in &run.handovers() {
         let to = &routines[s.to as usize];
         let from = &routines[s.from as usize];
         assert!(to.holds(s.rsp) && to.holds(s.loaded), "#{}: {dump}", s.n);
-        assert!(from.holds(s.from_rsp), "#{}: {dump}", s.n);
+        assert!(from.holds(left.rsp), "#{}: {dump}", s.n);
         // Each yield hands main the coroutine's running total:
         // 1000 * N + 1 + 2 + ... + round.
         if s.kind == Kind::Yield {

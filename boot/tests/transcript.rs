@@ -1,7 +1,8 @@
 //! Boots the real coroutine kernel under QEMU and checks what it did, read
 //! from its event lines (`protocol::event`), not from the prose of its
 //! transcript: the switches of both phases in order with the values handed
-//! across, every RSP inside the stack it should be in, main's RSP restored,
+//! across, each joined with its leaving side's `leave` line, every RSP inside
+//! the stack it should be in, main's RSP restored,
 //! each context slot exactly where the switch must have left it, and the
 //! summary (switch count, high-water marks, exit). One line of the
 //! transcript is read too: the cycles figure, which under QEMU's TCG the
@@ -11,7 +12,7 @@ mod common;
 
 use common::events::{Run, boot_with_events};
 use protocol::ExitCode;
-use protocol::event::{Event, Id, Kind, Leaving, Routine, Switch};
+use protocol::event::{Event, Id, Kind, Leave, Leaving, Routine, Switch};
 
 /// The words the switch crate puts on a fresh stack below its top: the
 /// 32-byte Yielder and the three-word frame (switch/src/lib.rs).
@@ -67,6 +68,9 @@ fn both_phases_switch_in_order_and_the_numbers_hold() {
     let run = boot();
     let routines = run.routines();
     let switches = run.switches();
+    // Each switch with its `leave` line: every switch has one, naming the
+    // routine that left.
+    let handovers = run.handovers();
     let dump = run.dump();
 
     // The routines: main and two 4096-byte coroutine stacks with the
@@ -97,19 +101,22 @@ fn both_phases_switch_in_order_and_the_numbers_hold() {
         assert_eq!(s.n, i as u64 + 1, "switch numbers: {dump}");
     }
 
-    check_stacks_and_slots(&routines, &switches, &dump);
-    check_summary(&run, &routines, &switches, &dump);
+    check_stacks_and_slots(&routines, &handovers, &dump);
+    check_summary(&run, &routines, &handovers, &dump);
 }
 
 /// Every RSP in its own stack, main's RSP restored, every slot written and
-/// read where the switch must have put it.
-fn check_stacks_and_slots(routines: &[Routine<'_>], switches: &[Switch], dump: &str) {
+/// read where the switch must have put it. `handovers` are the switches with
+/// their `leave` lines.
+fn check_stacks_and_slots(routines: &[Routine<'_>], handovers: &[(Leave, Switch)], dump: &str) {
     let main = &routines[0];
+    let switches: Vec<Switch> = handovers.iter().map(|&(_, s)| s).collect();
     // 1. Each side's RSP lies in its own stack: the leaving side's before the
-    //    switch, the arriving side's after it, and every RSP a slot receives.
-    for s in switches {
+    //    switch (its `leave` line), the arriving side's after it, and every
+    //    RSP a slot receives.
+    for (left, s) in handovers {
         let (from, to) = (&routines[s.from as usize], &routines[s.to as usize]);
-        assert!(from.holds(s.from_rsp), "#{} from_rsp: {dump}", s.n);
+        assert!(from.holds(left.rsp), "#{} leave rsp: {dump}", s.n);
         assert!(to.holds(s.rsp), "#{} rsp: {dump}", s.n);
         assert!(to.holds(s.loaded), "#{} loaded: {dump}", s.n);
         // The slots written and read are the protocol's rule for the kind
@@ -127,11 +134,12 @@ fn check_stacks_and_slots(routines: &[Routine<'_>], switches: &[Switch], dump: &
     //    return address of `call switch_to_coroN` in phase 1, below the
     //    three-word frame in phase 2 (a coroutine's slot too, on a yield);
     //    the phase 1 return writes no slot, and the final switch of a
-    //    finished coroutine leaves its slot empty (0).
-    for s in switches {
+    //    finished coroutine leaves its slot empty (0). The leaving RSP is
+    //    the one its `leave` line says.
+    for (left, s) in handovers {
         let expected = match s.kind {
-            Kind::Call => Some(s.from_rsp - 8),
-            Kind::Resume | Kind::Yield => Some(s.from_rsp - FRAME),
+            Kind::Call => Some(left.rsp - 8),
+            Kind::Resume | Kind::Yield => Some(left.rsp - FRAME),
             Kind::Return => None,
             Kind::Finish => Some(0),
         };
@@ -143,7 +151,7 @@ fn check_stacks_and_slots(routines: &[Routine<'_>], switches: &[Switch], dump: &
     //    last yield, or, the first time, on the fresh frame below its top
     //    (phase 1: at the very top, as `init_coroutines` set it).
     let mut last_stored: Vec<Option<u64>> = vec![None; routines.len()];
-    for s in switches {
+    for s in &switches {
         let to = &routines[s.to as usize];
         let expected = match (s.kind, last_stored[s.to as usize]) {
             (Kind::Call, _) => to.top,
@@ -164,10 +172,13 @@ fn check_stacks_and_slots(routines: &[Routine<'_>], switches: &[Switch], dump: &
 
     // 4. main's RSP is restored: every switch back into main lands it at the
     //    same RSP, in each phase, and main leaves from the same RSP each time.
-    for kinds in [[Kind::Return, Kind::Return], [Kind::Yield, Kind::Finish]] {
+    for (back, away) in [
+        ([Kind::Return, Kind::Return], Kind::Call),
+        ([Kind::Yield, Kind::Finish], Kind::Resume),
+    ] {
         let arrivals: Vec<u64> = switches
             .iter()
-            .filter(|s| s.to == 0 && kinds.contains(&s.kind))
+            .filter(|s| s.to == 0 && back.contains(&s.kind))
             .map(|s| s.rsp)
             .collect();
         assert!(arrivals.len() >= 2, "{dump}");
@@ -176,6 +187,16 @@ fn check_stacks_and_slots(routines: &[Routine<'_>], switches: &[Switch], dump: &
             "main's RSP: {arrivals:x?}"
         );
         assert!(main.holds(arrivals[0]), "{dump}");
+        let departures: Vec<u64> = handovers
+            .iter()
+            .filter(|(_, s)| s.from == 0 && s.kind == away)
+            .map(|(left, _)| left.rsp)
+            .collect();
+        assert!(departures.len() >= 2, "{dump}");
+        assert!(
+            departures.iter().all(|&r| r == departures[0]),
+            "main's RSP when it leaves: {departures:x?}"
+        );
     }
 
     // 5. A finished coroutine is never switched to again.
@@ -191,7 +212,7 @@ fn check_stacks_and_slots(routines: &[Routine<'_>], switches: &[Switch], dump: &
 }
 
 /// The summary: switch count, high-water marks, exit.
-fn check_summary(run: &Run, routines: &[Routine<'_>], switches: &[Switch], dump: &str) {
+fn check_summary(run: &Run, routines: &[Routine<'_>], handovers: &[(Leave, Switch)], dump: &str) {
     let events = run.events();
     let Some(Event::Exit {
         code, switches: n, ..
@@ -200,7 +221,7 @@ fn check_summary(run: &Run, routines: &[Routine<'_>], switches: &[Switch], dump:
         panic!("the last event is not the exit: {dump}");
     };
     assert_eq!(code, ExitCode::Success, "{dump}");
-    assert_eq!(n, switches.len() as u64, "switches made: {dump}");
+    assert_eq!(n, handovers.len() as u64, "switches made: {dump}");
     // The boot tool runs QEMU under TCG: the kernel, asking CPUID, must call
     // its cycles figure emulated.
     let stdout = String::from_utf8_lossy(&run.output.stdout);
@@ -225,10 +246,10 @@ fn check_summary(run: &Run, routines: &[Routine<'_>], switches: &[Switch], dump:
             .unwrap_or_else(|| panic!("no high-water mark for {}: {dump}", r.name));
         // At least as deep as any RSP the events saw on that stack in phase 2,
         // and the stack did not overflow.
-        let deepest = switches
+        let deepest = handovers
             .iter()
-            .filter(|s| matches!(s.kind, Kind::Resume | Kind::Yield))
-            .flat_map(|s| [(s.to, s.rsp), (s.from, s.from_rsp)])
+            .filter(|(_, s)| matches!(s.kind, Kind::Resume | Kind::Yield))
+            .flat_map(|(left, s)| [(s.to, s.rsp), (s.from, left.rsp)])
             .filter(|&(id, _)| id == r.id)
             .map(|(_, rsp)| r.top - rsp)
             .max()

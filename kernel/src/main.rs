@@ -194,7 +194,9 @@ unsafe extern "sysv64" fn switch_to_coro2() -> u64 {
 extern "sysv64" fn coroutine1_func() -> u64 {
     roster::arrived(Kind::Call, MAIN, COROUTINE1, None);
     log_rsp("coroutine1", "coroutine1_func: mov rax, 1; ret");
-    roster::departing(stacks::rsp());
+    // The side that leaves counts the switch, as everywhere: here the
+    // return to main.
+    roster::departing(roster::next_switch(), COROUTINE1, stacks::rsp());
     1
 }
 
@@ -203,7 +205,7 @@ extern "sysv64" fn coroutine1_func() -> u64 {
 extern "sysv64" fn coroutine2_func() -> u64 {
     roster::arrived(Kind::Call, MAIN, COROUTINE2, None);
     log_rsp("coroutine2", "coroutine2_func: mov rax, 2; ret");
-    roster::departing(stacks::rsp());
+    roster::departing(roster::next_switch(), COROUTINE2, stacks::rsp());
     2
 }
 
@@ -213,7 +215,7 @@ extern "sysv64" fn coroutine2_func() -> u64 {
 fn log_call(coroutine: Id, function: &str) -> u64 {
     let step = roster::next_switch();
     let rsp = stacks::rsp();
-    roster::departing(rsp);
+    roster::departing(step, MAIN, rsp);
     info!(
         "main       | #{step} {function}: save RSP in {}, load {}'s slot, call, RSP={rsp:#018x} ({})",
         MAIN_CONTEXT.name(),
@@ -227,7 +229,8 @@ fn log_call(coroutine: Id, function: &str) -> u64 {
 /// returned and RSP was reloaded from `main_context`.
 #[inline(always)]
 fn log_back_in_main(coroutine: Id, rax: u64, before: u64) {
-    let step = roster::next_switch();
+    // Counted by the coroutine function as it left.
+    let step = roster::switches();
     roster::arrived(Kind::Return, coroutine, MAIN, Some(rax));
     let rsp = stacks::rsp();
     info!(

@@ -293,6 +293,14 @@ fn title(out: &mut Xml, timeline: &Timeline<'_>, mut y: f64) -> f64 {
                 .to_owned(),
         );
     }
+    if let Some(left) = timeline.unfinished_switch() {
+        lines.push(format!(
+            "Switch #{} never arrived: {} left for it at RSP {:#018x}, and no switch line followed.",
+            left.n,
+            timeline.name(left.from),
+            left.rsp
+        ));
+    }
     for (index, phase) in timeline.phases.iter().enumerate() {
         let last = timeline
             .phases
@@ -514,16 +522,23 @@ fn lane(out: &mut Xml, timeline: &Timeline<'_>, layout: &Layout, routine: &Routi
                 ("rx", &2),
             ],
         );
+        let went_out = match (&run.went_out, &run.left) {
+            (Some(switch), _) => switch_title(switch),
+            (None, Some(left)) => format!("the end, in the middle of switch #{}", left.n),
+            (None, None) => "the end".into(),
+        };
+        let left = run.left.map_or(String::new(), |left| {
+            format!(", leaving at RSP {:#018x}", left.rsp)
+        });
         out.text_element(
             "title",
             &[],
             &format_args!(
-                "{} runs from {} to {}",
+                "{} runs from {} to {went_out}{left}",
                 routine.name,
                 run.came_in
                     .as_ref()
                     .map_or("the start".into(), switch_title),
-                run.went_out.as_ref().map_or("the end".into(), switch_title),
             ),
         );
         out.close("rect");
@@ -1439,6 +1454,31 @@ mod tests {
         let markup = picture(cut);
         assert!(markup.contains("The last event line was cut short"));
         assert!(markup.contains("4 switches, ended: the event lines stop here"));
+        // main's `leave` for switch 5 was written whole before the cut: the
+        // picture says the switch started and never arrived, and main's
+        // last bar ends in the middle of it.
+        let timeline = Timeline::parse(cut).unwrap();
+        let left = timeline.unfinished_switch().unwrap();
+        assert_eq!((left.n, left.from), (5, 0));
+        let document = Document::parse(&markup).unwrap();
+        let said = format!(
+            "Switch #5 never arrived: main left for it at RSP {:#018x}, and no switch line followed.",
+            left.rsp
+        );
+        assert!(texts(document.root()).contains(&said.as_str()), "{said}");
+        let last_bar = document
+            .descendants()
+            .filter(|n| n.has_tag_name("title"))
+            .filter_map(|n| n.text())
+            .rfind(|t| t.starts_with("main runs from"))
+            .unwrap();
+        assert_eq!(
+            last_bar,
+            format!(
+                "main runs from #4 return to the end, in the middle of switch #5, leaving at RSP {:#018x}",
+                left.rsp
+            )
+        );
     }
 
     #[test]

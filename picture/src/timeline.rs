@@ -11,6 +11,12 @@
 //!   routine running between two switches is the `to` of the first one, and
 //!   main runs before the first switch. The last run ends at the fault, the
 //!   exit, or wherever the lines stop.
+//! - **Both sides of a switch**: the routine that leaves writes a `leave`
+//!   line (its RSP) just before the switch, the one that arrives the
+//!   `switch` line; they are joined by the switch's number, and the `leave`
+//!   is kept with the run it ends ([`Run::left`]). A `leave` with no `switch`
+//!   after it (the lines stop, or a fault struck in the middle of the
+//!   switch) stays with the last run: the last thing its routine did.
 //! - **Depth samples**: how far below its stack's top each stack's RSP was
 //!   at a switch: the leaving routine's at the RSP the switch saved in its
 //!   slot (when its kind saves one, see [`protocol::event::Kind::leaving`]), the arriving
@@ -25,7 +31,7 @@
 //! gives a timeline: everything read up to the cut.
 
 use protocol::ExitCode;
-use protocol::event::{Event, Id, Leaving, Switch};
+use protocol::event::{Event, Id, Leave, Leaving, Switch};
 
 /// A routine, as its `routine` event line describes it.
 pub use protocol::event::Routine;
@@ -66,6 +72,12 @@ pub struct Run {
     pub end: usize,
     /// The switch that brought it in (none for main's first run).
     pub came_in: Option<Switch>,
+    /// The routine's own side of the switch that ended this run: the
+    /// `leave` line it wrote just before it, with its RSP. With `went_out`,
+    /// the line of that switch's number; without (the last run), a switch
+    /// the routine started and no `switch` line followed, because the lines
+    /// stop or a fault struck in the middle of it.
+    pub left: Option<Leave>,
     /// The switch that took it out (none for the last run).
     pub went_out: Option<Switch>,
 }
@@ -186,6 +198,7 @@ impl<'a> Timeline<'a> {
             start: 0,
             end: 0,
             came_in: None,
+            left: None,
             went_out: None,
         };
         for event in events {
@@ -196,7 +209,11 @@ impl<'a> Timeline<'a> {
                     title,
                     step: timeline.switches.len(),
                 }),
+                Event::Leave(leave) => current.left = Some(leave),
                 Event::Switch(switch) => {
+                    // Joined by number: a `leave` of another switch is not
+                    // this one's leaving side.
+                    current.left = current.left.filter(|left| left.n == switch.n);
                     timeline.switches.push(switch);
                     let step = timeline.switches.len();
                     if let Some(saved) = saved_rsp(&switch) {
@@ -211,6 +228,7 @@ impl<'a> Timeline<'a> {
                         start: step,
                         end: step,
                         came_in: Some(switch),
+                        left: None,
                         went_out: None,
                     };
                 }
@@ -241,6 +259,23 @@ impl<'a> Timeline<'a> {
     /// last run has as much room as any other.
     pub fn end_step(&self) -> usize {
         self.switches.len() + 1
+    }
+
+    /// The leaving side of `switch`: the `leave` line of its number, which
+    /// says the leaving routine's RSP just before it. None if the lines have
+    /// no such line.
+    pub fn leave_of(&self, switch: &Switch) -> Option<Leave> {
+        self.runs
+            .iter()
+            .find(|run| run.went_out.as_ref() == Some(switch))
+            .and_then(|run| run.left)
+    }
+
+    /// A `leave` that no `switch` line followed: the switch the last run's
+    /// routine started when the lines stop or the fault struck (the last
+    /// run is the one no switch took out).
+    pub fn unfinished_switch(&self) -> Option<Leave> {
+        self.runs.last().and_then(|run| run.left)
     }
 
     /// The routine numbered `id`, if a `routine` line described it.
@@ -351,11 +386,13 @@ pub(crate) mod tests {
     use super::*;
     use protocol::event::Kind;
 
-    /// The two-coroutine kernel's events, written by hand from the README's
-    /// transcript (20 switches: each finish is a switch of its own).
+    /// The two-coroutine kernel's events, from a real run (`cargo run --
+    /// --events FILE`; 20 switches: each finish is a switch of its own).
     pub(crate) const TWO: &str = include_str!("../tests/data/two_coroutines.events");
 
-    /// The same kernel with coroutine1 overflowing its stack after switch 5.
+    /// The same roster with coroutine1 overflowing its stack after switch 5,
+    /// from a real run (`cargo run -- --bin fault_stack_overflow --events
+    /// FILE`).
     pub(crate) const FAULT: &str = include_str!("../tests/data/two_coroutines_fault.events");
 
     /// A round-robin kernel: main resumes `coroutines` coroutines in turn
@@ -400,24 +437,29 @@ pub(crate) mod tests {
                 .to_string(),
             );
         }
-        // As the kernel writes a switch: the leaving side's slot holds what
-        // the kind's rule puts there, the arriving side's what was loaded.
+        // As the kernel writes a switch: the leaving side's line, then the
+        // arriving side's, where the leaving side's slot holds what the
+        // kind's rule puts there and the arriving side's what was loaded.
         let mut n = 0;
         let mut switch = |kind: Kind, from, to, from_rsp: u64, slot_after: u64, loaded, rsp| {
             n += 1;
-            Event::Switch(Switch {
+            let leave = Event::Leave(Leave {
+                n,
+                from,
+                rsp: from_rsp,
+            });
+            let arrive = Event::Switch(Switch {
                 n,
                 kind,
                 from,
                 to,
                 value: Some(n),
-                from_rsp,
                 stored: kind.leaving().writes_slot().then_some(slot_after),
                 loaded,
                 rsp,
                 tsc: n * 1000,
-            })
-            .to_string()
+            });
+            format!("{leave}\n{arrive}")
         };
         let main_saved = main_top - 0x328;
         for round in 1..=rounds {
@@ -517,6 +559,76 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn each_switch_is_joined_with_the_leave_line_of_its_number() {
+        let (events, _) = parse_events(TWO).unwrap();
+        let timeline = Timeline::new(&events);
+        let leaves: Vec<Leave> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Leave(leave) => Some(*leave),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(leaves.len(), timeline.switches.len());
+        for (switch, leave) in timeline.switches.iter().zip(&leaves) {
+            let joined = timeline.leave_of(switch).unwrap();
+            assert_eq!(joined, *leave);
+            assert_eq!((joined.n, joined.from), (switch.n, switch.from));
+            // The kind's rule says where the leaving RSP went: below the
+            // return address of phase 1's `call`, below the frame of a
+            // phase 2 switch.
+            match switch.kind {
+                Kind::Call => assert_eq!(switch.stored, Some(joined.rsp - 8)),
+                Kind::Resume | Kind::Yield => assert_eq!(switch.stored, Some(joined.rsp - 24)),
+                Kind::Return | Kind::Finish => {}
+            }
+        }
+        // A run that ended with a switch carries its routine's side of it.
+        for run in &timeline.runs[..timeline.runs.len() - 1] {
+            assert_eq!(run.left.map(|l| l.from), Some(run.who));
+        }
+        assert_eq!(timeline.unfinished_switch(), None);
+    }
+
+    #[test]
+    fn a_leave_of_another_number_is_not_joined() {
+        let text = "leave n=7 from=0 rsp=0x10\n\
+                    switch n=1 kind=resume from=0 to=1 value=1 stored=0x8 loaded=0x20 rsp=0x18 tsc=1\n";
+        let timeline = Timeline::parse(text).unwrap();
+        assert_eq!(timeline.leave_of(&timeline.switches[0]), None);
+        assert_eq!(timeline.runs[0].left, None);
+    }
+
+    #[test]
+    fn a_leave_with_no_switch_after_it_is_the_last_thing_its_routine_did() {
+        // Cut right after switch 3, in the middle of the `switch` line of
+        // switch 4: coroutine2's `leave` for it is whole, so it is kept.
+        let cut_at = TWO.find("switch n=4 ").unwrap() + "switch n=4 kind=re".len();
+        let timeline = Timeline::parse(&TWO[..cut_at]).unwrap();
+        assert_eq!(timeline.switches.len(), 3);
+        assert_eq!(timeline.end, End::Cut);
+        let last = timeline.runs.last().unwrap();
+        assert_eq!((last.who, last.went_out), (2, None));
+        let left = timeline.unfinished_switch().unwrap();
+        assert_eq!((left.n, left.from), (4, 2));
+        assert!(timeline.routine(2).unwrap().holds(left.rsp));
+        assert_eq!(last.left, Some(left));
+
+        // A fault in the middle of a switch: the leaving routine still runs
+        // (it wrote no arrival), and its `leave` stays with it.
+        let (head, _) = FAULT.split_at(FAULT.find("switch n=5 ").unwrap());
+        let fault = format!(
+            "{head}fault who=0 switch=5 rsp=0x0000010000010c00 tsc=1 what=main faulted mid-switch\n"
+        );
+        let timeline = Timeline::parse(&fault).unwrap();
+        assert_eq!(timeline.switches.len(), 4);
+        assert!(matches!(timeline.end, End::Fault { who: 0, .. }));
+        let left = timeline.unfinished_switch().unwrap();
+        assert_eq!((left.n, left.from), (5, 0));
+        assert_eq!(timeline.runs.last().unwrap().who, 0);
+    }
+
+    #[test]
     fn depths_lie_inside_their_stacks_and_return_samples_no_leaving_side() {
         let timeline = Timeline::parse(TWO).unwrap();
         for sample in &timeline.depths {
@@ -568,14 +680,15 @@ pub(crate) mod tests {
 
     #[test]
     fn lines_that_stop_early_still_give_a_timeline() {
-        let cut: String = TWO.lines().take(9).collect::<Vec<_>>().join("\n");
+        let cut: String = TWO.lines().take(12).collect::<Vec<_>>().join("\n");
         let timeline = Timeline::parse(&cut).unwrap();
         assert_eq!(timeline.end, End::Cut);
         assert_eq!(timeline.runs.len(), timeline.switches.len() + 1);
-        // The ninth line has no newline: the kernel may not have finished
-        // it, so it is left out, and kept to be said.
-        assert_eq!(timeline.switches.len(), 4);
-        assert_eq!(timeline.cut_line, TWO.lines().nth(8));
+        // The twelfth line, switch 4's, has no newline: the kernel may not
+        // have finished it, so it is left out, and kept to be said.
+        assert!(TWO.lines().nth(11).unwrap().starts_with("switch n=4 "));
+        assert_eq!(timeline.switches.len(), 3);
+        assert_eq!(timeline.cut_line, TWO.lines().nth(11));
     }
 
     #[test]
@@ -593,9 +706,10 @@ pub(crate) mod tests {
                 timeline.routine(s.from).unwrap(),
                 timeline.routine(s.to).unwrap(),
             );
+            let left = timeline.leave_of(s).unwrap();
             assert!(
-                from.holds(s.from_rsp) && to.holds(s.rsp) && to.holds(s.loaded),
-                "{s:?}"
+                from.holds(left.rsp) && to.holds(s.rsp) && to.holds(s.loaded),
+                "{s:?} {left:?}"
             );
             match s.kind.leaving() {
                 Leaving::Saved => assert!(from.holds(s.stored.unwrap()), "{s:?}"),

@@ -9,8 +9,10 @@
 //!   `thread_name` metadata (`M`) and kept in roster order by
 //!   `thread_sort_index`;
 //! - a complete slice (`X`) on a routine's thread for each stretch it runs,
-//!   with the switches that brought it in and took it out and its RSP on
-//!   arrival;
+//!   with the switches that brought it in and took it out, its RSP on
+//!   arrival and, from its `leave` line, on leaving (also when the lines
+//!   stop in the middle of that switch: then the slice says which switch it
+//!   left for);
 //! - each switch as an instant (`i`) on the arriving thread, named with its
 //!   number, kind and routines, whose args say which slot got the leaving
 //!   RSP and which slot was loaded, and as a flow arrow (`s` to `f`) from the
@@ -162,6 +164,12 @@ fn run_slice(timeline: &Timeline<'_>, run: &Run) -> Value {
             args["bytes below top at entry"] = json!(routine.top - switch.rsp);
         }
     }
+    if let Some(left) = &run.left {
+        args["rsp on leaving"] = json!(hex(left.rsp));
+        if run.went_out.is_none() {
+            args["left for"] = json!(format!("#{}, but no switch line followed", left.n));
+        }
+    }
     if let (Some(came_in), Some(went_out)) = (&run.came_in, &run.went_out) {
         args["tsc ticks"] = json!(went_out.tsc.saturating_sub(came_in.tsc));
     }
@@ -273,8 +281,11 @@ mod tests {
         assert_eq!(instants.len(), 20);
         let first = instants[0];
         assert!(first["name"].as_str().unwrap().starts_with("#1 call"));
-        let Ok(Event::Switch(one)) = Event::parse(TWO.lines().nth(4).unwrap()) else {
-            panic!("the fifth line of the sample is not its first switch")
+        let Some(one) = TWO.lines().find_map(|line| match Event::parse(line) {
+            Ok(Event::Switch(switch)) => Some(switch),
+            _ => None,
+        }) else {
+            panic!("the sample has no switch")
         };
         let wrote = format!("main_context ← {:#018x}", one.stored.unwrap());
         let read = format!("coro1_context → {:#018x}", one.loaded);
@@ -320,14 +331,30 @@ mod tests {
 
     #[test]
     fn lines_cut_short_still_give_a_trace_up_to_the_cut() {
-        let cut: String = TWO.lines().take(12).map(|l| format!("{l}\n")).collect();
-        let events = trace_of(&(cut + "switch n=8 kind=yi"));
+        let cut_at = TWO.find("switch n=8 ").unwrap() + "switch n=8 kind=yi".len();
+        let events = trace_of(&TWO[..cut_at]);
         let slices = phase(&events, "X");
         // Switches 1 to 7 were read whole; the half line is dropped.
         assert_eq!(slices.len(), 8);
-        assert_eq!(
-            slices.last().unwrap()["args"]["out"],
-            "end of the event lines"
+        let last = slices.last().unwrap();
+        assert_eq!(last["args"]["out"], "end of the event lines");
+        // coroutine2's `leave` for switch 8 was written whole: its slice
+        // says where it left from, and that nothing arrived.
+        let Some(Event::Leave(left)) = TWO
+            .lines()
+            .map(|line| Event::parse(line).unwrap())
+            .find(|e| matches!(e, Event::Leave(l) if l.n == 8))
+        else {
+            panic!("the sample has no leave line for switch 8")
+        };
+        assert_eq!(last["name"], "coroutine2 runs");
+        assert_eq!(last["args"]["rsp on leaving"], hex(left.rsp).as_str());
+        assert_eq!(last["args"]["left for"], "#8, but no switch line followed");
+        // Every slice that a switch ended says the RSP its routine left at.
+        assert!(
+            slices[..slices.len() - 1]
+                .iter()
+                .all(|s| s["args"]["rsp on leaving"].is_string())
         );
         assert!(trace_of("")[0]["name"] == "process_name");
     }

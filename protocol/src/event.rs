@@ -13,7 +13,8 @@
 //!
 //! ```text
 //! routine id=1 name=coroutine1 stack=coroutine1_stack bottom=0xffffffff80013000 top=0xffffffff80014000 slot=coro1_context slot_addr=0xffffffff80012008
-//! switch n=5 kind=resume from=0 to=1 value=1 from_rsp=0x0000010000010cf0 stored=0x0000010000010cd8 loaded=0xffffffff80013fc8 rsp=0xffffffff80013e20 tsc=123456
+//! leave n=5 from=0 rsp=0x0000010000010cf0
+//! switch n=5 kind=resume from=0 to=1 value=1 stored=0x0000010000010cd8 loaded=0xffffffff80013fc8 rsp=0xffffffff80013e20 tsc=123456
 //! high_water id=1 bytes=1648 size=4096
 //! fault who=1 switch=5 rsp=0xffffffff80012ff8 tsc=123999 what=coroutine1 overflowed its 4096-byte stack
 //! exit code=success switches=18 tsc=130000
@@ -22,8 +23,16 @@
 //! Names (of routines, stacks, slots) are single words: a space would end
 //! the field. Routines are numbered: 0 is main, then the coroutines in the order the
 //! kernel's roster lists them. A `routine` line for each comes before any
-//! `switch` line that names it. The free-text field of `phase` and `fault`
+//! `leave` or `switch` line that names it. The free-text field of `phase` and `fault`
 //! comes last and runs to the end of the line.
+//!
+//! A switch has two sides on two stacks, and each writes what it saw: the
+//! routine that leaves writes a `leave` line (its RSP) just before it
+//! switches, the one that arrives a `switch` line right after, with the same
+//! number `n`. Nothing passes from one side to the other but the value the
+//! switch hands across in rax, which belongs to the program; a reader joins
+//! the two lines by their number. A `leave` with no `switch` after it is a
+//! switch that never arrived: the run stopped in the middle of it.
 //!
 //! Which slots a switch writes and reads follows from its [`Kind`] (see
 //! [`Kind::leaving`] and [`Kind::reads_slot_of`]), so a `switch` line does
@@ -139,8 +148,23 @@ impl Kind {
     }
 }
 
+/// One switch, as seen by the routine about to leave: it writes the event
+/// just before it switches, so the RSP is the one the switch starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Leave {
+    /// The number of the switch it is about to make: the `n` of the
+    /// [`Switch`] the arriving routine writes.
+    pub n: u64,
+    /// The routine that leaves.
+    pub from: Id,
+    /// Its RSP, where it last measured it (in the function that makes the
+    /// switch).
+    pub rsp: u64,
+}
+
 /// One switch, as seen by the routine it brought in (which writes the event
 /// right after the switch, so both slots hold what the switch left there).
+/// The leaving routine's side is its [`Leave`], with the same `n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Switch {
     /// The switch number, counted from 1 over the whole run.
@@ -155,13 +179,11 @@ pub struct Switch {
     /// resumes with, what a coroutine yields or returns, what a phase 1
     /// coroutine function returns. The phase 1 `call` hands none.
     pub value: Option<u64>,
-    /// RSP of the leaving routine just before it switched, where it last
-    /// measured it (in the function that makes the switch).
-    pub from_rsp: u64,
     /// What the leaving routine's slot holds after the switch, present
     /// exactly when the switch writes that slot
     /// ([`Leaving::writes_slot`]): the saved RSP, or 0 once emptied. Read
-    /// from the slot, not derived: the tests check it against `from_rsp`.
+    /// from the slot, not derived: the tests check it against the RSP of the
+    /// switch's [`Leave`].
     pub stored: Option<u64>,
     /// What the arriving routine's slot ([`Kind::reads_slot_of`]) holds
     /// after the switch: the RSP the switch loaded. Read from the slot, not
@@ -217,7 +239,9 @@ pub enum Event<'a> {
         /// What it is, free text.
         title: &'a str,
     },
-    /// Control moved from one routine to another.
+    /// A routine is about to switch away: its side of a switch.
+    Leave(Leave),
+    /// Control moved from one routine to another: the arriving side.
     Switch(Switch),
     /// How many bytes of a routine's stack were ever used.
     HighWater {
@@ -309,6 +333,12 @@ impl fmt::Display for Event<'_> {
                 field(f, "number", &number)?;
                 field(f, "title", &title)
             }
+            Event::Leave(Leave { n, from, rsp }) => {
+                f.write_str("leave")?;
+                field(f, "n", &n)?;
+                field(f, "from", &from)?;
+                field(f, "rsp", &Addr(rsp))
+            }
             Event::Switch(s) => {
                 f.write_str("switch")?;
                 field(f, "n", &s.n)?;
@@ -316,7 +346,6 @@ impl fmt::Display for Event<'_> {
                 field(f, "from", &s.from)?;
                 field(f, "to", &s.to)?;
                 field(f, "value", &Opt(s.value))?;
-                field(f, "from_rsp", &Addr(s.from_rsp))?;
                 field(f, "stored", &Opt(s.stored.map(Addr)))?;
                 field(f, "loaded", &Addr(s.loaded))?;
                 field(f, "rsp", &Addr(s.rsp))?;
@@ -467,6 +496,11 @@ impl<'a> Event<'a> {
                 number: f.id("number")?,
                 title: f.take_rest("title")?,
             },
+            "leave" => Event::Leave(Leave {
+                n: f.number("n")?,
+                from: f.id("from")?,
+                rsp: f.number("rsp")?,
+            }),
             "switch" => {
                 let n = f.number("n")?;
                 let kind_word = f.take("kind")?;
@@ -480,7 +514,6 @@ impl<'a> Event<'a> {
                 let from = f.id("from")?;
                 let to = f.id("to")?;
                 let value = f.optional("value")?;
-                let from_rsp = f.number("from_rsp")?;
                 let stored = f.optional("stored")?;
                 if stored.is_some() != kind.leaving().writes_slot() {
                     return Err(ParseError {
@@ -494,7 +527,6 @@ impl<'a> Event<'a> {
                     from,
                     to,
                     value,
-                    from_rsp,
                     stored,
                     loaded: f.number("loaded")?,
                     rsp: f.number("rsp")?,
@@ -567,6 +599,11 @@ mod tests {
             number: 2,
             title: "with yield",
         });
+        round_trip(Event::Leave(Leave {
+            n: 5,
+            from: 0,
+            rsp: 0x10000010cf0,
+        }));
         for kind in Kind::ALL {
             round_trip(Event::Switch(Switch {
                 n: 5,
@@ -574,7 +611,6 @@ mod tests {
                 from: 0,
                 to: 1,
                 value: (kind != Kind::Call).then_some(7),
-                from_rsp: 0x10000010cf0,
                 stored: kind.leaving().writes_slot().then_some(0x10000010cd8),
                 loaded: 0xffff_ffff_8001_3fc8,
                 rsp: 0xffff_ffff_8001_3e20,
@@ -602,13 +638,19 @@ mod tests {
 
     #[test]
     fn a_written_line_looks_as_documented() {
+        let leave = Event::Leave(Leave {
+            n: 6,
+            from: 1,
+            rsp: 0xffff_ffff_8001_3e20,
+        })
+        .to_string();
+        assert_eq!(leave, "leave n=6 from=1 rsp=0xffffffff80013e20");
         let line = Event::Switch(Switch {
             n: 6,
             kind: Kind::Yield,
             from: 1,
             to: 0,
             value: Some(1),
-            from_rsp: 0xffff_ffff_8001_3e20,
             stored: Some(0xffff_ffff_8001_3e08),
             loaded: 0x10000010cd8,
             rsp: 0x10000010cf0,
@@ -617,7 +659,7 @@ mod tests {
         .to_string();
         assert_eq!(
             line,
-            "switch n=6 kind=yield from=1 to=0 value=1 from_rsp=0xffffffff80013e20 \
+            "switch n=6 kind=yield from=1 to=0 value=1 \
              stored=0xffffffff80013e08 loaded=0x0000010000010cd8 rsp=0x0000010000010cf0 tsc=42"
         );
     }
@@ -635,17 +677,28 @@ mod tests {
         let unknown = Event::parse("hello world").unwrap_err();
         assert_eq!(unknown.problem, "unknown event");
         let kind = Event::parse(
-            "switch n=1 kind=jump from=0 to=1 value=- from_rsp=0x1 stored=- loaded=0x1 rsp=0x1 tsc=1",
+            "switch n=1 kind=jump from=0 to=1 value=- stored=- loaded=0x1 rsp=0x1 tsc=1",
         )
         .unwrap_err();
         assert_eq!(kind.near, "kind");
         // The kind says whether there is a slot value: a return writes none.
         for (kind, stored) in [("return", "0x1"), ("yield", "-")] {
             let line = std::format!(
-                "switch n=1 kind={kind} from=1 to=0 value=1 from_rsp=0x1 stored={stored} loaded=0x1 rsp=0x1 tsc=1"
+                "switch n=1 kind={kind} from=1 to=0 value=1 stored={stored} loaded=0x1 rsp=0x1 tsc=1"
             );
             assert_eq!(Event::parse(&line).unwrap_err().near, "stored", "{line}");
         }
+        // A leave line names its routine by number, and says its RSP.
+        let leave = Event::parse("leave n=2 from=coroutine1 rsp=0x1").unwrap_err();
+        assert_eq!(
+            leave,
+            ParseError {
+                problem: "not a number",
+                near: "from"
+            }
+        );
+        let rsp = Event::parse("leave n=2 from=1").unwrap_err();
+        assert_eq!(rsp.near, "rsp");
         let number = Event::parse("high_water id=1 bytes=lots size=4096").unwrap_err();
         assert_eq!(
             number,

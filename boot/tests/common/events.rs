@@ -1,7 +1,9 @@
 //! Booting a kernel with its event lines saved (`boot --events FILE`), and
-//! reading them back with the kernel's own format (`protocol::event`).
+//! reading them back with the kernel's own format (`protocol::event`), the
+//! two sides of each switch joined as the picture crate joins them.
 
-use protocol::event::{Event, Routine, Switch};
+use picture::Timeline;
+use protocol::event::{Event, Leave, Routine, Switch};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -50,6 +52,31 @@ impl Run {
             .filter_map(|e| match e {
                 Event::Switch(s) => Some(s),
                 _ => None,
+            })
+            .collect()
+    }
+
+    /// The switches, in order, each with its leaving side: the `leave` line
+    /// of its number, joined by [`Timeline::leave_of`]. A switch without
+    /// one, or whose `leave` names another routine, fails the test.
+    pub fn handovers(&self) -> Vec<(Leave, Switch)> {
+        let events = self.events();
+        let timeline = Timeline::new(&events);
+        timeline
+            .switches
+            .iter()
+            .map(|&switch| {
+                let left = timeline.leave_of(&switch).unwrap_or_else(|| {
+                    panic!("switch #{} has no leave line: {}", switch.n, self.dump())
+                });
+                assert_eq!(
+                    left.from,
+                    switch.from,
+                    "#{}: the leave line names another routine: {}",
+                    switch.n,
+                    self.dump()
+                );
+                (left, switch)
             })
             .collect()
     }

@@ -1,10 +1,15 @@
 //! The counted, logged switches between the routines of the installed
 //! roster: who runs, how many switches so far, and for each switch a
-//! transcript line on COM1 and an event line on COM2.
+//! transcript line on COM1 and two event lines on COM2, one per side.
 //!
-//! A switch has two sides on two stacks: the routine that leaves calls
-//! [`departing`] with its RSP just before it switches, the one that comes
-//! in calls [`arrived`] right after, and writes the switch's event line.
+//! A switch has two sides on two stacks, and each writes what it saw: the
+//! routine that leaves calls [`departing`] just before it switches, which
+//! writes its `leave` event line (its RSP), and the one that comes in calls
+//! [`arrived`] right after, which writes the `switch` line (the value and
+//! the slots). Nothing passes between the two but what the switch itself
+//! hands across: the one register it carries, rax, is the program's value
+//! (in phase 1's `call`/`ret` as in the switch crate's `switch_into` and
+//! `switch_back`). The readers join the two lines by the switch's number.
 
 use super::declare::MAIN;
 use super::registry::{MAX_COROUTINES, coroutines, installed, locate, member, name, slot};
@@ -13,7 +18,7 @@ use crate::stacks;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use coroutine_switch::{Coroutine, Resumed, Yielder};
 use log::info;
-use protocol::event::{Event, Id, Kind, Switch};
+use protocol::event::{Event, Id, Kind, Leave, Switch};
 
 /// Which routine runs now: [`MAIN`] or a coroutine's number.
 static RUNNING: AtomicU32 = AtomicU32::new(MAIN);
@@ -26,16 +31,6 @@ pub(crate) static SWITCHES: AtomicU64 = AtomicU64::new(0);
 /// `coro goto` does (through [`crate::gdb_facts`]), to tell whether switch
 /// #N is ahead or behind.
 pub(crate) static ARRIVED: AtomicU64 = AtomicU64::new(0);
-/// The leaving routine's RSP on its way to the arriving one ([`departing`]
-/// fills it, [`arrived`] empties it); 0 between switches.
-///
-/// Memory, not an argument: the two sides run on different stacks, and the
-/// one register a switch hands across, rax, carries the program's own value
-/// (in phase 1's `call`/`ret` as in the switch crate's `switch_into` and
-/// `switch_back`). Each side checks that the other did its part, so a
-/// switch whose two sides do not pair up stops the run with a sentence
-/// instead of writing another switch's RSP into the event.
-static HANDOVER: AtomicU64 = AtomicU64::new(0);
 
 /// The routine that runs now.
 pub fn running() -> Id {
@@ -52,39 +47,20 @@ pub fn next_switch() -> u64 {
     SWITCHES.fetch_add(1, Ordering::Relaxed) + 1
 }
 
-/// Hands `rsp`, the RSP of the routine about to switch away (measured in
-/// the function that makes the switch), to the routine the switch brings
-/// in, for the event line its [`arrived`] writes.
-///
-/// # Panics
-///
-/// If the previous departure was not taken by an [`arrived`].
-pub fn departing(rsp: u64) {
-    let left = HANDOVER.swap(rsp, Ordering::Relaxed);
-    assert!(
-        left == 0,
-        "a second departure before an arrival took the first"
-    );
+/// Called by routine `from` just before it makes switch number `n` (from
+/// [`next_switch`]): writes the `leave` event line with `rsp`, its RSP as
+/// measured in the function that makes the switch.
+pub fn departing(n: u64, from: Id, rsp: u64) {
+    events::emit(&Event::Leave(Leave { n, from, rsp }));
 }
 
 /// Called by routine `to` right after switch number [`switches`] brought it
 /// in from `from`, handing it `value`: from now on reports name it; the
-/// event line records the value and both slots as the switch left them; the
-/// transcript shows the slots.
-///
-/// # Panics
-///
-/// If the routine that left did not call [`departing`].
+/// `switch` event line records the value and both slots as the switch left
+/// them; the transcript shows the slots.
 pub fn arrived(kind: Kind, from: Id, to: Id, value: Option<u64>) {
     RUNNING.store(to, Ordering::Relaxed);
     ARRIVED.store(switches(), Ordering::Relaxed);
-    let from_rsp = HANDOVER.swap(0, Ordering::Relaxed);
-    assert!(
-        from_rsp != 0,
-        "{} arrived from {}, which did not say it was departing",
-        name(to),
-        name(from)
-    );
     // The slots are read back, not assumed: which ones the switch wrote and
     // read is the protocol's rule for `kind`, what they hold is observed.
     let saved = |id: Id| slot(id).map_or(0, |s| s.saved_rsp());
@@ -94,7 +70,6 @@ pub fn arrived(kind: Kind, from: Id, to: Id, value: Option<u64>) {
         from,
         to,
         value,
-        from_rsp,
         stored: kind.writes_slot_of(from).map(saved),
         loaded: saved(kind.reads_slot_of(to)),
         rsp: stacks::rsp(),
@@ -143,7 +118,7 @@ fn entry(yielder: &Yielder, first: u64) -> u64 {
     let result = body(yielder, first);
     let n = next_switch();
     info!("{:<10} | #{n} return {result} to main, finished", name(id));
-    departing(stacks::rsp());
+    departing(n, id, stacks::rsp());
     result
 }
 
@@ -153,7 +128,7 @@ pub fn suspend(yielder: &Yielder, value: u64) -> u64 {
     let id = id_of(yielder);
     let n = next_switch();
     info!("{:<10} | #{n} yield {value} to main", name(id));
-    departing(stacks::rsp());
+    departing(n, id, stacks::rsp());
     let received = yielder.suspend(value);
     arrived(Kind::Resume, MAIN, id, Some(received));
     received
@@ -224,7 +199,7 @@ impl Coroutines {
             "main       | #{n} resume {name} with {value}, RSP={before:#018x} ({})",
             locate(before)
         );
-        departing(before);
+        departing(n, MAIN, before);
         // The coroutine names itself once it runs (`arrived`); until then,
         // and in `resume`'s own checks, main is the one running.
         let result = self.handle(id).resume(value);
