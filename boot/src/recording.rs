@@ -189,7 +189,7 @@ impl Recording {
     /// it holds anything but an earlier recording) and returns the
     /// recording to run: the run itself uses the copies, so record and
     /// replay boot the very same files. The manifest is written by
-    /// [`Recording::finish`], once the run's status is known.
+    /// [`Recording::end`], once the run's status is known.
     pub fn create(
         dir: &Path,
         qemu: &Path,
@@ -273,13 +273,13 @@ impl Recording {
                 m.format
             )));
         }
-        let Some(_) = m.status else {
+        if m.status.is_none() {
             return Err(Failure::usage(format!(
                 "the recording in {dir} is incomplete: its run was killed (timeout or Ctrl-C) \
                  before QEMU exited, so its log has no end; record again"
             )));
-        };
-        if uefi && m.firmware != "UEFI" {
+        }
+        if uefi && !self.firmware().is_uefi() {
             return Err(Failure::usage(format!(
                 "--uefi, but the recording in {dir} was made with {}",
                 m.firmware
