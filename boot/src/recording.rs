@@ -56,7 +56,7 @@ const OVMF_COMBINED: &str = "OVMF.fd";
 
 /// A replay whose instruction count does not move for this long has
 /// stopped for good: QEMU waits for an event the log does not hold.
-const STALL_LIMIT: Duration = Duration::from_secs(5);
+const STALL_LIMIT: Duration = Duration::from_secs(10);
 /// How often [`watch_progress`] asks QEMU for its instruction count.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -583,10 +583,10 @@ fn qemu_version(qemu: &Path) -> Result<String, Failure> {
 /// Waits for a replay to end like [`Qemu::wait`] without a timeout: a
 /// replay of a whole recording always ends, and its speed depends on the
 /// log (a UEFI replay takes twice as long as its recording, more on a busy
-/// machine). Instead it asks QEMU over `qmp` for its instruction count: a count that stays the same for
-/// [`STALL_LIMIT`] means the replay waits for an event the log does not
-/// hold; QEMU is then killed (SIGKILL: a stuck replay ignores SIGTERM) and
-/// the failure names the likely cause.
+/// machine). Instead it asks QEMU over `qmp` for its instruction count: a
+/// count that stays the same for [`STALL_LIMIT`] means the replay waits for
+/// an event the log does not hold; QEMU is then killed (SIGKILL: a stuck
+/// replay ignores SIGTERM) and the failure names the likely cause.
 pub fn watch_progress(
     qemu: &mut Qemu,
     qmp: &Path,

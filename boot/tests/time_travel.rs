@@ -2,7 +2,7 @@
 //! same COM1 and COM2 and ends with the same status as its recording (BIOS,
 //! UEFI, a fault kernel); gdb on a replay executes backwards across the
 //! switches and `coro-goto` goes both ways; a recording that does not fit
-//! is refused before QEMU starts.
+//! is refused before QEMU starts, and one that stalls is ended.
 //!
 //! The BIOS recording of the main kernel is made once and shared; each
 //! test that changes it works on a copy.
@@ -12,6 +12,7 @@ mod common;
 use common::{GdbServer, KernelCopy, assert_no_qemu_left, kernel, run_gdb};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -74,7 +75,10 @@ impl Recorded {
 
     /// Replays it; the replay's output and its COM2.
     fn replay(&self, extra: &[&str]) -> (Output, String) {
-        let events = self.copy.dir().join("replayed.events");
+        // A file of its own: tests replay the shared recording side by side.
+        static REPLAYS: AtomicUsize = AtomicUsize::new(0);
+        let n = REPLAYS.fetch_add(1, Ordering::Relaxed);
+        let events = self.copy.dir().join(format!("replayed-{n}.events"));
         let mut args = vec!["--replay", path(&self.dir), "--events", path(&events)];
         args.extend(extra);
         let output = boot(&args, &self.dir);
@@ -204,6 +208,23 @@ fn a_changed_image_is_refused() {
     assert!(
         !err.contains("boot: replaying"),
         "QEMU never started: {err}"
+    );
+}
+
+#[test]
+fn a_replay_that_stalls_is_ended_with_its_likely_cause() {
+    let recorded = bios();
+    // Twice the memory: the replayed machine is not the recorded one.
+    let (output, _) = recorded.replay(&["--", "-m", "256M"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("the replay stopped making progress at instruction"),
+        "{err}"
+    );
+    assert!(
+        err.contains(r#"the extra QEMU arguments ["-m", "256M"]"#),
+        "{err}"
     );
 }
 
