@@ -11,9 +11,11 @@
 //!   address range, which QEMU's E820 map stretches to 1 TiB (a reserved
 //!   range below it) and Bochs's ends at 4 GiB, so it lies at
 //!   0x100_0000_1000 under QEMU and 0x80_0000_1000 under Bochs.
-//! - **The cycles line**, by its role (`cycles per switch:`), whatever it
-//!   says after: a figure of the emulator's clock (QEMU's TSC follows the
-//!   host's; Bochs's counts one per instruction), with the emulator's name.
+//! - **The cycles line and the round-trip line**, by their roles (`cycles
+//!   per switch:`, `round trip:`), whatever they say after: figures of the
+//!   emulator's clock (QEMU's TSC follows the host's; Bochs's counts one
+//!   per instruction, so Bochs counts the round trip's instructions and
+//!   QEMU without `-icount` does not), with the emulator's name.
 
 mod common;
 
@@ -22,8 +24,8 @@ use common::KernelCopy;
 use common::events::{Run, boot_with_events};
 use protocol::event::{Event, Kind};
 
-/// What marks the cycles line, whatever it says after.
-const CYCLES_LINE: &str = "cycles per switch:";
+/// What marks the lines of the emulator's clock, whatever they say after.
+const CLOCK_LINES: [&str; 2] = ["cycles per switch:", "round trip:"];
 
 /// The stacks a transcript lists: `(name, bottom, top)`.
 fn stacks(transcript: &str) -> Vec<(String, u64, u64)> {
@@ -45,11 +47,11 @@ fn normalise(transcript: &str) -> Vec<String> {
     transcript
         .lines()
         .map(|line| {
-            if let Some(at) = line.find(CYCLES_LINE) {
-                return format!(
-                    "{} <the emulator's figure>",
-                    &line[..at + CYCLES_LINE.len()]
-                );
+            if let Some(end) = CLOCK_LINES
+                .iter()
+                .find_map(|mark| line.find(mark).map(|at| at + mark.len()))
+            {
+                return format!("{} <the emulator's figure>", &line[..end]);
             }
             let mut out = String::new();
             let mut rest = line;
@@ -218,4 +220,15 @@ fn the_normaliser_keeps_what_is_not_the_emulators() {
     ] {
         assert_ne!(normalise(qemu), normalise(&other), "{other}");
     }
+}
+
+#[test]
+fn the_round_trip_line_is_the_emulators_too() {
+    let qemu = "[INFO ] round trip: not counted (the TSC measures time here; ...)";
+    let bochs = "[INFO ] round trip: one resume + yield executes 46 instructions (counted: ...)";
+    assert_eq!(normalise(qemu), normalise(bochs));
+    assert_eq!(
+        normalise(bochs),
+        ["[INFO ] round trip: <the emulator's figure>"]
+    );
 }

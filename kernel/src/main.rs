@@ -329,10 +329,10 @@ fn summary() {
     match round_trip_instructions() {
         Some((count, per)) => info!(
             "round trip: one resume + yield executes {count} instructions \
-             (counted: under -icount every instruction advances the TSC by {per})"
+             (counted: every instruction advances the TSC by {per} here)"
         ),
         None => info!(
-            "round trip: not counted (the TSC measures time here; under -icount, as in make record, it counts instructions)"
+            "round trip: not counted (the TSC measures time here; under QEMU's -icount, as in make record, it counts instructions)"
         ),
     }
     info!("all coroutines finished: exiting with success");
@@ -378,8 +378,8 @@ fn cycles_per_switch() -> u64 {
 /// counts instructions.
 ///
 /// Under QEMU's `-icount shift=S` the TSC is the instruction count times
-/// 2^S, exact at every `rdtsc`, so a difference of two readings counts the
-/// instructions between them. Here: the TSC ticks around one `resume` (the
+/// 2^S, exact at every `rdtsc` (Bochs's counts one per instruction), so a
+/// difference of two readings counts the instructions between them. Here: the TSC ticks around one `resume` (the
 /// coroutine yields straight back) minus those around nothing, divided by
 /// the ticks of one instruction, measured on 64 `nop`s. Without `-icount`
 /// the TSC measures time, and the 64 `nop`s do not take a whole, repeatable
