@@ -256,6 +256,10 @@ fn gdb_steps_backwards_across_the_switches_of_a_replay() {
         &elf,
         server.port,
         &[
+            // The snapshot gdb/kernel.gdb takes at _start in a replay.
+            "echo @snapshots\\n",
+            // (through Python: gdb -batch sends monitor output to stderr)
+            "python print(gdb.execute('monitor info snapshots', to_string=True))",
             // coro-break's hardware breakpoint on switch_to_coro1.
             "continue",
             "echo @entry\\n",
@@ -304,6 +308,14 @@ fn gdb_steps_backwards_across_the_switches_of_a_replay() {
     );
     server.wait(Duration::from_secs(60));
     eprintln!("{text}");
+    let snapshots = &text[text.find("@snapshots").expect("snapshots")..];
+    let mut listed = snapshots
+        .lines()
+        .take_while(|l| !l.starts_with("Breakpoint"));
+    assert!(
+        listed.any(|l| l.contains(" _start ")),
+        "a snapshot at _start: {snapshots}"
+    );
     assert_eq!(where_after(&text, "@entry"), "main_stack", "{text}");
     assert_eq!(
         where_after(&text, "@after-mov"),
