@@ -185,6 +185,11 @@ impl Qemu {
         })
     }
 
+    /// QEMU's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// QEMU's exit, if it has exited (non-blocking).
     pub fn try_outcome(&mut self) -> Result<Option<Outcome>, Failure> {
         if self.exit.is_none() {

@@ -30,8 +30,6 @@ use crate::status::Outcome;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -54,10 +52,12 @@ const OVMF_CODE: &str = "OVMF_CODE.fd";
 const OVMF_VARS: &str = "OVMF_VARS.fd";
 const OVMF_COMBINED: &str = "OVMF.fd";
 
-/// A replay whose instruction count does not move for this long has
-/// stopped for good: QEMU waits for an event the log does not hold.
+/// A replay that uses this much CPU time without reading further in its
+/// log has stopped for good: QEMU waits for an event the log does not hold.
+/// (A UEFI replay's longest pause between two 4 KiB reads of its log was
+/// 1.8 s of wall time.)
 const STALL_LIMIT: Duration = Duration::from_secs(10);
-/// How often [`watch_progress`] asks QEMU for its instruction count.
+/// How often [`watch_progress`] looks.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
 
 /// How the recording was made: what [`Recording::open`] checks before a
@@ -114,9 +114,6 @@ pub struct RecordReplay {
     pub shift: u32,
     /// QEMU's replay log.
     pub log: PathBuf,
-    /// With [`Direction::Replay`] and no gdb: a QMP socket, which
-    /// [`watch_progress`] asks for the instruction count.
-    pub qmp: Option<PathBuf>,
 }
 
 impl RecordReplay {
@@ -146,19 +143,12 @@ impl RecordReplay {
         };
         let mut icount = OsString::from(format!("shift={},rr={rr},rrfile=", self.shift));
         icount.push(&self.log);
-        let mut args = vec![
+        vec![
             "-icount".into(),
             icount,
             "-global".into(),
             "apic-common.vapic=off".into(),
-        ];
-        if let Some(socket) = &self.qmp {
-            let mut qmp = OsString::from("unix:");
-            qmp.push(socket);
-            qmp.push(",server=on,wait=off");
-            args.extend(["-qmp".into(), qmp]);
-        }
-        args
+        ]
     }
 }
 
@@ -168,8 +158,6 @@ pub struct ReplayFiles {
     pub serial_log: PathBuf,
     /// COM2, the kernel's event lines.
     pub events: PathBuf,
-    /// The QMP socket [`watch_progress`] uses, without gdb.
-    pub qmp: Option<PathBuf>,
     /// Holds the files; removed when dropped.
     _dir: tempfile::TempDir,
 }
@@ -381,15 +369,18 @@ impl Recording {
         self.direction
     }
 
-    /// The record/replay options of this run; `qmp`: the socket
-    /// [`watch_progress`] uses, if any.
-    pub fn record_replay(&self, qmp: Option<PathBuf>) -> RecordReplay {
+    /// The record/replay options of this run.
+    pub fn record_replay(&self) -> RecordReplay {
         RecordReplay {
             direction: self.direction,
             shift: self.manifest.shift,
-            log: self.dir.join(LOG),
-            qmp,
+            log: self.log(),
         }
+    }
+
+    /// QEMU's replay log.
+    pub fn log(&self) -> PathBuf {
+        self.dir.join(LOG)
     }
 
     /// QEMU's extra arguments for this run: a replay's are the recorded
@@ -404,10 +395,9 @@ impl Recording {
 
     /// Where a replay writes COM1 (with gdb) and COM2: a directory of its
     /// own, removed when dropped, so that replays of one recording can run
-    /// side by side; `watched`: it also holds the QMP socket of
-    /// [`watch_progress`]. `None` for a recording (its run writes next to
-    /// the kernel, as a plain run does).
-    pub fn replay_files(&self, watched: bool) -> Result<Option<ReplayFiles>, Failure> {
+    /// side by side. `None` for a recording (its run writes next to the
+    /// kernel, as a plain run does).
+    pub fn replay_files(&self) -> Result<Option<ReplayFiles>, Failure> {
         if self.direction == Direction::Record {
             return Ok(None);
         }
@@ -418,7 +408,6 @@ impl Recording {
         Ok(Some(ReplayFiles {
             serial_log: dir.path().join("serial.log"),
             events: dir.path().join("events"),
-            qmp: watched.then(|| dir.path().join("qmp.sock")),
             _dir: dir,
         }))
     }
@@ -582,98 +571,92 @@ fn qemu_version(qemu: &Path) -> Result<String, Failure> {
 
 /// Waits for a replay to end like [`Qemu::wait`] without a timeout: a
 /// replay of a whole recording always ends, and its speed depends on the
-/// log (a UEFI replay takes twice as long as its recording, more on a busy
-/// machine). Instead it asks QEMU over `qmp` for its instruction count: a
-/// count that stays the same for [`STALL_LIMIT`] means the replay waits for
-/// an event the log does not hold; QEMU is then killed (SIGKILL: a stuck
-/// replay ignores SIGTERM) and the failure names the likely cause.
+/// log (a UEFI replay takes twice as long as its recording or more, and
+/// longer on a busy machine). Instead it watches how far QEMU has read its
+/// replay `log` (the file position, in /proc): a replay that spends
+/// [`STALL_LIMIT`] of CPU time without reading on waits for an event the
+/// log does not hold (it spins meanwhile). QEMU is then killed (SIGKILL: a
+/// stuck replay ignores SIGTERM) and the failure names the likely cause.
+///
+/// CPU time rather than wall time, so that a machine too busy to run QEMU
+/// is not taken for a stall; not QEMU's own instruction count over QMP,
+/// because a QMP socket alone makes a UEFI replay take 30 s instead of 18.
 pub fn watch_progress(
     qemu: &mut Qemu,
-    qmp: &Path,
+    log: &Path,
     extra_args: &[OsString],
 ) -> Result<Outcome, Failure> {
-    let mut client: Option<Qmp> = None;
-    let mut last = (None, Instant::now());
+    let pid = qemu.id();
+    // Where the log was last seen read, and QEMU's CPU time then.
+    let mut last: Option<(u64, Duration)> = None;
     let mut asked = Instant::now();
     qemu.wait_while(None, || {
         if asked.elapsed() < PROGRESS_INTERVAL {
             return Ok(());
         }
         asked = Instant::now();
-        if client.is_none() {
-            client = Qmp::connect(qmp);
-        }
-        // QEMU may be exiting, its socket gone: the wait notices the exit.
-        let Some(count) = client.as_mut().and_then(|c| c.instruction_count()) else {
+        // Either may be missing while QEMU starts or exits: the wait
+        // notices the exit.
+        let (Some(read), Some(cpu)) = (position_in(pid, log), cpu_time(pid)) else {
             return Ok(());
         };
-        if last.0 != Some(count) {
-            last = (Some(count), Instant::now());
-        } else if last.1.elapsed() >= STALL_LIMIT {
-            let extra = if extra_args.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "; the extra QEMU arguments {:?} may change the machine",
-                    extra_args
-                )
-            };
-            return Err(Failure::failed(format!(
-                "the replay stopped making progress at instruction {count} (no change for {} s); \
-                 QEMU killed. QEMU waits for an event its log does not hold: the replayed \
-                 machine differs from the recorded one{extra}",
-                STALL_LIMIT.as_secs()
-            )));
+        match last {
+            Some((before, since)) if before == read => {
+                if cpu.saturating_sub(since) >= STALL_LIMIT {
+                    return Err(stalled(read, log, extra_args));
+                }
+            }
+            _ => last = Some((read, cpu)),
         }
         Ok(())
     })
 }
 
-/// A QMP connection to QEMU (its JSON control protocol).
-struct Qmp {
-    reader: BufReader<UnixStream>,
-    writer: UnixStream,
+/// The failure of a replay that stopped at byte `read` of its `log`.
+fn stalled(read: u64, log: &Path, extra_args: &[OsString]) -> Failure {
+    let size = std::fs::metadata(log).map_or(0, |m| m.len());
+    let extra = if extra_args.is_empty() {
+        String::new()
+    } else {
+        format!("; the extra QEMU arguments {extra_args:?} may change the machine")
+    };
+    Failure::failed(format!(
+        "the replay stopped making progress at byte {read} of its {size}-byte log \
+         ({} s of QEMU's CPU time without reading on); QEMU killed. QEMU waits for an \
+         event its log does not hold: the replayed machine differs from the recorded one{extra}",
+        STALL_LIMIT.as_secs()
+    ))
 }
 
-impl Qmp {
-    /// Connects and leaves capability negotiation; `None` if QEMU does not
-    /// answer (not listening yet, or gone).
-    fn connect(socket: &Path) -> Option<Self> {
-        let stream = UnixStream::connect(socket).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        let mut qmp = Qmp {
-            reader: BufReader::new(stream.try_clone().ok()?),
-            writer: stream,
-        };
-        // The greeting, then the answer to qmp_capabilities.
-        qmp.reply_to(None)?;
-        qmp.reply_to(Some(r#"{"execute":"qmp_capabilities"}"#))?;
-        Some(qmp)
-    }
+/// How far process `pid` has read the file `path`: the position of the
+/// descriptor it has open on it (/proc/PID/fdinfo), if any.
+fn position_in(pid: u32, path: &Path) -> Option<u64> {
+    let path = path.canonicalize().ok()?;
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    let fd = fds
+        .flatten()
+        .find(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))?;
+    let info =
+        std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", fd.file_name().to_str()?)).ok()?;
+    info.lines()
+        .find_map(|line| line.strip_prefix("pos:"))?
+        .trim()
+        .parse()
+        .ok()
+}
 
-    /// Sends `command` (if any) and returns the next reply that is not an
-    /// asynchronous event.
-    fn reply_to(&mut self, command: Option<&str>) -> Option<serde_json::Value> {
-        if let Some(command) = command {
-            writeln!(self.writer, "{command}").ok()?;
-        }
-        loop {
-            let mut line = String::new();
-            if self.reader.read_line(&mut line).ok()? == 0 {
-                return None;
-            }
-            let reply: serde_json::Value = serde_json::from_str(&line).ok()?;
-            if reply.get("event").is_none() {
-                return Some(reply);
-            }
-        }
-    }
-
-    /// The replay's instruction count (`query-replay`).
-    fn instruction_count(&mut self) -> Option<u64> {
-        let reply = self.reply_to(Some(r#"{"execute":"query-replay"}"#))?;
-        reply.get("return")?.get("icount")?.as_u64()
-    }
+/// The CPU time process `pid` has used so far, all its threads, user and
+/// system (/proc/PID/stat).
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ...`: utime and stime are the 12th and 13th fields
+    // after the command name, which may contain spaces.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let ticks: u64 = fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let per_second = u64::try_from(per_second).ok().filter(|&t| t > 0)?;
+    Some(Duration::from_millis(ticks * 1000 / per_second))
 }
 
 #[cfg(test)]
@@ -693,7 +676,6 @@ mod tests {
             direction,
             shift: 7,
             log: "/r/replay.log".into(),
-            qmp: None,
         };
         assert_eq!(
             joined(&rr(Direction::Record).args()),
@@ -822,6 +804,28 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn how_far_a_process_has_read_a_file_and_its_cpu_time() {
+        use std::io::{Read, Seek, SeekFrom};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        std::fs::write(&path, [7u8; 100]).unwrap();
+        let mut file = std::fs::File::open(&path).unwrap();
+        let me = std::process::id();
+        assert_eq!(position_in(me, &path), Some(0));
+        file.read_exact(&mut [0; 30]).unwrap();
+        assert_eq!(position_in(me, &path), Some(30));
+        file.seek(SeekFrom::Start(90)).unwrap();
+        assert_eq!(position_in(me, &path), Some(90));
+        assert_eq!(position_in(me, &dir.path().join("other")), None);
+        let before = cpu_time(me).unwrap();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(300) {
+            std::hint::black_box(start.elapsed());
+        }
+        assert!(cpu_time(me).unwrap() > before);
     }
 
     #[test]

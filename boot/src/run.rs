@@ -9,7 +9,7 @@ use crate::discover::{self, OvmfEnv};
 use crate::error::{EXIT_GDB_ENDED, Failure};
 use crate::firmware::Firmware;
 use crate::qemu::{Qemu, QemuConfig, Serial};
-use crate::recording::{self, Recording};
+use crate::recording::{self, Direction, Recording};
 use crate::{bochs, elf, events, gdb, image, kernel_build, signals, status, strip};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -116,14 +116,13 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         }
     };
     let replay_files = match &recording {
-        Some(r) => r.replay_files(matches!(mode, Mode::Plain))?,
+        Some(r) => r.replay_files()?,
         None => None,
     };
     let (serial_log, events_file) = match &replay_files {
         Some(files) => (files.serial_log.clone(), files.events.clone()),
         None => (image::serial_log_path(&image), image::events_path(&image)),
     };
-    let qmp = replay_files.as_ref().and_then(|files| files.qmp.clone());
     let config = QemuConfig {
         program: qemu_program,
         image: image.clone(),
@@ -134,7 +133,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         },
         events: events_file.clone(),
         gdb_port: mode.gdb_port(),
-        record_replay: recording.as_ref().map(|r| r.record_replay(qmp.clone())),
+        record_replay: recording.as_ref().map(Recording::record_replay),
         extra_args: recording
             .as_ref()
             .map_or_else(|| args.qemu_args.clone(), |r| r.extra_args(&args.qemu_args)),
@@ -154,9 +153,12 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let verdict = match mode {
         Mode::Plain => {
             let timeout = Duration::from_secs(args.timeout);
-            let outcome = match &qmp {
-                Some(socket) => recording::watch_progress(&mut qemu, socket, &args.qemu_args)?,
-                None => qemu.wait(Some(timeout))?,
+            // A replay is watched for progress instead of timed.
+            let outcome = match &recording {
+                Some(r) if r.direction() == Direction::Replay => {
+                    recording::watch_progress(&mut qemu, &r.log(), &args.qemu_args)?
+                }
+                _ => qemu.wait(Some(timeout))?,
             };
             // A recording notes how it ended; a replay must end the same way.
             let ended = recording.as_mut().map_or(Ok(()), |r| r.end(&outcome));

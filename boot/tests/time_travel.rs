@@ -219,7 +219,7 @@ fn a_replay_that_stalls_is_ended_with_its_likely_cause() {
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert!(
-        err.contains("the replay stopped making progress at instruction"),
+        err.contains("the replay stopped making progress at byte 4096 of its"),
         "{err}"
     );
     assert!(
