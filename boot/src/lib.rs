@@ -9,8 +9,8 @@
 //! check the input and the host ([`elf`], [`discover`]), build the kernel
 //! ([`kernel_build`]), make the disk image from a stripped copy ([`strip`],
 //! [`image`]) for the chosen [`firmware`], run QEMU ([`qemu`]) while
-//! forwarding its serial output ([`serial`]), possibly with gdb ([`gdb`]),
-//! or Bochs instead, plain or in its own debugger ([`bochs`]),
+//! forwarding its serial output ([`serial`]), possibly with gdb ([`gdb`])
+//! or under QEMU's record/replay ([`recording`]), or Bochs instead, plain or in its own debugger ([`bochs`]),
 //! turn QEMU's exit into ours ([`status`], [`error`]) and save what the user
 //! asked for from the kernel's event lines ([`events`]): the lines, and a
 //! Chrome Trace Event file and an SVG picture, which the `picture` crate

@@ -13,7 +13,7 @@
 //! changed image) QEMU waits forever for an event the log does not hold,
 //! without a message. So [`Recording::open`] checks everything it can
 //! before QEMU starts (a usage error, exit 2), and [`watch_progress`] ends a
-//! replay whose instruction count stops moving, with the likely cause.
+//! replay that stops reading its log, with the likely cause.
 //!
 //! What QEMU 7.2 needs, in record and replay alike ([`RecordReplay::args`],
 //! [`RecordReplay::drive_args`]): `-icount shift=N,rr=...,rrfile=...`; the
