@@ -93,7 +93,16 @@ class Routine:
         self.slot, self.slot_addr = slot, slot_addr
 
     def saved_rsp(self):
-        return read_u64(self.slot_addr)
+        """The slot's RSP, 0 for a finished coroutine's, whose slot holds
+        the switch crate's tombstone (as `Context::saved_rsp` reports it)."""
+        value = read_u64(self.slot_addr)
+        return 0 if value == tombstone() else value
+
+
+def tombstone():
+    """The address of the frame a finished coroutine's slot points at
+    (switch/src/lib.rs, "A finished coroutine")."""
+    return int(gdb.parse_and_eval("(unsigned long)&coroutine_tombstone_frame"))
 
 
 def routines():

@@ -1,5 +1,21 @@
 //! # The stack switch of the bare-metal coroutines kernel
 //!
+//! Stackful coroutines for x86_64 (System V ABI), `no_std`, no allocation:
+//! a [`Stack`] you provide, a [`Context`] slot per side, and two naked
+//! functions that switch between them.
+//!
+//! ## Example
+//!
+//! A coroutine on a stack of its own, values handed both ways, run to its
+//! end (this is `examples/ping_pong.rs`; `cargo run -p coroutine-switch
+//! --example ping_pong` prints what happens):
+//!
+//! ```
+#![doc = include_str!("../examples/ping_pong.rs")]
+//! ```
+//!
+//! ## Where it comes from
+//!
 //! The NASM program this project starts from keeps one saved stack pointer per
 //! routine (`main_context`, `coro1_context`, `coro2_context`) and a 4096-byte
 //! `.bss` stack per coroutine. It moves RSP onto a coroutine's stack, *calls*
@@ -97,11 +113,35 @@
 //! The trampoline starts with RSP = top − 32, a multiple of 16, and `call`s
 //! the body: at the body's first instruction RSP + 8 is a multiple of 16, as
 //! the System V ABI requires. When the body returns, `coroutine_main`
-//! stores 0 in the coroutine's slot ("finished") and switches back for the
-//! last time; nothing ever switches into it again, so the body never runs off
-//! the top of its stack. The trampoline's `ud2` after the call is the guard:
-//! if that promise were ever broken, the CPU traps instead of executing
-//! whatever follows.
+//! points the coroutine's slot at the tombstone (below) and switches back
+//! for the last time; nothing ever switches onto its stack again, so the
+//! body never runs off the top of it. The trampoline's `ud2` after the call
+//! is the guard: if that promise were ever broken, the CPU traps instead of
+//! executing whatever follows.
+//!
+//! ## A finished coroutine: no check on the way in or out
+//!
+//! Resuming a finished coroutine must be a clear panic, and `resume` must
+//! tell a yield from a return; neither costs a load per round trip:
+//!
+//! - **In**: a finished coroutine's slot holds the address of `TOMBSTONE`, a
+//!   static three-word frame (rbx = rbp = 0) whose continue address is
+//!   `coroutine_tombstone`. `switch_into` pops it like any other side's;
+//!   `coroutine_tombstone` moves RSP straight back to the resumer's frame
+//!   (its slot is in rdi, just written) and returns to it with rsi = 0.
+//! - **Out**: the switches leave rdi (the slot the leaving side saved
+//!   itself in) and rsi (the slot it continued) as they were. A yield saves
+//!   the coroutine in its own slot; the final switch and the tombstone save
+//!   it in `FINAL_SLOT`, a static that nothing switches to. So `resume`
+//!   compares rdi with `FINAL_SLOT`'s address (no load), and only when they
+//!   match looks at rsi, out of line: 0 is the panic "resumed a finished
+//!   coroutine", anything else `Returned`.
+//!
+//! The tombstone's RSP is in read-only memory for five instructions; nothing
+//! is pushed there, but a signal handler (host) or an interrupt (kernel)
+//! taken in that window, on that stack, would fault instead of the panic.
+//! The kernel runs with interrupts off; a host program only meets it when it
+//! resumes a finished coroutine, which is already a bug.
 //!
 //! ## Backtraces across the switch
 //!
@@ -314,9 +354,11 @@ impl<const N: usize> Default for Stack<N> {
 /// A context slot: the saved RSP of a routine that is not running, like the
 /// original's `main_context`, `coro1_context` and `coro2_context`.
 ///
-/// 0 means "nothing to resume": a coroutine that was never set up or that
-/// has finished. It is an atomic only so that it can be a plain `static` and
-/// be read safely; the switch itself writes it with a plain `mov`.
+/// 0 means "never set up". A finished coroutine's slot holds the address of
+/// the tombstone frame (see "A finished coroutine" in the crate docs), which
+/// [`saved_rsp`](Self::saved_rsp) also reports as 0: nothing to resume. It
+/// is an atomic only so that it can be a plain `static` and be read safely;
+/// the switch itself writes it with a plain `mov`.
 #[repr(transparent)]
 pub struct Context {
     rsp: AtomicU64,
@@ -330,12 +372,21 @@ impl Context {
         }
     }
 
-    /// The stack pointer stored in the slot, 0 if empty.
-    // Inlined: `Coroutine::resume` calls this on every round trip, and across
-    // crates it was an out-of-line call (BENCHMARKS.md).
-    #[inline]
+    /// The stack pointer stored in the slot; 0 if there is nothing to
+    /// resume: a slot never set up, or a finished coroutine's (which holds
+    /// the tombstone's address).
     pub fn saved_rsp(&self) -> u64 {
-        self.rsp.load(Ordering::Relaxed)
+        if self.holds_tombstone() {
+            0
+        } else {
+            self.rsp.load(Ordering::Relaxed)
+        }
+    }
+
+    /// Whether the slot holds the tombstone: its coroutine has finished.
+    #[inline]
+    fn holds_tombstone(&self) -> bool {
+        self.rsp.load(Ordering::Relaxed) == &raw const TOMBSTONE as u64
     }
 
     /// Stores `rsp` in the slot, as the original's `init_coroutines` does
@@ -371,34 +422,8 @@ impl Context {
     /// frames on the current stack are never dropped).
     #[inline(always)]
     pub unsafe fn call_into(&self, to: &Context, value: u64) -> u64 {
-        let mut value = value;
-        // SAFETY: the caller guarantees `to` is resumable. The `call` pushes
-        // the continue address where the switch expects it, and the switch
-        // back pops it (`ret`), so RSP is unchanged at the end. rbp and rbx
-        // come back from our frame; every other register is declared
-        // clobbered, r12–r15 included (see the crate docs).
-        unsafe {
-            asm!(
-                // Push where to continue (right here) and enter the switch.
-                // The RSB entry this pushes is popped by the `ret` of
-                // `switch_back` that brings us back.
-                "call {switch_into}",
-                // Where we continue. While the coroutine runs, a debugger
-                // reaches this frame through the trampoline, a signal frame,
-                // and so looks up this address itself (not the address
-                // before it) to name the function and line: a `nop` keeps
-                // that inside this block, so `bt` says `call_into` and not
-                // whatever code the compiler placed after it.
-                "nop",
-                switch_into = sym switch_into,
-                in("rdi") self.as_ptr(),
-                in("rsi") to.as_ptr(),
-                inlateout("rax") value,
-                lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
-                clobber_abi("sysv64"),
-            );
-        }
-        value
+        // SAFETY: the caller's contract is the same.
+        unsafe { call_into(self, to, value) }.value
     }
 
     /// Saves the current side (a coroutine) in `self` and continues the side
@@ -494,7 +519,8 @@ macro_rules! clobbers_undefined {
 /// Register state on entry: rdi = `from` (the slot to save this side in),
 /// rsi = `to` (the slot to continue), rax = the value to hand across,
 /// `[rsp]` = where to continue this side. On exit, on the other side: its
-/// rbx, rbp and RSP restored, rax = the value, rcx = its continue address.
+/// rbx, rbp and RSP restored, rax = the value, rcx = its continue address,
+/// rdi and rsi unchanged (`from` and `to`: [`Coroutine::resume`] reads them).
 ///
 /// # Safety
 ///
@@ -626,6 +652,89 @@ pub unsafe extern "sysv64" fn switch_back(from: *mut u64, to: *const u64) -> u64
     )
 }
 
+/// [`Context::call_into`] (`from` is its `self`), returning also the two
+/// slot addresses that the side that switched back left in rdi and rsi. The
+/// resume's `asm!` block: [`Coroutine::resume`] calls it directly.
+///
+/// # Safety
+///
+/// As for [`Context::call_into`].
+#[inline(always)]
+unsafe fn call_into(from: &Context, to: &Context, value: u64) -> SwitchedBack {
+    let mut value = value;
+    let (saved_in, loaded_from): (*mut u64, *mut u64);
+    // SAFETY: the caller guarantees `to` is resumable. The `call` pushes
+    // the continue address where the switch expects it, and the switch
+    // back pops it (`ret`), so RSP is unchanged at the end. rbp and rbx
+    // come back from our frame; every other register is declared
+    // clobbered, r12–r15 included (see the crate docs).
+    unsafe {
+        asm!(
+            // Push where to continue (right here) and enter the switch.
+            // The RSB entry this pushes is popped by the `ret` of
+            // `switch_back` that brings us back.
+            "call {switch_into}",
+            // Where we continue. While the coroutine runs, a debugger
+            // reaches this frame through the trampoline, a signal frame,
+            // and so looks up this address itself (not the address
+            // before it) to name the function and line: a `nop` keeps
+            // that inside this block, so `bt` says `call_into` and not
+            // whatever code the compiler placed after it.
+            "nop",
+            switch_into = sym switch_into,
+            // rdi and rsi come back as the side that switched back left
+            // them: the slot it saved itself in, and ours (or 0, from
+            // the tombstone).
+            inlateout("rdi") from.as_ptr() => saved_in,
+            inlateout("rsi") to.as_ptr() => loaded_from,
+            inlateout("rax") value,
+            lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
+            clobber_abi("sysv64"),
+        );
+    }
+    SwitchedBack {
+        value,
+        saved_in,
+        loaded_from,
+    }
+}
+
+/// What a switch back into [`call_into`] left in the registers.
+struct SwitchedBack {
+    /// rax: the value handed back.
+    value: u64,
+    /// rdi: the slot the side that switched back saved itself in: its own
+    /// on a yield; [`FINAL_SLOT`] from the final switch and the tombstone.
+    saved_in: *mut u64,
+    /// rsi: the slot it continued (ours); 0 from the tombstone.
+    loaded_from: *mut u64,
+}
+
+/// Where the final switch of every coroutine saves its last RSP: a slot
+/// nothing ever switches to. Its address in rdi tells [`Coroutine::resume`]
+/// that the coroutine did not yield, without a load.
+static FINAL_SLOT: Context = Context::new();
+
+/// A three-word frame as the switches save and restore it, lowest address
+/// first.
+#[repr(C)]
+struct Frame {
+    rbx: u64,
+    rbp: u64,
+    continue_at: unsafe extern "sysv64" fn() -> !,
+}
+
+/// The frame a finished coroutine's slot points at: a resume of it pops
+/// two zeros and continues at [`coroutine_tombstone`], which goes straight
+/// back to the resumer. Read-only: nothing ever pushes onto it.
+// An unmangled symbol, so that gdb's `coro-list` recognises it.
+#[unsafe(export_name = "coroutine_tombstone_frame")]
+static TOMBSTONE: Frame = Frame {
+    rbx: 0,
+    rbp: 0,
+    continue_at: coroutine_tombstone,
+};
+
 /// What a coroutine handed back to [`Coroutine::resume`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resumed {
@@ -737,34 +846,50 @@ impl<'a, const N: usize> Coroutine<'a, N> {
     /// it ran (it overflowed its stack).
     #[inline(always)]
     pub fn resume(&self, value: u64) -> Resumed {
-        // The checks are a load and a compare each on the hot path; their
-        // panics live out of line (`#[cold]`), so that resume stays small
-        // enough to inline into every caller.
-        if self.is_finished() {
-            resumed_finished(self.stack.bottom());
+        // No "finished?" check before the switch: a finished coroutine's
+        // slot holds the tombstone, whose code comes straight back here (see
+        // "A finished coroutine" in the crate docs). Nor a load after it:
+        // the side that switched back says in rdi which slot it saved itself
+        // in, its own on a yield, `FINAL_SLOT` otherwise.
+        //
+        // SAFETY: `own` holds an RSP prepared by `new`, saved by the
+        // coroutine's last `suspend`, or the tombstone's; on a stack that
+        // `new`'s contract keeps to this coroutine, not running (we are). The
+        // coroutine always switches back to `caller`: on `suspend`, at the
+        // end from `coroutine_main`, and from the tombstone.
+        let back = unsafe { call_into(self.caller, self.own, value) };
+        if back.saved_in == FINAL_SLOT.as_ptr() {
+            return self.did_not_yield(back);
         }
-        // SAFETY: `own` holds an RSP prepared by `new` or saved by the
-        // coroutine's last `suspend`, on a stack that `new`'s contract keeps
-        // to this coroutine; it is not running (we are). The coroutine
-        // always switches back to `caller`: on `suspend`, and at the end
-        // from `coroutine_main`.
-        let received = unsafe { self.caller.call_into(self.own, value) };
+        // The one check left on the hot path: a load and a compare, its
+        // panic out of line (`#[cold]`), so that resume stays small enough
+        // to inline into every caller.
         if !self.stack.canary_intact() {
             overflowed(self.stack.bottom());
         }
-        if self.is_finished() {
-            Resumed::Returned(received)
-        } else {
-            Resumed::Yielded(received)
-        }
+        Resumed::Yielded(back.value)
     }
 
-    /// Whether the body has returned (its slot is empty).
-    // Inlined: `Coroutine::resume` calls this on every round trip, and across
-    // crates it was an out-of-line call (BENCHMARKS.md).
+    /// The rest of [`resume`](Self::resume) when the coroutine did not
+    /// yield: it returned, or it was already finished and the tombstone sent
+    /// us back.
+    #[cold]
+    #[inline(never)]
+    fn did_not_yield(&self, back: SwitchedBack) -> Resumed {
+        if back.loaded_from.is_null() {
+            resumed_finished(self.stack.bottom());
+        }
+        if !self.stack.canary_intact() {
+            overflowed(self.stack.bottom());
+        }
+        Resumed::Returned(back.value)
+    }
+
+    /// Whether the body has returned (its slot holds the tombstone).
+    // Inlined: it is one load and a compare.
     #[inline]
     pub fn is_finished(&self) -> bool {
-        self.own.saved_rsp() == 0
+        self.own.holds_tombstone()
     }
 
     /// The stack the coroutine runs on.
@@ -894,13 +1019,71 @@ unsafe extern "sysv64" fn coroutine_trampoline() -> ! {
 /// resumer for the last time.
 extern "sysv64" fn coroutine_main(yielder: &Yielder, first: u64) -> ! {
     let result = (yielder.body)(yielder, first);
-    // RSP 0 in the slot: `resume` reports `Returned` and refuses to resume.
-    yielder.context().rsp.store(0, Ordering::Relaxed);
-    // Our final RSP goes to a slot that nobody ever loads.
-    let discarded = Context::new();
+    // From now on a resume continues at the tombstone, not on this stack.
+    yielder
+        .context()
+        .rsp
+        .store(&raw const TOMBSTONE as u64, Ordering::Relaxed);
     // SAFETY: as in `Yielder::suspend`: the resumer is suspended in
-    // `caller`. Nothing can switch to `discarded`, so this never returns.
-    // The body has returned, so the RSB's top is again the resumer's `call`.
-    unsafe { discarded.return_to(&*yielder.caller, result) };
-    unreachable!("a finished coroutine was resumed")
+    // `caller`. Our final RSP goes to `FINAL_SLOT`, which nothing switches
+    // to, so this never returns; its address in rdi tells `resume` we
+    // returned. The body has returned, so the RSB's top is again the
+    // resumer's `call`.
+    unsafe { FINAL_SLOT.return_to(&*yielder.caller, result) };
+    unreachable!("a coroutine's final switch was continued")
 }
+
+/// Where a resume of a finished coroutine continues: the tombstone frame's
+/// continue address. It returns to the resumer at once, as if the coroutine
+/// had returned, but with rsi = 0, which [`Coroutine::resume`] turns into
+/// its "resumed a finished coroutine" panic, on the resumer's stack.
+///
+/// On entry (from `switch_into`'s `jmp rcx`): RSP = the end of
+/// [`TOMBSTONE`], in read-only memory; rdi = the resumer's slot, where
+/// `switch_into` just saved its RSP; rbx = rbp = 0.
+#[unsafe(naked)]
+// An unmangled symbol: gdb shows it without the crate hash of a v0 name,
+// and `break coroutine_tombstone` works.
+#[unsafe(no_mangle)]
+unsafe extern "sysv64" fn coroutine_tombstone() -> ! {
+    naked_asm!(
+        ".cfi_startproc",
+        // DW_CFA_def_cfa_expression (0x0f), 5 bytes: DW_OP_breg5 0 (0x75
+        // 0x00), DW_OP_deref (0x06), DW_OP_plus_uconst 24 (0x23 0x18): the
+        // CFA is [rdi] + 24, just above the resumer's three-word frame...
+        ".cfi_escape 0x0f, 0x05, 0x75, 0x00, 0x06, 0x23, 0x18",
+        // ...whose rbp (DW_CFA_offset rbp, 2: 0x86 0x02) and rbx
+        // (DW_CFA_offset rbx, 3: 0x83 0x03) are below the continue address.
+        ".cfi_offset rbp, -16",
+        ".cfi_offset rbx, -24",
+        // What the resumer declared clobbered holds other values.
+        clobbers_undefined!(),
+        // Back onto the resumer's stack, at the frame `switch_into` pushed.
+        "mov rsp, [rdi]",
+        // DW_CFA_def_cfa rsp, 24 (0x0c 0x07 0x18): as in the switches.
+        ".cfi_def_cfa rsp, 24",
+        // From here on, `switch_back`'s exit: its rbx and rbp...
+        "pop rbx",
+        // DW_CFA_def_cfa_offset 16 (0x0e 0x10); DW_CFA_restore rbx (0xc3).
+        ".cfi_def_cfa_offset 16",
+        ".cfi_restore rbx",
+        "pop rbp",
+        // DW_CFA_def_cfa_offset 8 (0x0e 0x08); DW_CFA_restore rbp (0xc6).
+        ".cfi_def_cfa_offset 8",
+        ".cfi_restore rbp",
+        // ...rdi = the final slot: "did not yield"...
+        "lea rdi, [rip + {final_slot}]",
+        // ...and rsi = 0: "nothing ran".
+        "xor esi, esi",
+        // To just after the resumer's `call`, which the RSB predicts.
+        "ret",
+        ".cfi_endproc",
+        final_slot = sym FINAL_SLOT,
+    )
+}
+
+/// The code blocks of `README.md`, run as doc tests so that its example
+/// stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

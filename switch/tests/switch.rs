@@ -129,6 +129,97 @@ fn resuming_a_finished_coroutine_panics() {
 }
 
 #[test]
+fn a_finished_coroutine_sends_every_resume_back_through_the_switch_to_panic() {
+    fn done(_: &Yielder, v: u64) -> u64 {
+        v
+    }
+    let stack = Box::new(BigStack::new());
+    let (own, main) = (Context::new(), Context::new());
+    // SAFETY: the stack and slots are this test's alone.
+    let co = unsafe { Coroutine::new(&stack, &own, &main, done) };
+    assert_eq!(co.resume(3), Resumed::Returned(3));
+    assert!(co.is_finished());
+    // Nothing to resume, as `saved_rsp` reports it; the slot itself holds
+    // the tombstone's address.
+    assert_eq!(own.saved_rsp(), 0);
+    // SAFETY: reading the slot's word; nothing runs on this coroutine.
+    assert_ne!(unsafe { *own.as_ptr() }, 0);
+    let expected = format!(
+        "resumed a finished coroutine (stack at {:#x})",
+        stack.bottom()
+    );
+    // Twice: the tombstone stays where it is.
+    for _ in 0..2 {
+        // SAFETY: main's slot is this test's; emptied to see the switch
+        // write it.
+        unsafe { main.set_saved_rsp(0) };
+        let here = black_box(0u64);
+        let resume = std::panic::AssertUnwindSafe(|| co.resume(4));
+        let panic = std::panic::catch_unwind(resume).expect_err("resume must panic");
+        let message = panic.downcast_ref::<String>().expect("a formatted message");
+        assert_eq!(*message, expected);
+        // The panic came after a real switch (no check before it):
+        // `switch_into` saved main's RSP, a little below this frame.
+        let saved = main.saved_rsp();
+        let distance = (&raw const here as u64).wrapping_sub(saved);
+        assert!(
+            distance < 4096,
+            "main's slot {saved:#x}, a local at {:p}",
+            &raw const here
+        );
+        assert!(co.is_finished());
+    }
+}
+
+#[test]
+fn the_tombstone_restores_rbx_rbp_and_rsp_and_says_nothing_ran() {
+    fn done(_: &Yielder, v: u64) -> u64 {
+        v
+    }
+    let stack = Box::new(BigStack::new());
+    let (own, main) = (Context::new(), Context::new());
+    // SAFETY: the stack and slots are this test's alone.
+    let co = unsafe { Coroutine::new(&stack, &own, &main, done) };
+    assert_eq!(co.resume(0), Resumed::Returned(0));
+    // rbx, rbp after the switch; RSP at the call and after; rsi after.
+    let mut out = [0u64; 5];
+    // SAFETY: `own` holds the tombstone, which returns straight to `main`'s
+    // frame. rbx and rbp are pushed and popped around the sentinels because
+    // the compiler relies on them; every other register is clobbered.
+    unsafe {
+        asm!(
+            "push rbx",
+            "push rbp",
+            "push {out}",
+            "mov [{out} + 16], rsp",
+            "mov rbx, {s}",
+            "lea rbp, [rbx + 1]",
+            "call {switch_into}",
+            "mov rcx, rsp",
+            "pop rdx",
+            "mov [rdx], rbx",
+            "mov [rdx + 8], rbp",
+            "mov [rdx + 24], rcx",
+            "mov [rdx + 32], rsi",
+            "pop rbp",
+            "pop rbx",
+            out = in(reg) out.as_mut_ptr(),
+            s = in(reg) SENTINEL,
+            switch_into = sym switch_into,
+            in("rdi") main.as_ptr(),
+            in("rsi") own.as_ptr(),
+            out("rax") _,
+            out("r12") _, out("r13") _, out("r14") _, out("r15") _,
+            clobber_abi("sysv64"),
+        );
+    }
+    assert_eq!(out[0], SENTINEL, "rbx was not restored");
+    assert_eq!(out[1], SENTINEL + 1, "rbp was not restored");
+    assert_eq!(out[2], out[3], "RSP differs after the round trip");
+    assert_eq!(out[4], 0, "rsi: the tombstone's \"nothing ran\"");
+}
+
+#[test]
 fn body_starts_with_the_system_v_stack_alignment() {
     #[repr(align(16))]
     struct Aligned(#[allow(dead_code)] [u8; 16]);
