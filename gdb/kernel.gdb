@@ -69,6 +69,9 @@ from gdb.FrameDecorator import FrameDecorator
 # The words the switch crate puts on a fresh stack (switch/src/lib.rs):
 # a 32-byte Yielder at the top, then the 3-word frame rbx, rbp, continue.
 FRESH_FRAME = 32 + 3 * 8
+# Its continue address: the trampoline's entry, one byte (an int3) past the
+# symbol coroutine_trampoline (TRAMPOLINE_ENTRY).
+TRAMPOLINE_ENTRY = 1
 PAINT = 0xCD
 CANARY = 0xDEADC0DECAFEF00D
 
@@ -221,7 +224,7 @@ def state(routine, now):
     saved = routine.saved_rsp()
     if routine.number == 0:
         return "suspended" if saved else "not started"
-    trampoline = function_address("coroutine_trampoline")
+    trampoline = function_address("coroutine_trampoline") + TRAMPOLINE_ENTRY
     if saved == routine.top or (
         saved == routine.top - FRESH_FRAME and read_u64(saved + 16) == trampoline
     ):

@@ -92,7 +92,8 @@
 //!
 //! [`Coroutine::new`] paints the stack (to measure its high-water mark later),
 //! writes a canary at the bottom and builds the frame the switches expect to
-//! find, so the first switch into it continues at `coroutine_trampoline`:
+//! find, so the first switch into it continues at the trampoline's entry
+//! (`coroutine_trampoline` + 1, see "Backtraces across the switch"):
 //!
 //! ```text
 //!   top = stack base + N (16-byte aligned)
@@ -100,7 +101,7 @@
 //!   | Yielder { own, caller, body } |   32 bytes; the trampoline passes its
 //!   |                               |   address to the body as `&Yielder`
 //!   +-------------------------------+ top - 32   (16-byte aligned)
-//!   | coroutine_trampoline          |   "where to continue"
+//!   | coroutine_trampoline + 1      |   "where to continue"
 //!   | rbp = 0                       |   ends gdb's frame-pointer chain
 //!   | rbx = 0                       |
 //!   +-------------------------------+ top - 56   = first saved RSP (*own)
@@ -122,26 +123,29 @@
 //! ## A finished coroutine: no check on the way in or out
 //!
 //! Resuming a finished coroutine must be a clear panic, and `resume` must
-//! tell a yield from a return; neither costs a load per round trip:
+//! tell a yield from a return; neither costs a load of the slot per round
+//! trip:
 //!
-//! - **In**: a finished coroutine's slot holds the address of `TOMBSTONE`, a
-//!   static three-word frame (rbx = rbp = 0) whose continue address is
-//!   `coroutine_tombstone`. `switch_into` pops it like any other side's;
-//!   `coroutine_tombstone` moves RSP straight back to the resumer's frame
-//!   (its slot is in rdi, just written) and returns to it with rsi = 0.
-//! - **Out**: the switches leave rdi (the slot the leaving side saved
-//!   itself in) and rsi (the slot it continued) as they were. A yield saves
-//!   the coroutine in its own slot; the final switch and the tombstone save
-//!   it in `FINAL_SLOT`, a static that nothing switches to. So `resume`
-//!   compares rdi with `FINAL_SLOT`'s address (no load), and only when they
-//!   match looks at rsi, out of line: 0 is the panic "resumed a finished
-//!   coroutine", anything else `Returned`.
+//! - **Out**: the switches leave rdi as they got it: the slot the leaving
+//!   side saved itself in. A yield saves the coroutine in its own slot; its
+//!   final switch, when the body returns, in a slot of its own stack that
+//!   nothing switches to. So `resume` compares rdi with the own slot's
+//!   address, which it just passed to the switch, and only when they differ
+//!   goes out of line.
+//! - **In**: when the body returns, `coroutine_main` points the coroutine's
+//!   slot at `TOMBSTONE`, a static three-word frame (rbx = rbp = 0) whose
+//!   continue address is `coroutine_tombstone`. A later resume pops it like
+//!   any other side's frame and lands there; `coroutine_tombstone` moves RSP
+//!   straight back to the resumer's frame (its slot is in rdi, just written
+//!   by `switch_into`) and returns to it with rdi = 0, which `resume`, out of
+//!   line, turns into the panic "resumed a finished coroutine".
 //!
-//! The tombstone's RSP is in read-only memory for five instructions; nothing
-//! is pushed there, but a signal handler (host) or an interrupt (kernel)
-//! taken in that window, on that stack, would fault instead of the panic.
-//! The kernel runs with interrupts off; a host program only meets it when it
-//! resumes a finished coroutine, which is already a bug.
+//! From the tombstone's `pop`s to its `mov rsp`, RSP points into read-only
+//! memory (four instructions). Nothing is pushed there, but a signal handler
+//! (host) or an interrupt (kernel) taken on that stack in that window would
+//! fault instead of reaching the panic. The kernel runs with interrupts off;
+//! a host program only meets the window when it resumes a finished
+//! coroutine, which is already a bug.
 //!
 //! ## Backtraces across the switch
 //!
@@ -211,8 +215,16 @@
 //! crosses the switch (a panic in a body stops at `coroutine_main`, an
 //! `extern "sysv64"` function, anyway).
 //!
-//! Two consequences of the signal frame, and what the code does about them:
+//! Three consequences of the signal frame, and what the code does about
+//! them:
 //!
+//! - gdb looks up a caller frame's rule at its return address minus one,
+//!   unless the frame below is a signal frame. Below a fresh coroutine's
+//!   trampoline is `switch_into` (stopped after its `mov rsp`), whose
+//!   return address is the trampoline's entry, so the lookup would land on
+//!   the last byte of whatever function the linker placed before it. The
+//!   trampoline therefore starts with an `int3` that never runs, covered by
+//!   its FDE, and its entry is the byte after it (`TRAMPOLINE_ENTRY`).
 //! - gdb looks up the trampoline's rule at its return address (the `ud2`),
 //!   not at the address before it, so the FDE covers the `ud2`.
 //! - It looks up the resumer's frame at the continue address itself, which
@@ -267,6 +279,11 @@ pub const FRAME_WORDS: usize = 3;
 /// The number of bytes [`Coroutine::new`] places on a fresh stack: the
 /// [`Yielder`] (32) plus the frame the switches pop (24).
 pub const INITIAL_FRAME_SIZE: usize = YIELDER_SLOT + FRAME_WORDS * 8;
+
+/// Where the trampoline's code starts, in bytes from its symbol: after the
+/// `int3` that keeps gdb's lookups inside its unwind information (see
+/// "Backtraces across the switch" in the crate docs).
+const TRAMPOLINE_ENTRY: u64 = 1;
 
 /// Space reserved for the [`Yielder`] at the top of a coroutine stack; a
 /// multiple of 16 so the trampoline's RSP stays 16-byte aligned.
@@ -662,7 +679,7 @@ pub unsafe extern "sysv64" fn switch_back(from: *mut u64, to: *const u64) -> u64
 #[inline(always)]
 unsafe fn call_into(from: &Context, to: &Context, value: u64) -> SwitchedBack {
     let mut value = value;
-    let (saved_in, loaded_from): (*mut u64, *mut u64);
+    let saved_in: *mut u64;
     // SAFETY: the caller guarantees `to` is resumable. The `call` pushes
     // the continue address where the switch expects it, and the switch
     // back pops it (`ret`), so RSP is unchanged at the end. rbp and rbx
@@ -682,38 +699,28 @@ unsafe fn call_into(from: &Context, to: &Context, value: u64) -> SwitchedBack {
             // whatever code the compiler placed after it.
             "nop",
             switch_into = sym switch_into,
-            // rdi and rsi come back as the side that switched back left
-            // them: the slot it saved itself in, and ours (or 0, from
-            // the tombstone).
+            // rdi comes back as the side that switched back left it (see
+            // `SwitchedBack`).
             inlateout("rdi") from.as_ptr() => saved_in,
-            inlateout("rsi") to.as_ptr() => loaded_from,
+            in("rsi") to.as_ptr(),
             inlateout("rax") value,
             lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
             clobber_abi("sysv64"),
         );
     }
-    SwitchedBack {
-        value,
-        saved_in,
-        loaded_from,
-    }
+    SwitchedBack { value, saved_in }
 }
 
 /// What a switch back into [`call_into`] left in the registers.
 struct SwitchedBack {
     /// rax: the value handed back.
     value: u64,
-    /// rdi: the slot the side that switched back saved itself in: its own
-    /// on a yield; [`FINAL_SLOT`] from the final switch and the tombstone.
+    /// rdi: the slot the side that switched back saved itself in: the
+    /// coroutine's own on a yield; a slot on its stack that nothing switches
+    /// to when its body returned; null from [`coroutine_tombstone`] (it had
+    /// finished before).
     saved_in: *mut u64,
-    /// rsi: the slot it continued (ours); 0 from the tombstone.
-    loaded_from: *mut u64,
 }
-
-/// Where the final switch of every coroutine saves its last RSP: a slot
-/// nothing ever switches to. Its address in rdi tells [`Coroutine::resume`]
-/// that the coroutine did not yield, without a load.
-static FINAL_SLOT: Context = Context::new();
 
 /// A three-word frame as the switches save and restore it, lowest address
 /// first.
@@ -816,9 +823,9 @@ impl<'a, const N: usize> Coroutine<'a, N> {
         // The frame a switch pops, lowest address first (rbx is popped
         // first, the continue address last).
         let frame: [u64; FRAME_WORDS] = [
-            0,                                        // rbx
-            0,                                        // rbp: ends the frame chain
-            coroutine_trampoline as *const () as u64, // continue address
+            0,                                                           // rbx
+            0, // rbp: ends the frame chain
+            coroutine_trampoline as *const () as u64 + TRAMPOLINE_ENTRY, // continue address
         ];
         let yielder_at = top - YIELDER_SLOT as u64;
         let frame_at = yielder_at - size_of_val(&frame) as u64;
@@ -849,8 +856,8 @@ impl<'a, const N: usize> Coroutine<'a, N> {
         // No "finished?" check before the switch: a finished coroutine's
         // slot holds the tombstone, whose code comes straight back here (see
         // "A finished coroutine" in the crate docs). Nor a load after it:
-        // the side that switched back says in rdi which slot it saved itself
-        // in, its own on a yield, `FINAL_SLOT` otherwise.
+        // rdi is the slot the coroutine saved itself in, its own if it
+        // yielded.
         //
         // SAFETY: `own` holds an RSP prepared by `new`, saved by the
         // coroutine's last `suspend`, or the tombstone's; on a stack that
@@ -858,7 +865,7 @@ impl<'a, const N: usize> Coroutine<'a, N> {
         // coroutine always switches back to `caller`: on `suspend`, at the
         // end from `coroutine_main`, and from the tombstone.
         let back = unsafe { call_into(self.caller, self.own, value) };
-        if back.saved_in == FINAL_SLOT.as_ptr() {
+        if back.saved_in != self.own.as_ptr() {
             return self.did_not_yield(back);
         }
         // The one check left on the hot path: a load and a compare, its
@@ -876,7 +883,7 @@ impl<'a, const N: usize> Coroutine<'a, N> {
     #[cold]
     #[inline(never)]
     fn did_not_yield(&self, back: SwitchedBack) -> Resumed {
-        if back.loaded_from.is_null() {
+        if back.saved_in.is_null() {
             resumed_finished(self.stack.bottom());
         }
         if !self.stack.canary_intact() {
@@ -927,6 +934,11 @@ unsafe extern "sysv64" fn coroutine_trampoline() -> ! {
     naked_asm!(
         // The start of the function, for the FDE below.
         "0:",
+        // Never executed: the entry is the next byte (`TRAMPOLINE_ENTRY`).
+        // See "Backtraces across the switch" in the crate docs: gdb looks
+        // this frame up at the entry minus one, which this byte keeps inside
+        // the FDE below.
+        "int3",
         // First argument: &Yielder, which sits right at RSP.
         "mov rdi, rsp",
         // Second argument: the value passed to the first resume.
@@ -974,7 +986,7 @@ unsafe extern "sysv64" fn coroutine_trampoline() -> ! {
         // CIE pointer: the CIE's offset in .debug_frame (the linker
         // relocates it when it concatenates the sections).
         ".long 2b",
-        // initial_location: the first instruction.
+        // initial_location: the `int3` before the entry.
         ".quad 0b",
         // address_range: up to and including the `ud2`.
         ".quad 1b - 0b",
@@ -1024,18 +1036,19 @@ extern "sysv64" fn coroutine_main(yielder: &Yielder, first: u64) -> ! {
         .context()
         .rsp
         .store(&raw const TOMBSTONE as u64, Ordering::Relaxed);
+    // Our final RSP goes to a slot that nobody ever loads; that it is not
+    // our own slot tells `resume` we did not yield.
+    let discarded = Context::new();
     // SAFETY: as in `Yielder::suspend`: the resumer is suspended in
-    // `caller`. Our final RSP goes to `FINAL_SLOT`, which nothing switches
-    // to, so this never returns; its address in rdi tells `resume` we
-    // returned. The body has returned, so the RSB's top is again the
-    // resumer's `call`.
-    unsafe { FINAL_SLOT.return_to(&*yielder.caller, result) };
+    // `caller`. Nothing can switch to `discarded`, so this never returns.
+    // The body has returned, so the RSB's top is again the resumer's `call`.
+    unsafe { discarded.return_to(&*yielder.caller, result) };
     unreachable!("a coroutine's final switch was continued")
 }
 
 /// Where a resume of a finished coroutine continues: the tombstone frame's
 /// continue address. It returns to the resumer at once, as if the coroutine
-/// had returned, but with rsi = 0, which [`Coroutine::resume`] turns into
+/// had returned, but with rdi = 0, which [`Coroutine::resume`] turns into
 /// its "resumed a finished coroutine" panic, on the resumer's stack.
 ///
 /// On entry (from `switch_into`'s `jmp rcx`): RSP = the end of
@@ -1048,21 +1061,23 @@ extern "sysv64" fn coroutine_main(yielder: &Yielder, first: u64) -> ! {
 unsafe extern "sysv64" fn coroutine_tombstone() -> ! {
     naked_asm!(
         ".cfi_startproc",
-        // DW_CFA_def_cfa_expression (0x0f), 5 bytes: DW_OP_breg5 0 (0x75
-        // 0x00), DW_OP_deref (0x06), DW_OP_plus_uconst 24 (0x23 0x18): the
-        // CFA is [rdi] + 24, just above the resumer's three-word frame...
+        // The tombstone has no frame worth showing: from the first
+        // instruction, the caller is the resumer. DW_CFA_def_cfa_expression
+        // (0x0f), 5 bytes: DW_OP_breg5 0 (0x75 0x00), DW_OP_deref (0x06),
+        // DW_OP_plus_uconst 24 (0x23 0x18): CFA = [rdi] + 24, just above the
+        // resumer's three-word frame...
         ".cfi_escape 0x0f, 0x05, 0x75, 0x00, 0x06, 0x23, 0x18",
         // ...whose rbp (DW_CFA_offset rbp, 2: 0x86 0x02) and rbx
-        // (DW_CFA_offset rbx, 3: 0x83 0x03) are below the continue address.
+        // (DW_CFA_offset rbx, 3: 0x83 0x03) lie below its continue address.
         ".cfi_offset rbp, -16",
         ".cfi_offset rbx, -24",
         // What the resumer declared clobbered holds other values.
         clobbers_undefined!(),
         // Back onto the resumer's stack, at the frame `switch_into` pushed.
         "mov rsp, [rdi]",
-        // DW_CFA_def_cfa rsp, 24 (0x0c 0x07 0x18): as in the switches.
+        // DW_CFA_def_cfa rsp, 24 (0x0c 0x07 0x18): the switches' row.
         ".cfi_def_cfa rsp, 24",
-        // From here on, `switch_back`'s exit: its rbx and rbp...
+        // From here on, `switch_back`'s exit: the resumer's rbx and rbp...
         "pop rbx",
         // DW_CFA_def_cfa_offset 16 (0x0e 0x10); DW_CFA_restore rbx (0xc3).
         ".cfi_def_cfa_offset 16",
@@ -1071,14 +1086,11 @@ unsafe extern "sysv64" fn coroutine_tombstone() -> ! {
         // DW_CFA_def_cfa_offset 8 (0x0e 0x08); DW_CFA_restore rbp (0xc6).
         ".cfi_def_cfa_offset 8",
         ".cfi_restore rbp",
-        // ...rdi = the final slot: "did not yield"...
-        "lea rdi, [rip + {final_slot}]",
-        // ...and rsi = 0: "nothing ran".
-        "xor esi, esi",
-        // To just after the resumer's `call`, which the RSB predicts.
+        // ...rdi = 0: "saved nowhere, finished before this resume"...
+        "xor edi, edi",
+        // ...and to just after the resumer's `call`, which the RSB predicts.
         "ret",
         ".cfi_endproc",
-        final_slot = sym FINAL_SLOT,
     )
 }
 

@@ -172,7 +172,7 @@ fn a_finished_coroutine_sends_every_resume_back_through_the_switch_to_panic() {
 }
 
 #[test]
-fn the_tombstone_restores_rbx_rbp_and_rsp_and_says_nothing_ran() {
+fn the_tombstone_restores_rbx_rbp_and_rsp_and_says_it_saved_nothing() {
     fn done(_: &Yielder, v: u64) -> u64 {
         v
     }
@@ -181,7 +181,7 @@ fn the_tombstone_restores_rbx_rbp_and_rsp_and_says_nothing_ran() {
     // SAFETY: the stack and slots are this test's alone.
     let co = unsafe { Coroutine::new(&stack, &own, &main, done) };
     assert_eq!(co.resume(0), Resumed::Returned(0));
-    // rbx, rbp after the switch; RSP at the call and after; rsi after.
+    // rbx, rbp after the switch; RSP at the call and after; rdi after.
     let mut out = [0u64; 5];
     // SAFETY: `own` holds the tombstone, which returns straight to `main`'s
     // frame. rbx and rbp are pushed and popped around the sentinels because
@@ -200,7 +200,7 @@ fn the_tombstone_restores_rbx_rbp_and_rsp_and_says_nothing_ran() {
             "mov [rdx], rbx",
             "mov [rdx + 8], rbp",
             "mov [rdx + 24], rcx",
-            "mov [rdx + 32], rsi",
+            "mov [rdx + 32], rdi",
             "pop rbp",
             "pop rbx",
             out = in(reg) out.as_mut_ptr(),
@@ -216,7 +216,8 @@ fn the_tombstone_restores_rbx_rbp_and_rsp_and_says_nothing_ran() {
     assert_eq!(out[0], SENTINEL, "rbx was not restored");
     assert_eq!(out[1], SENTINEL + 1, "rbp was not restored");
     assert_eq!(out[2], out[3], "RSP differs after the round trip");
-    assert_eq!(out[4], 0, "rsi: the tombstone's \"nothing ran\"");
+    // A yield leaves the coroutine's own slot there; the tombstone, 0.
+    assert_eq!(out[4], 0, "rdi: the slot the other side saved itself in");
 }
 
 #[test]
