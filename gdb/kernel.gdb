@@ -104,8 +104,12 @@ class Routine:
 
 def tombstone():
     """The address of the frame a finished coroutine's slot points at
-    (switch/src/lib.rs, "A finished coroutine")."""
-    return int(gdb.parse_and_eval("(unsigned long)&coroutine_tombstone_frame"))
+    (switch/src/lib.rs, "A finished coroutine"); None in a kernel that has
+    no finished coroutines to point at it (the linker dropped it)."""
+    try:
+        return int(gdb.parse_and_eval("(unsigned long)&coroutine_tombstone_frame"))
+    except gdb.error:
+        return None
 
 
 def routines():
