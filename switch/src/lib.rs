@@ -537,7 +537,7 @@ macro_rules! clobbers_undefined {
 /// rsi = `to` (the slot to continue), rax = the value to hand across,
 /// `[rsp]` = where to continue this side. On exit, on the other side: its
 /// rbx, rbp and RSP restored, rax = the value, rcx = its continue address,
-/// rdi and rsi unchanged (`from` and `to`: [`Coroutine::resume`] reads them).
+/// rdi and rsi unchanged (`from` and `to`; [`Coroutine::resume`] reads rdi).
 ///
 /// # Safety
 ///
@@ -669,9 +669,9 @@ pub unsafe extern "sysv64" fn switch_back(from: *mut u64, to: *const u64) -> u64
     )
 }
 
-/// [`Context::call_into`] (`from` is its `self`), returning also the two
-/// slot addresses that the side that switched back left in rdi and rsi. The
-/// resume's `asm!` block: [`Coroutine::resume`] calls it directly.
+/// [`Context::call_into`] (`from` is its `self`), returning also the slot
+/// address that the side that switched back left in rdi. The resume's
+/// `asm!` block: [`Coroutine::resume`] calls it directly.
 ///
 /// # Safety
 ///
@@ -823,9 +823,12 @@ impl<'a, const N: usize> Coroutine<'a, N> {
         // The frame a switch pops, lowest address first (rbx is popped
         // first, the continue address last).
         let frame: [u64; FRAME_WORDS] = [
-            0,                                                           // rbx
-            0, // rbp: ends the frame chain
-            coroutine_trampoline as *const () as u64 + TRAMPOLINE_ENTRY, // continue address
+            // rbx.
+            0,
+            // rbp: ends the frame chain.
+            0,
+            // The continue address: the trampoline's entry.
+            coroutine_trampoline as *const () as u64 + TRAMPOLINE_ENTRY,
         ];
         let yielder_at = top - YIELDER_SLOT as u64;
         let frame_at = yielder_at - size_of_val(&frame) as u64;
