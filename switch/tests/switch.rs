@@ -182,43 +182,14 @@ fn the_tombstone_restores_rbx_rbp_and_rsp_and_says_it_saved_nothing() {
     // SAFETY: the stack and slots are this test's alone.
     let co = unsafe { Coroutine::new(&stack, &own, &main, done) };
     assert_eq!(co.resume(0), Resumed::Returned(0));
-    // rbx, rbp after the switch; RSP at the call and after; rdi after.
-    let mut out = [0u64; 5];
     // SAFETY: `own` holds the tombstone, which returns straight to `main`'s
-    // frame. rbx and rbp are pushed and popped around the sentinels because
-    // the compiler relies on them; every other register is clobbered.
-    unsafe {
-        asm!(
-            "push rbx",
-            "push rbp",
-            "push {out}",
-            "mov [{out} + 16], rsp",
-            "mov rbx, {s}",
-            "lea rbp, [rbx + 1]",
-            "call {switch_into}",
-            "mov rcx, rsp",
-            "pop rdx",
-            "mov [rdx], rbx",
-            "mov [rdx + 8], rbp",
-            "mov [rdx + 24], rcx",
-            "mov [rdx + 32], rdi",
-            "pop rbp",
-            "pop rbx",
-            out = in(reg) out.as_mut_ptr(),
-            s = in(reg) SENTINEL,
-            switch_into = sym switch_into,
-            in("rdi") main.as_ptr(),
-            in("rsi") own.as_ptr(),
-            out("rax") _,
-            out("r12") _, out("r13") _, out("r14") _, out("r15") _,
-            clobber_abi("sysv64"),
-        );
-    }
+    // frame.
+    let out = unsafe { switch_into_with_sentinels(&main, &own) };
     assert_eq!(out[0], SENTINEL, "rbx was not restored");
     assert_eq!(out[1], SENTINEL + 1, "rbp was not restored");
     assert_eq!(out[2], out[3], "RSP differs after the round trip");
     // A yield leaves the coroutine's own slot there; the tombstone, 0.
-    assert_eq!(out[4], 0, "rdi: the slot the other side saved itself in");
+    assert_eq!(out[5], 0, "rdi: the slot the other side saved itself in");
 }
 
 #[test]
@@ -354,18 +325,21 @@ fn garbage_everywhere_then_switch_back(y: &Yielder, main_slot: u64) -> u64 {
     1
 }
 
-#[test]
-fn the_switch_restores_rbx_rbp_and_rsp_and_saves_rsp_below_its_frame() {
-    let stack = Box::new(BigStack::new());
-    let (own, main) = (Context::new(), Context::new());
-    // SAFETY: the stack and slots are this test's alone.
-    let co = unsafe { Coroutine::new(&stack, &own, &main, garbage_everywhere_then_switch_back) };
-    // rbx, rbp after the round trip; RSP at the call and after; the value.
-    let mut out = [0u64; 5];
-    // SAFETY: `own` holds the fresh frame `Coroutine::new` prepared; the
-    // coroutine switches straight back to `main`. rbx and rbp are pushed and
-    // popped around the sentinels because the compiler relies on them; the
-    // switch's contract makes every other register clobbered.
+/// Enters `switch_into` from `main` into `own` directly, with sentinels in
+/// rbx (`SENTINEL`) and rbp (`SENTINEL + 1`) and main's slot in rax (the
+/// value handed in, so that a body can switch back to it), and returns what
+/// came back: rbx, rbp, RSP at the call, RSP after, rax, rdi.
+///
+/// # Safety
+///
+/// `own` must hold a frame that switches back to `main` (through
+/// `switch_back` or the tombstone); rbx and rbp are pushed and popped around
+/// the sentinels because the compiler relies on them, and the switch's
+/// contract makes every other register clobbered.
+unsafe fn switch_into_with_sentinels(main: &Context, own: &Context) -> [u64; 6] {
+    let mut out = [0u64; 6];
+    // SAFETY: the caller's contract; the block pushes three words and pops
+    // them, and the switch back pops the address its `call` pushed.
     unsafe {
         asm!(
             "push rbx",
@@ -387,6 +361,7 @@ fn the_switch_restores_rbx_rbp_and_rsp_and_saves_rsp_below_its_frame() {
             "mov [rdx + 8], rbp",
             "mov [rdx + 24], rcx",
             "mov [rdx + 32], rax",
+            "mov [rdx + 40], rdi",
             "pop rbp",
             "pop rbx",
             out = in(reg) out.as_mut_ptr(),
@@ -399,6 +374,18 @@ fn the_switch_restores_rbx_rbp_and_rsp_and_saves_rsp_below_its_frame() {
             clobber_abi("sysv64"),
         );
     }
+    out
+}
+
+#[test]
+fn the_switch_restores_rbx_rbp_and_rsp_and_saves_rsp_below_its_frame() {
+    let stack = Box::new(BigStack::new());
+    let (own, main) = (Context::new(), Context::new());
+    // SAFETY: the stack and slots are this test's alone.
+    let co = unsafe { Coroutine::new(&stack, &own, &main, garbage_everywhere_then_switch_back) };
+    // SAFETY: `own` holds the fresh frame `Coroutine::new` prepared; the
+    // coroutine switches straight back to `main`.
+    let out = unsafe { switch_into_with_sentinels(&main, &own) };
     assert_eq!(out[0], SENTINEL, "rbx was not restored");
     assert_eq!(out[1], SENTINEL + 1, "rbp was not restored");
     assert_eq!(out[2], out[3], "RSP differs after the round trip");
