@@ -7,13 +7,19 @@
 
 use crate::roster::GdbView;
 use crate::stacks::MAIN_STACK_NAME;
-use coroutine_switch::{CANARY, INITIAL_FRAME_SIZE, PAINT};
+use coroutine_switch::{CANARY, INITIAL_FRAME_SIZE, PAINT, TRAMPOLINE_ENTRY};
 
 unsafe extern "Rust" {
     /// The roster's view, by its ELF symbol (private to the roster: only
     /// its address is taken here).
     #[link_name = "coroutine_roster"]
     static ROSTER_VIEW: GdbView;
+
+    /// The switch crate's tombstone frame, where a finished coroutine's
+    /// slot points (only its address is taken here, which also keeps it in
+    /// a kernel whose coroutines never finish).
+    #[link_name = "coroutine_tombstone_frame"]
+    static TOMBSTONE: u8;
 }
 
 /// Plain `#[repr(C)]` data that gdb reads by field name.
@@ -26,14 +32,19 @@ pub struct GdbFacts {
     /// The bytes the switch crate puts at the top of a fresh stack: the
     /// `Yielder`, then the frame the first switch into it pops.
     pub fresh_frame: u64,
+    /// Where a fresh stack's first frame continues, in bytes past the
+    /// symbol `coroutine_trampoline`.
+    pub trampoline_entry: u64,
+    /// What a finished coroutine's slot holds: the tombstone frame's address.
+    pub tombstone: *const u8,
     /// main's stack's name in reports (`main_stack`).
     pub main_stack: &'static str,
     /// The roster's view.
     pub roster_view: *const GdbView,
 }
 
-// SAFETY: the kernel never reads GDB_FACTS (gdb does), and `roster_view` is
-// an address that nothing dereferences through this record.
+// SAFETY: the kernel never reads GDB_FACTS (gdb does), and `roster_view` and
+// `tombstone` are addresses that nothing dereferences through this record.
 unsafe impl Sync for GdbFacts {}
 
 // `#[used]`: no kernel code reads it, and the linker must keep it.
@@ -43,6 +54,8 @@ static GDB_FACTS: GdbFacts = GdbFacts {
     paint: PAINT,
     canary: CANARY,
     fresh_frame: INITIAL_FRAME_SIZE as u64,
+    trampoline_entry: TRAMPOLINE_ENTRY,
+    tombstone: &raw const TOMBSTONE,
     main_stack: MAIN_STACK_NAME,
     roster_view: &raw const ROSTER_VIEW,
 };
