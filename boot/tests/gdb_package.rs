@@ -147,19 +147,27 @@ fn the_constants_gdb_uses_are_the_switch_crates() {
         &[],
         &[
             "python import coro.kernel as k; print('facts', k.layout(), k.roster.rust_str(k.facts()['main_stack']))",
+            "python print('tombstone symbol', int(gdb.parse_and_eval('(unsigned long)&coroutine_tombstone_frame')))",
         ],
     );
     let line = said
         .lines()
         .find(|l| l.starts_with("facts "))
         .unwrap_or_else(|| panic!("no facts:\n{said}"));
+    // The tombstone is an address of this ELF, not a constant of the crate:
+    // the facts' must be the one its symbol names.
+    let tombstone = said
+        .lines()
+        .find_map(|l| l.strip_prefix("tombstone symbol "))
+        .unwrap_or_else(|| panic!("no tombstone symbol:\n{said}"));
     assert_eq!(
         line,
         format!(
-            "facts Layout(paint={}, canary={}, fresh_frame={}) main_stack",
+            "facts Layout(paint={}, canary={}, fresh_frame={}, trampoline_entry={}, tombstone={tombstone}) main_stack",
             coroutine_switch::PAINT,
             coroutine_switch::CANARY,
-            coroutine_switch::INITIAL_FRAME_SIZE
+            coroutine_switch::INITIAL_FRAME_SIZE,
+            coroutine_switch::TRAMPOLINE_ENTRY,
         ),
         "{said}"
     );

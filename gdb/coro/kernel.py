@@ -85,6 +85,8 @@ def layout():
         paint=int(value["paint"]),
         canary=int(value["canary"]) & MASK,
         fresh_frame=int(value["fresh_frame"]),
+        trampoline_entry=int(value["trampoline_entry"]),
+        tombstone=int(value["tombstone"]) & MASK,
     )
 
 
@@ -98,11 +100,13 @@ def routines():
 
 
 def saved_rsp(routine):
-    return stacks.saved_rsp(routine, MEMORY)
+    return stacks.saved_rsp(routine, MEMORY, layout())
 
 
 def state(routine, known_rsp):
-    return stacks.state(routine, known_rsp, MEMORY, layout(), required_function("coroutine_trampoline"))
+    shape = layout()
+    trampoline = required_function("coroutine_trampoline") + shape.trampoline_entry
+    return stacks.state(routine, known_rsp, MEMORY, shape, trampoline)
 
 
 def stack_used(routine):

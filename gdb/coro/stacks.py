@@ -20,14 +20,18 @@ RUNNING, SUSPENDED, FINISHED, NOT_STARTED = "running", "suspended", "finished", 
 
 @dataclass(frozen=True)
 class Layout:
-    """What the switch crate puts on a fresh coroutine stack, read from the
-    kernel (`coroutine_gdb_facts`): the byte it paints the stack with, the
-    canary word at its bottom, and the size of the first frame at its top
-    (the Yielder, then FRAME)."""
+    """What the switch crate puts on a fresh coroutine stack and in a
+    finished one's slot, read from the kernel (`coroutine_gdb_facts`): the
+    byte it paints the stack with, the canary word at its bottom, the size
+    of the first frame at its top (the Yielder, then FRAME), where that
+    frame continues (bytes past the symbol `coroutine_trampoline`), and the
+    tombstone frame's address, which a finished coroutine's slot holds."""
 
     paint: int
     canary: int
     fresh_frame: int
+    trampoline_entry: int
+    tombstone: int
 
 
 def word(memory, address):
@@ -35,10 +39,12 @@ def word(memory, address):
     return int.from_bytes(memory.read(address, WORD), "little")
 
 
-def saved_rsp(routine, memory):
+def saved_rsp(routine, memory, layout):
     """What the routine's context slot holds: its RSP while it does not
-    run, 0 before it first ran (main) or once it finished (a coroutine)."""
-    return word(memory, routine.slot_addr)
+    run, 0 before it first ran (main) or once it finished (a coroutine: its
+    slot holds the tombstone's address, which the kernel reports as 0 too)."""
+    saved = word(memory, routine.slot_addr)
+    return 0 if saved == layout.tombstone else saved
 
 
 def locate(address, routines):
@@ -83,7 +89,7 @@ def state(routine, rsp, memory, layout, trampoline):
     now and the trampoline's entry at `trampoline`."""
     if routine.holds(rsp):
         return RUNNING
-    saved = saved_rsp(routine, memory)
+    saved = saved_rsp(routine, memory, layout)
     if routine.number == 0:
         return SUSPENDED if saved else NOT_STARTED
     if saved == 0:

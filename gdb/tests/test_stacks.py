@@ -4,11 +4,14 @@ made of plain bytes and a layout like the switch crate's."""
 import unittest
 
 from coro.roster import Routine
-from coro.stacks import Layout, is_fresh, locate, saved_registers, stack_used, state
+from coro.stacks import Layout, is_fresh, locate, saved_registers, saved_rsp, stack_used, state
 
 from .fakes import Memory
 
-LAYOUT = Layout(paint=0xCD, canary=0xDEAD_C0DE_CAFE_F00D, fresh_frame=32 + 3 * 8)
+TOMBSTONE = 0xFFFF_FFFF_8002_0000
+LAYOUT = Layout(
+    paint=0xCD, canary=0xDEAD_C0DE_CAFE_F00D, fresh_frame=32 + 3 * 8, trampoline_entry=1, tombstone=TOMBSTONE
+)
 TRAMPOLINE = 0xFFFF_FFFF_8000_E880
 CODE = {TRAMPOLINE, 0xFFFF_FFFF_8000_A5B4}
 
@@ -58,7 +61,7 @@ class StackUsed(unittest.TestCase):
         self.assertEqual(stack_used(CORO, memory_with(stack), LAYOUT), 1488)
 
     def test_the_paint_and_canary_are_the_layouts(self):
-        other = Layout(paint=0xAA, canary=1, fresh_frame=56)
+        other = Layout(paint=0xAA, canary=1, fresh_frame=56, trampoline_entry=1, tombstone=TOMBSTONE)
         stack = bytearray([0xAA]) * 4096
         stack[:8] = (1).to_bytes(8, "little")
         stack[-100:] = bytes(100)
@@ -105,6 +108,17 @@ class State(unittest.TestCase):
         stack[100] = 0
         memory = memory_with(stack)
         self.assertEqual(state(CORO, 0x1_F000, memory, LAYOUT, TRAMPOLINE), "finished")
+
+    def test_a_slot_at_the_tombstone_is_finished_and_reads_as_empty(self):
+        stack = painted()
+        stack[100] = 0
+        memory = memory_with(stack, coro_slot=TOMBSTONE)
+        self.assertEqual(saved_rsp(CORO, memory, LAYOUT), 0)
+        self.assertEqual(state(CORO, 0x1_F000, memory, LAYOUT, TRAMPOLINE), "finished")
+
+    def test_a_slot_elsewhere_reads_as_it_is(self):
+        memory = memory_with(painted(), coro_slot=0x6CB8)
+        self.assertEqual(saved_rsp(CORO, memory, LAYOUT), 0x6CB8)
 
     def test_an_empty_slot_over_an_untouched_stack_has_not_started(self):
         memory = memory_with(bytearray(4096))

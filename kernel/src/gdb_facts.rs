@@ -11,7 +11,7 @@ use crate::roster::{ARRIVED, GdbView, Roster, SWITCHES};
 use crate::stacks::MAIN_STACK_NAME;
 use bootloader_api::BootInfo;
 use core::sync::atomic::AtomicU64;
-use coroutine_switch::{CANARY, INITIAL_FRAME_SIZE, PAINT};
+use coroutine_switch::{CANARY, INITIAL_FRAME_SIZE, PAINT, TRAMPOLINE_ENTRY};
 use protocol::event::{Id, Kind};
 
 unsafe extern "Rust" {
@@ -19,6 +19,12 @@ unsafe extern "Rust" {
     /// its address is taken here).
     #[link_name = "coroutine_roster"]
     static ROSTER_VIEW: GdbView;
+
+    /// The switch crate's tombstone frame, where a finished coroutine's
+    /// slot points (only its address is taken here, which also keeps it in
+    /// a kernel whose coroutines never finish).
+    #[link_name = "coroutine_tombstone_frame"]
+    static TOMBSTONE: u8;
 }
 
 /// Plain `#[repr(C)]` data that gdb reads by field name.
@@ -31,6 +37,11 @@ pub struct GdbFacts {
     /// The bytes the switch crate puts at the top of a fresh stack: the
     /// `Yielder`, then the frame the first switch into it pops.
     pub fresh_frame: u64,
+    /// Where a fresh stack's first frame continues, in bytes past the
+    /// symbol `coroutine_trampoline`.
+    pub trampoline_entry: u64,
+    /// What a finished coroutine's slot holds: the tombstone frame's address.
+    pub tombstone: *const u8,
     /// main's stack's name in reports (`main_stack`).
     pub main_stack: &'static str,
     /// The roster's view.
@@ -47,8 +58,8 @@ pub struct GdbFacts {
     pub exit: fn(QemuExitCode) -> !,
 }
 
-// SAFETY: the kernel never reads GDB_FACTS (gdb does), and `roster_view` is
-// an address that nothing dereferences through this record.
+// SAFETY: the kernel never reads GDB_FACTS (gdb does), and `roster_view` and
+// `tombstone` are addresses that nothing dereferences through this record.
 unsafe impl Sync for GdbFacts {}
 
 // `#[used]`: no kernel code reads it, and the linker must keep it.
@@ -58,6 +69,8 @@ static GDB_FACTS: GdbFacts = GdbFacts {
     paint: PAINT,
     canary: CANARY,
     fresh_frame: INITIAL_FRAME_SIZE as u64,
+    trampoline_entry: TRAMPOLINE_ENTRY,
+    tombstone: &raw const TOMBSTONE,
     main_stack: MAIN_STACK_NAME,
     roster_view: &raw const ROSTER_VIEW,
     switches: &SWITCHES,

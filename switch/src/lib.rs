@@ -1,5 +1,21 @@
 //! # The stack switch of the bare-metal coroutines kernel
 //!
+//! Stackful coroutines for x86_64 (System V ABI), `no_std`, no allocation:
+//! a [`Stack`] you provide, a [`Context`] slot per side, and two naked
+//! functions that switch between them.
+//!
+//! ## Example
+//!
+//! A coroutine on a stack of its own, values handed both ways, run to its
+//! end (this is `examples/ping_pong.rs`; `cargo run -p coroutine-switch
+//! --example ping_pong` prints what happens):
+//!
+//! ```
+#![doc = include_str!("../examples/ping_pong.rs")]
+//! ```
+//!
+//! ## Where it comes from
+//!
 //! The NASM program this project starts from keeps one saved stack pointer per
 //! routine (`main_context`, `coro1_context`, `coro2_context`) and a 4096-byte
 //! `.bss` stack per coroutine. It moves RSP onto a coroutine's stack, *calls*
@@ -76,7 +92,8 @@
 //!
 //! [`Coroutine::new`] paints the stack (to measure its high-water mark later),
 //! writes a canary at the bottom and builds the frame the switches expect to
-//! find, so the first switch into it continues at `coroutine_trampoline`:
+//! find, so the first switch into it continues at the trampoline's entry
+//! (`coroutine_trampoline` + 1, see "Backtraces across the switch"):
 //!
 //! ```text
 //!   top = stack base + N (16-byte aligned)
@@ -84,7 +101,7 @@
 //!   | Yielder { own, caller, body } |   32 bytes; the trampoline passes its
 //!   |                               |   address to the body as `&Yielder`
 //!   +-------------------------------+ top - 32   (16-byte aligned)
-//!   | coroutine_trampoline          |   "where to continue"
+//!   | coroutine_trampoline + 1      |   "where to continue"
 //!   | rbp = 0                       |   ends gdb's frame-pointer chain
 //!   | rbx = 0                       |
 //!   +-------------------------------+ top - 56   = first saved RSP (*own)
@@ -97,11 +114,38 @@
 //! The trampoline starts with RSP = top − 32, a multiple of 16, and `call`s
 //! the body: at the body's first instruction RSP + 8 is a multiple of 16, as
 //! the System V ABI requires. When the body returns, `coroutine_main`
-//! stores 0 in the coroutine's slot ("finished") and switches back for the
-//! last time; nothing ever switches into it again, so the body never runs off
-//! the top of its stack. The trampoline's `ud2` after the call is the guard:
-//! if that promise were ever broken, the CPU traps instead of executing
-//! whatever follows.
+//! points the coroutine's slot at the tombstone (below) and switches back
+//! for the last time; nothing ever switches onto its stack again, so the
+//! body never runs off the top of it. The trampoline's `ud2` after the call
+//! is the guard: if that promise were ever broken, the CPU traps instead of
+//! executing whatever follows.
+//!
+//! ## A finished coroutine: no check on the way in or out
+//!
+//! Resuming a finished coroutine must be a clear panic, and `resume` must
+//! tell a yield from a return; neither costs a load of the slot per round
+//! trip:
+//!
+//! - **Out**: the switches leave rdi as they got it: the slot the leaving
+//!   side saved itself in. A yield saves the coroutine in its own slot; its
+//!   final switch, when the body returns, in a slot of its own stack that
+//!   nothing switches to. So `resume` compares rdi with the own slot's
+//!   address, which it just passed to the switch, and only when they differ
+//!   goes out of line.
+//! - **In**: when the body returns, `coroutine_main` points the coroutine's
+//!   slot at `TOMBSTONE`, a static three-word frame (rbx = rbp = 0) whose
+//!   continue address is `coroutine_tombstone`. A later resume pops it like
+//!   any other side's frame and lands there; `coroutine_tombstone` moves RSP
+//!   straight back to the resumer's frame (its slot is in rdi, just written
+//!   by `switch_into`) and returns to it with rdi = 0, which `resume`, out of
+//!   line, turns into the panic "resumed a finished coroutine".
+//!
+//! From the tombstone's `pop`s to its `mov rsp`, RSP points into read-only
+//! memory (four instructions). Nothing is pushed there, but a signal handler
+//! (host) or an interrupt (kernel) taken on that stack in that window would
+//! fault instead of reaching the panic. The kernel runs with interrupts off;
+//! a host program only meets the window when it resumes a finished
+//! coroutine, which is already a bug.
 //!
 //! ## Backtraces across the switch
 //!
@@ -171,8 +215,16 @@
 //! crosses the switch (a panic in a body stops at `coroutine_main`, an
 //! `extern "sysv64"` function, anyway).
 //!
-//! Two consequences of the signal frame, and what the code does about them:
+//! Three consequences of the signal frame, and what the code does about
+//! them:
 //!
+//! - gdb looks up a caller frame's rule at its return address minus one,
+//!   unless the frame below is a signal frame. Below a fresh coroutine's
+//!   trampoline is `switch_into` (stopped after its `mov rsp`), whose
+//!   return address is the trampoline's entry, so the lookup would land on
+//!   the last byte of whatever function the linker placed before it. The
+//!   trampoline therefore starts with an `int3` that never runs, covered by
+//!   its FDE, and its entry is the byte after it (`TRAMPOLINE_ENTRY`).
 //! - gdb looks up the trampoline's rule at its return address (the `ud2`),
 //!   not at the address before it, so the FDE covers the `ud2`.
 //! - It looks up the resumer's frame at the continue address itself, which
@@ -227,6 +279,12 @@ pub const FRAME_WORDS: usize = 3;
 /// The number of bytes [`Coroutine::new`] places on a fresh stack: the
 /// [`Yielder`] (32) plus the frame the switches pop (24).
 pub const INITIAL_FRAME_SIZE: usize = YIELDER_SLOT + FRAME_WORDS * 8;
+
+/// Where the trampoline's code starts, in bytes from its symbol: after the
+/// `int3` that keeps gdb's lookups inside its unwind information (see
+/// "Backtraces across the switch" in the crate docs). Public for debuggers,
+/// which recognise a fresh stack by this continue address.
+pub const TRAMPOLINE_ENTRY: u64 = 1;
 
 /// Space reserved for the [`Yielder`] at the top of a coroutine stack; a
 /// multiple of 16 so the trampoline's RSP stays 16-byte aligned.
@@ -314,9 +372,11 @@ impl<const N: usize> Default for Stack<N> {
 /// A context slot: the saved RSP of a routine that is not running, like the
 /// original's `main_context`, `coro1_context` and `coro2_context`.
 ///
-/// 0 means "nothing to resume": a coroutine that was never set up or that
-/// has finished. It is an atomic only so that it can be a plain `static` and
-/// be read safely; the switch itself writes it with a plain `mov`.
+/// 0 means "never set up". A finished coroutine's slot holds the address of
+/// the tombstone frame (see "A finished coroutine" in the crate docs), which
+/// [`saved_rsp`](Self::saved_rsp) also reports as 0: nothing to resume. It
+/// is an atomic only so that it can be a plain `static` and be read safely;
+/// the switch itself writes it with a plain `mov`.
 #[repr(transparent)]
 pub struct Context {
     rsp: AtomicU64,
@@ -330,12 +390,25 @@ impl Context {
         }
     }
 
-    /// The stack pointer stored in the slot, 0 if empty.
-    // Inlined: `Coroutine::resume` calls this on every round trip, and across
-    // crates it was an out-of-line call (BENCHMARKS.md).
+    /// The stack pointer stored in the slot; 0 if there is nothing to
+    /// resume: a slot never set up, or a finished coroutine's (which holds
+    /// the tombstone's address).
+    // Inlined, as it was when it was a plain load: the kernel reads the slots
+    // for its transcript on the coroutines' own stacks, and an out-of-line
+    // call there deepened their high-water mark by 48 bytes.
     #[inline]
     pub fn saved_rsp(&self) -> u64 {
-        self.rsp.load(Ordering::Relaxed)
+        if self.holds_tombstone() {
+            0
+        } else {
+            self.rsp.load(Ordering::Relaxed)
+        }
+    }
+
+    /// Whether the slot holds the tombstone: its coroutine has finished.
+    #[inline]
+    fn holds_tombstone(&self) -> bool {
+        self.rsp.load(Ordering::Relaxed) == &raw const TOMBSTONE as u64
     }
 
     /// Stores `rsp` in the slot, as the original's `init_coroutines` does
@@ -371,34 +444,8 @@ impl Context {
     /// frames on the current stack are never dropped).
     #[inline(always)]
     pub unsafe fn call_into(&self, to: &Context, value: u64) -> u64 {
-        let mut value = value;
-        // SAFETY: the caller guarantees `to` is resumable. The `call` pushes
-        // the continue address where the switch expects it, and the switch
-        // back pops it (`ret`), so RSP is unchanged at the end. rbp and rbx
-        // come back from our frame; every other register is declared
-        // clobbered, r12–r15 included (see the crate docs).
-        unsafe {
-            asm!(
-                // Push where to continue (right here) and enter the switch.
-                // The RSB entry this pushes is popped by the `ret` of
-                // `switch_back` that brings us back.
-                "call {switch_into}",
-                // Where we continue. While the coroutine runs, a debugger
-                // reaches this frame through the trampoline, a signal frame,
-                // and so looks up this address itself (not the address
-                // before it) to name the function and line: a `nop` keeps
-                // that inside this block, so `bt` says `call_into` and not
-                // whatever code the compiler placed after it.
-                "nop",
-                switch_into = sym switch_into,
-                in("rdi") self.as_ptr(),
-                in("rsi") to.as_ptr(),
-                inlateout("rax") value,
-                lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
-                clobber_abi("sysv64"),
-            );
-        }
-        value
+        // SAFETY: the caller's contract is the same.
+        unsafe { call_into(self, to, value) }.value
     }
 
     /// Saves the current side (a coroutine) in `self` and continues the side
@@ -494,7 +541,8 @@ macro_rules! clobbers_undefined {
 /// Register state on entry: rdi = `from` (the slot to save this side in),
 /// rsi = `to` (the slot to continue), rax = the value to hand across,
 /// `[rsp]` = where to continue this side. On exit, on the other side: its
-/// rbx, rbp and RSP restored, rax = the value, rcx = its continue address.
+/// rbx, rbp and RSP restored, rax = the value, rcx = its continue address,
+/// rdi and rsi unchanged (`from` and `to`; [`Coroutine::resume`] reads rdi).
 ///
 /// # Safety
 ///
@@ -626,6 +674,79 @@ pub unsafe extern "sysv64" fn switch_back(from: *mut u64, to: *const u64) -> u64
     )
 }
 
+/// [`Context::call_into`] (`from` is its `self`), returning also the slot
+/// address that the side that switched back left in rdi. The resume's
+/// `asm!` block: [`Coroutine::resume`] calls it directly.
+///
+/// # Safety
+///
+/// As for [`Context::call_into`].
+#[inline(always)]
+unsafe fn call_into(from: &Context, to: &Context, value: u64) -> SwitchedBack {
+    let mut value = value;
+    let saved_in: *mut u64;
+    // SAFETY: the caller guarantees `to` is resumable. The `call` pushes
+    // the continue address where the switch expects it, and the switch
+    // back pops it (`ret`), so RSP is unchanged at the end. rbp and rbx
+    // come back from our frame; every other register is declared
+    // clobbered, r12–r15 included (see the crate docs).
+    unsafe {
+        asm!(
+            // Push where to continue (right here) and enter the switch.
+            // The RSB entry this pushes is popped by the `ret` of
+            // `switch_back` that brings us back.
+            "call {switch_into}",
+            // Where we continue. While the coroutine runs, a debugger
+            // reaches this frame through the trampoline, a signal frame,
+            // and so looks up this address itself (not the address
+            // before it) to name the function and line: a `nop` keeps
+            // that inside this block, so `bt` says `call_into` and not
+            // whatever code the compiler placed after it.
+            "nop",
+            switch_into = sym switch_into,
+            // rdi comes back as the side that switched back left it (see
+            // `SwitchedBack`).
+            inlateout("rdi") from.as_ptr() => saved_in,
+            in("rsi") to.as_ptr(),
+            inlateout("rax") value,
+            lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
+            clobber_abi("sysv64"),
+        );
+    }
+    SwitchedBack { value, saved_in }
+}
+
+/// What a switch back into [`call_into`] left in the registers.
+struct SwitchedBack {
+    /// rax: the value handed back.
+    value: u64,
+    /// rdi: the slot the side that switched back saved itself in: the
+    /// coroutine's own on a yield; a slot on its stack that nothing switches
+    /// to when its body returned; null from [`coroutine_tombstone`] (it had
+    /// finished before).
+    saved_in: *mut u64,
+}
+
+/// A three-word frame as the switches save and restore it, lowest address
+/// first.
+#[repr(C)]
+struct Frame {
+    rbx: u64,
+    rbp: u64,
+    continue_at: unsafe extern "sysv64" fn() -> !,
+}
+
+/// The frame a finished coroutine's slot points at: a resume of it pops
+/// two zeros and continues at [`coroutine_tombstone`], which goes straight
+/// back to the resumer. Read-only: nothing ever pushes onto it.
+// An unmangled symbol, so that gdb's `coro-list` recognises it.
+#[unsafe(export_name = "coroutine_tombstone_frame")]
+static TOMBSTONE: Frame = Frame {
+    rbx: 0,
+    rbp: 0,
+    continue_at: coroutine_tombstone,
+};
+
 /// What a coroutine handed back to [`Coroutine::resume`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resumed {
@@ -707,9 +828,12 @@ impl<'a, const N: usize> Coroutine<'a, N> {
         // The frame a switch pops, lowest address first (rbx is popped
         // first, the continue address last).
         let frame: [u64; FRAME_WORDS] = [
-            0,                                        // rbx
-            0,                                        // rbp: ends the frame chain
-            coroutine_trampoline as *const () as u64, // continue address
+            // rbx.
+            0,
+            // rbp: ends the frame chain.
+            0,
+            // The continue address: the trampoline's entry.
+            coroutine_trampoline as *const () as u64 + TRAMPOLINE_ENTRY,
         ];
         let yielder_at = top - YIELDER_SLOT as u64;
         let frame_at = yielder_at - size_of_val(&frame) as u64;
@@ -737,34 +861,50 @@ impl<'a, const N: usize> Coroutine<'a, N> {
     /// it ran (it overflowed its stack).
     #[inline(always)]
     pub fn resume(&self, value: u64) -> Resumed {
-        // The checks are a load and a compare each on the hot path; their
-        // panics live out of line (`#[cold]`), so that resume stays small
-        // enough to inline into every caller.
-        if self.is_finished() {
-            resumed_finished(self.stack.bottom());
+        // No "finished?" check before the switch: a finished coroutine's
+        // slot holds the tombstone, whose code comes straight back here (see
+        // "A finished coroutine" in the crate docs). Nor a load after it:
+        // rdi is the slot the coroutine saved itself in, its own if it
+        // yielded.
+        //
+        // SAFETY: `own` holds an RSP prepared by `new`, saved by the
+        // coroutine's last `suspend`, or the tombstone's; on a stack that
+        // `new`'s contract keeps to this coroutine, not running (we are). The
+        // coroutine always switches back to `caller`: on `suspend`, at the
+        // end from `coroutine_main`, and from the tombstone.
+        let back = unsafe { call_into(self.caller, self.own, value) };
+        if back.saved_in != self.own.as_ptr() {
+            return self.did_not_yield(back);
         }
-        // SAFETY: `own` holds an RSP prepared by `new` or saved by the
-        // coroutine's last `suspend`, on a stack that `new`'s contract keeps
-        // to this coroutine; it is not running (we are). The coroutine
-        // always switches back to `caller`: on `suspend`, and at the end
-        // from `coroutine_main`.
-        let received = unsafe { self.caller.call_into(self.own, value) };
+        // The one check left on the hot path: a load and a compare, its
+        // panic out of line (`#[cold]`), so that resume stays small enough
+        // to inline into every caller.
         if !self.stack.canary_intact() {
             overflowed(self.stack.bottom());
         }
-        if self.is_finished() {
-            Resumed::Returned(received)
-        } else {
-            Resumed::Yielded(received)
-        }
+        Resumed::Yielded(back.value)
     }
 
-    /// Whether the body has returned (its slot is empty).
-    // Inlined: `Coroutine::resume` calls this on every round trip, and across
-    // crates it was an out-of-line call (BENCHMARKS.md).
+    /// The rest of [`resume`](Self::resume) when the coroutine did not
+    /// yield: it returned, or it was already finished and the tombstone sent
+    /// us back.
+    #[cold]
+    #[inline(never)]
+    fn did_not_yield(&self, back: SwitchedBack) -> Resumed {
+        if back.saved_in.is_null() {
+            resumed_finished(self.stack.bottom());
+        }
+        if !self.stack.canary_intact() {
+            overflowed(self.stack.bottom());
+        }
+        Resumed::Returned(back.value)
+    }
+
+    /// Whether the body has returned (its slot holds the tombstone).
+    // Inlined: it is one load and a compare.
     #[inline]
     pub fn is_finished(&self) -> bool {
-        self.own.saved_rsp() == 0
+        self.own.holds_tombstone()
     }
 
     /// The stack the coroutine runs on.
@@ -802,6 +942,11 @@ unsafe extern "sysv64" fn coroutine_trampoline() -> ! {
     naked_asm!(
         // The start of the function, for the FDE below.
         "0:",
+        // Never executed: the entry is the next byte (`TRAMPOLINE_ENTRY`).
+        // See "Backtraces across the switch" in the crate docs: gdb looks
+        // this frame up at the entry minus one, which this byte keeps inside
+        // the FDE below.
+        "int3",
         // First argument: &Yielder, which sits right at RSP.
         "mov rdi, rsp",
         // Second argument: the value passed to the first resume.
@@ -849,7 +994,7 @@ unsafe extern "sysv64" fn coroutine_trampoline() -> ! {
         // CIE pointer: the CIE's offset in .debug_frame (the linker
         // relocates it when it concatenates the sections).
         ".long 2b",
-        // initial_location: the first instruction.
+        // initial_location: the `int3` before the entry.
         ".quad 0b",
         // address_range: up to and including the `ud2`.
         ".quad 1b - 0b",
@@ -894,13 +1039,71 @@ unsafe extern "sysv64" fn coroutine_trampoline() -> ! {
 /// resumer for the last time.
 extern "sysv64" fn coroutine_main(yielder: &Yielder, first: u64) -> ! {
     let result = (yielder.body)(yielder, first);
-    // RSP 0 in the slot: `resume` reports `Returned` and refuses to resume.
-    yielder.context().rsp.store(0, Ordering::Relaxed);
-    // Our final RSP goes to a slot that nobody ever loads.
+    // From now on a resume continues at the tombstone, not on this stack.
+    yielder
+        .context()
+        .rsp
+        .store(&raw const TOMBSTONE as u64, Ordering::Relaxed);
+    // Our final RSP goes to a slot that nobody ever loads; that it is not
+    // our own slot tells `resume` we did not yield.
     let discarded = Context::new();
     // SAFETY: as in `Yielder::suspend`: the resumer is suspended in
     // `caller`. Nothing can switch to `discarded`, so this never returns.
     // The body has returned, so the RSB's top is again the resumer's `call`.
     unsafe { discarded.return_to(&*yielder.caller, result) };
-    unreachable!("a finished coroutine was resumed")
+    unreachable!("a coroutine's final switch was continued")
 }
+
+/// Where a resume of a finished coroutine continues: the tombstone frame's
+/// continue address. It returns to the resumer at once, as if the coroutine
+/// had returned, but with rdi = 0, which [`Coroutine::resume`] turns into
+/// its "resumed a finished coroutine" panic, on the resumer's stack.
+///
+/// On entry (from `switch_into`'s `jmp rcx`): RSP = the end of
+/// [`TOMBSTONE`], in read-only memory; rdi = the resumer's slot, where
+/// `switch_into` just saved its RSP; rbx = rbp = 0.
+#[unsafe(naked)]
+// An unmangled symbol: gdb shows it without the crate hash of a v0 name,
+// and `break coroutine_tombstone` works.
+#[unsafe(no_mangle)]
+unsafe extern "sysv64" fn coroutine_tombstone() -> ! {
+    naked_asm!(
+        ".cfi_startproc",
+        // The tombstone has no frame worth showing: from the first
+        // instruction, the caller is the resumer. DW_CFA_def_cfa_expression
+        // (0x0f), 5 bytes: DW_OP_breg5 0 (0x75 0x00), DW_OP_deref (0x06),
+        // DW_OP_plus_uconst 24 (0x23 0x18): CFA = [rdi] + 24, just above the
+        // resumer's three-word frame...
+        ".cfi_escape 0x0f, 0x05, 0x75, 0x00, 0x06, 0x23, 0x18",
+        // ...whose rbp (DW_CFA_offset rbp, 2: 0x86 0x02) and rbx
+        // (DW_CFA_offset rbx, 3: 0x83 0x03) lie below its continue address.
+        ".cfi_offset rbp, -16",
+        ".cfi_offset rbx, -24",
+        // What the resumer declared clobbered holds other values.
+        clobbers_undefined!(),
+        // Back onto the resumer's stack, at the frame `switch_into` pushed.
+        "mov rsp, [rdi]",
+        // DW_CFA_def_cfa rsp, 24 (0x0c 0x07 0x18): the switches' row.
+        ".cfi_def_cfa rsp, 24",
+        // From here on, `switch_back`'s exit: the resumer's rbx and rbp...
+        "pop rbx",
+        // DW_CFA_def_cfa_offset 16 (0x0e 0x10); DW_CFA_restore rbx (0xc3).
+        ".cfi_def_cfa_offset 16",
+        ".cfi_restore rbx",
+        "pop rbp",
+        // DW_CFA_def_cfa_offset 8 (0x0e 0x08); DW_CFA_restore rbp (0xc6).
+        ".cfi_def_cfa_offset 8",
+        ".cfi_restore rbp",
+        // ...rdi = 0: "saved nowhere, finished before this resume"...
+        "xor edi, edi",
+        // ...and to just after the resumer's `call`, which the RSB predicts.
+        "ret",
+        ".cfi_endproc",
+    )
+}
+
+/// The code blocks of `README.md`, run as doc tests so that its example
+/// stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

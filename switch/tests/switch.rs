@@ -129,6 +129,70 @@ fn resuming_a_finished_coroutine_panics() {
 }
 
 #[test]
+fn a_finished_coroutine_sends_every_resume_back_through_the_switch_to_panic() {
+    fn done(_: &Yielder, v: u64) -> u64 {
+        v
+    }
+    let stack = Box::new(BigStack::new());
+    let (own, main) = (Context::new(), Context::new());
+    // SAFETY: the stack and slots are this test's alone.
+    let co = unsafe { Coroutine::new(&stack, &own, &main, done) };
+    assert_eq!(co.resume(3), Resumed::Returned(3));
+    assert!(co.is_finished());
+    // Nothing to resume, as `saved_rsp` reports it; the slot itself holds
+    // the tombstone's address.
+    assert_eq!(own.saved_rsp(), 0);
+    // SAFETY: reading the slot's word; nothing runs on this coroutine.
+    assert_ne!(unsafe { *own.as_ptr() }, 0);
+    let expected = format!(
+        "resumed a finished coroutine (stack at {:#x})",
+        stack.bottom()
+    );
+    // Twice: the tombstone stays where it is.
+    for _ in 0..2 {
+        // SAFETY: main's slot is this test's; emptied to see the switch
+        // write it.
+        unsafe { main.set_saved_rsp(0) };
+        let here = black_box(0u64);
+        let resume = std::panic::AssertUnwindSafe(|| co.resume(4));
+        let panic = std::panic::catch_unwind(resume).expect_err("resume must panic");
+        let message = panic.downcast_ref::<String>().expect("a formatted message");
+        assert_eq!(*message, expected);
+        // The panic came after a real switch (no check before it):
+        // `switch_into` saved main's RSP in the emptied slot, an address on
+        // this thread's stack (2 MiB for a test thread) below this frame.
+        let saved = main.saved_rsp();
+        let distance = (&raw const here as u64).wrapping_sub(saved);
+        assert!(
+            saved != 0 && distance < 2 << 20,
+            "main's slot {saved:#x}, a local at {:p}",
+            &raw const here
+        );
+        assert!(co.is_finished());
+    }
+}
+
+#[test]
+fn the_tombstone_restores_rbx_rbp_and_rsp_and_says_it_saved_nothing() {
+    fn done(_: &Yielder, v: u64) -> u64 {
+        v
+    }
+    let stack = Box::new(BigStack::new());
+    let (own, main) = (Context::new(), Context::new());
+    // SAFETY: the stack and slots are this test's alone.
+    let co = unsafe { Coroutine::new(&stack, &own, &main, done) };
+    assert_eq!(co.resume(0), Resumed::Returned(0));
+    // SAFETY: `own` holds the tombstone, which returns straight to `main`'s
+    // frame.
+    let out = unsafe { switch_into_with_sentinels(&main, &own) };
+    assert_eq!(out[0], SENTINEL, "rbx was not restored");
+    assert_eq!(out[1], SENTINEL + 1, "rbp was not restored");
+    assert_eq!(out[2], out[3], "RSP differs after the round trip");
+    // A yield leaves the coroutine's own slot there; the tombstone, 0.
+    assert_eq!(out[5], 0, "rdi: the slot the other side saved itself in");
+}
+
+#[test]
 fn body_starts_with_the_system_v_stack_alignment() {
     #[repr(align(16))]
     struct Aligned(#[allow(dead_code)] [u8; 16]);
@@ -261,18 +325,21 @@ fn garbage_everywhere_then_switch_back(y: &Yielder, main_slot: u64) -> u64 {
     1
 }
 
-#[test]
-fn the_switch_restores_rbx_rbp_and_rsp_and_saves_rsp_below_its_frame() {
-    let stack = Box::new(BigStack::new());
-    let (own, main) = (Context::new(), Context::new());
-    // SAFETY: the stack and slots are this test's alone.
-    let co = unsafe { Coroutine::new(&stack, &own, &main, garbage_everywhere_then_switch_back) };
-    // rbx, rbp after the round trip; RSP at the call and after; the value.
-    let mut out = [0u64; 5];
-    // SAFETY: `own` holds the fresh frame `Coroutine::new` prepared; the
-    // coroutine switches straight back to `main`. rbx and rbp are pushed and
-    // popped around the sentinels because the compiler relies on them; the
-    // switch's contract makes every other register clobbered.
+/// Enters `switch_into` from `main` into `own` directly, with sentinels in
+/// rbx (`SENTINEL`) and rbp (`SENTINEL + 1`) and main's slot in rax (the
+/// value handed in, so that a body can switch back to it), and returns what
+/// came back: rbx, rbp, RSP at the call, RSP after, rax, rdi.
+///
+/// # Safety
+///
+/// `own` must hold a frame that switches back to `main` (through
+/// `switch_back` or the tombstone); rbx and rbp are pushed and popped around
+/// the sentinels because the compiler relies on them, and the switch's
+/// contract makes every other register clobbered.
+unsafe fn switch_into_with_sentinels(main: &Context, own: &Context) -> [u64; 6] {
+    let mut out = [0u64; 6];
+    // SAFETY: the caller's contract; the block pushes three words and pops
+    // them, and the switch back pops the address its `call` pushed.
     unsafe {
         asm!(
             "push rbx",
@@ -294,6 +361,7 @@ fn the_switch_restores_rbx_rbp_and_rsp_and_saves_rsp_below_its_frame() {
             "mov [rdx + 8], rbp",
             "mov [rdx + 24], rcx",
             "mov [rdx + 32], rax",
+            "mov [rdx + 40], rdi",
             "pop rbp",
             "pop rbx",
             out = in(reg) out.as_mut_ptr(),
@@ -306,6 +374,18 @@ fn the_switch_restores_rbx_rbp_and_rsp_and_saves_rsp_below_its_frame() {
             clobber_abi("sysv64"),
         );
     }
+    out
+}
+
+#[test]
+fn the_switch_restores_rbx_rbp_and_rsp_and_saves_rsp_below_its_frame() {
+    let stack = Box::new(BigStack::new());
+    let (own, main) = (Context::new(), Context::new());
+    // SAFETY: the stack and slots are this test's alone.
+    let co = unsafe { Coroutine::new(&stack, &own, &main, garbage_everywhere_then_switch_back) };
+    // SAFETY: `own` holds the fresh frame `Coroutine::new` prepared; the
+    // coroutine switches straight back to `main`.
+    let out = unsafe { switch_into_with_sentinels(&main, &own) };
     assert_eq!(out[0], SENTINEL, "rbx was not restored");
     assert_eq!(out[1], SENTINEL + 1, "rbp was not restored");
     assert_eq!(out[2], out[3], "RSP differs after the round trip");

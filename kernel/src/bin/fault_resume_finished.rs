@@ -1,6 +1,7 @@
 //! Fault kernel (misuse): main resumes coroutine1 after it has finished.
 //!
-//! Expected: `Coroutine::resume` panics before switching, so the report
+//! Expected: the switch lands on the tombstone, which sends it straight back
+//! to main, and `Coroutine::resume` panics on main's stack, so the report
 //! names main: "main panicked at switch #N: resumed a finished coroutine
 //! (stack at 0x...)", and the run fails.
 
