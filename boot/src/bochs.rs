@@ -33,7 +33,7 @@
 
 use crate::elf::Symbols;
 use crate::error::{EXIT_INTERRUPTED, Failure};
-use crate::run::shown;
+use crate::paths::shown;
 use crate::serial::{self, FirmwareFilter, Tail};
 use crate::{discover, signals, status};
 use protocol::ExitCode;

@@ -27,6 +27,7 @@ pub mod gdb;
 pub mod image;
 pub mod kernel_build;
 pub mod leftover;
+pub mod paths;
 pub mod qemu;
 pub mod recording;
 mod run;

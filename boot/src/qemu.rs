@@ -6,7 +6,6 @@
 
 use crate::error::Failure;
 use crate::firmware::{Firmware, Ovmf};
-use crate::recording::RecordReplay;
 use crate::serial::{self, FirmwareFilter, Tail};
 use crate::signals;
 use crate::status::Outcome;
@@ -306,6 +305,59 @@ fn outcome_of(status: ExitStatus, killed_by_gdb: bool) -> Outcome {
         (Some(code), _) => Outcome::Exited(code),
         (None, Some(signal)) => Outcome::Signaled(signal),
         (None, None) => Outcome::Signaled(0),
+    }
+}
+
+/// Record or replay, as QEMU's `rr=` option says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Record,
+    Replay,
+}
+
+/// The record/replay part of QEMU's command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordReplay {
+    pub direction: Direction,
+    /// The `-icount` shift.
+    pub shift: u32,
+    /// QEMU's replay log.
+    pub log: PathBuf,
+}
+
+impl RecordReplay {
+    /// The disk image behind a `blkreplay` driver, which records (or
+    /// replays) when each disk request completes; `snapshot=on` sends the
+    /// guest's writes to a temporary overlay, so the image stays as it was
+    /// recorded, and gives QEMU somewhere to keep gdb's snapshots.
+    pub fn drive_args(image: &Path) -> Vec<OsString> {
+        let mut direct = OsString::from("file=");
+        direct.push(image);
+        direct.push(",if=none,id=img-direct,format=raw,snapshot=on");
+        vec![
+            "-drive".into(),
+            direct,
+            "-drive".into(),
+            "driver=blkreplay,if=none,image=img-direct,id=img-blkreplay".into(),
+            "-device".into(),
+            "ide-hd,drive=img-blkreplay".into(),
+        ]
+    }
+
+    /// The options that turn record or replay on.
+    pub fn args(&self) -> Vec<OsString> {
+        let rr = match self.direction {
+            Direction::Record => "record",
+            Direction::Replay => "replay",
+        };
+        let mut icount = OsString::from(format!("shift={},rr={rr},rrfile=", self.shift));
+        icount.push(&self.log);
+        vec![
+            "-icount".into(),
+            icount,
+            "-global".into(),
+            "apic-common.vapic=off".into(),
+        ]
     }
 }
 

@@ -25,7 +25,7 @@
 
 use crate::error::Failure;
 use crate::firmware::{Firmware, Ovmf};
-use crate::qemu::Qemu;
+use crate::qemu::{Direction, Qemu, RecordReplay};
 use crate::status::Outcome;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -97,59 +97,6 @@ pub struct Copied {
     pub from: PathBuf,
     /// SHA-256 of its contents, in hex.
     pub sha256: String,
-}
-
-/// Record or replay, as QEMU's `rr=` option says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    Record,
-    Replay,
-}
-
-/// The record/replay part of QEMU's command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordReplay {
-    pub direction: Direction,
-    /// The `-icount` shift.
-    pub shift: u32,
-    /// QEMU's replay log.
-    pub log: PathBuf,
-}
-
-impl RecordReplay {
-    /// The disk image behind a `blkreplay` driver, which records (or
-    /// replays) when each disk request completes; `snapshot=on` sends the
-    /// guest's writes to a temporary overlay, so the image stays as it was
-    /// recorded, and gives QEMU somewhere to keep gdb's snapshots.
-    pub fn drive_args(image: &Path) -> Vec<OsString> {
-        let mut direct = OsString::from("file=");
-        direct.push(image);
-        direct.push(",if=none,id=img-direct,format=raw,snapshot=on");
-        vec![
-            "-drive".into(),
-            direct,
-            "-drive".into(),
-            "driver=blkreplay,if=none,image=img-direct,id=img-blkreplay".into(),
-            "-device".into(),
-            "ide-hd,drive=img-blkreplay".into(),
-        ]
-    }
-
-    /// The options that turn record or replay on.
-    pub fn args(&self) -> Vec<OsString> {
-        let rr = match self.direction {
-            Direction::Record => "record",
-            Direction::Replay => "replay",
-        };
-        let mut icount = OsString::from(format!("shift={},rr={rr},rrfile=", self.shift));
-        icount.push(&self.log);
-        vec![
-            "-icount".into(),
-            icount,
-            "-global".into(),
-            "apic-common.vapic=off".into(),
-        ]
-    }
 }
 
 /// A replay's own files (see [`Recording::replay_files`]).

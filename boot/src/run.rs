@@ -8,8 +8,9 @@ use crate::cli::Args;
 use crate::discover::{self, OvmfEnv};
 use crate::error::{EXIT_GDB_ENDED, Failure};
 use crate::firmware::Firmware;
-use crate::qemu::{Qemu, QemuConfig, Serial};
-use crate::recording::{self, Direction, Recording};
+use crate::paths::shown;
+use crate::qemu::{Direction, Qemu, QemuConfig, Serial};
+use crate::recording::{self, Recording};
 use crate::{bochs, elf, events, gdb, image, kernel_build, signals, status, strip};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -260,15 +261,6 @@ fn debug_with_gdb(
     } else {
         Err(Failure::failed(format!("gdb failed ({gdb_status})")))
     }
-}
-
-/// `path` relative to the current directory when it lies below it: shorter
-/// messages, and copy-pasteable from where the user is.
-pub(crate) fn shown(path: &Path) -> &Path {
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok())
-        .unwrap_or(path)
 }
 
 #[cfg(test)]
