@@ -52,7 +52,7 @@ pub struct Args {
         long,
         value_name = "SECS",
         default_value_t = 30,
-        value_parser = clap::value_parser!(u64).range(1..)
+        value_parser = seconds
     )]
     pub timeout: u64,
 
@@ -104,6 +104,16 @@ const BOCHS_CONFLICTS: [&str; 7] = [
     "record",
     "replay",
 ];
+
+/// `--timeout`'s value: whole seconds, at least one (0 would end every run
+/// before the kernel starts).
+fn seconds(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("a timeout of 0 s would stop the run at once: give 1 or more seconds".into()),
+        Ok(secs) => Ok(secs),
+        Err(_) => Err(format!("`{text}` is not a whole number of seconds")),
+    }
+}
 
 impl Args {
     /// Whether the kernel boots in Bochs (`--bochs` or `--bochs-debug`).
@@ -215,6 +225,7 @@ mod tests {
         let error = parse(&["--timeout", "0"]).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::ValueValidation);
         assert!(error.to_string().contains("--timeout"), "{error}");
+        assert!(error.to_string().contains("1 or more seconds"), "{error}");
         assert_eq!(parse(&["--timeout", "1"]).unwrap().timeout, 1);
     }
 
