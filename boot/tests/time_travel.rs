@@ -368,7 +368,7 @@ fn gdb_steps_backwards_across_the_switches_of_a_replay() {
         "{watch}"
     );
     assert!(
-        after("@goto-9").contains("switch #9 (Resume): main -> coroutine1"),
+        after("@goto-9").contains("switch #9 (resume): main -> coroutine1"),
         "{text}"
     );
     // The transcript numbers switch #9 too (the same counter).
@@ -378,7 +378,7 @@ fn gdb_steps_backwards_across_the_switches_of_a_replay() {
     );
     let back = after("@goto-3");
     assert!(
-        back.contains("switch #3 (Call): main -> coroutine2"),
+        back.contains("switch #3 (call): main -> coroutine2"),
         "{back}"
     );
     assert!(

@@ -112,7 +112,7 @@ class CoroGoto(Subcommand):
             print(
                 text.arrival_line(
                     target,
-                    "?" if kind is None else str(kind).split("::")[-1],
+                    "?" if kind is None else text.kind_word(str(kind)),
                     routine(argument("from")),
                     routine(argument("to")),
                     frame.name() or "?",

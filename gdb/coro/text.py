@@ -47,6 +47,13 @@ def symbol_in(formatted):
     return name if plus and offset.isdigit() else inside
 
 
+def kind_word(value):
+    """The word the event lines and the transcript use for a switch kind,
+    from gdb's text of the Rust enum (`protocol::event::Kind::Resume`:
+    `resume`)."""
+    return value.split("::")[-1].lower()
+
+
 def arrival_line(number, kind, leaving, arriving, function, caller):
     """What `coro goto N` says where it stops: the switch, its kind, who
     left and who arrived, the function it stopped in and its caller (the

@@ -4,7 +4,7 @@ and the README's transcript read."""
 import unittest
 
 from coro.roster import Routine
-from coro.text import arrival_line, list_line, regs_line, rsp_line, slots_line, step_line, symbol_in
+from coro.text import arrival_line, kind_word, list_line, regs_line, rsp_line, slots_line, step_line, symbol_in
 
 CORO = Routine(1, "coroutine1", "coroutine1_stack", 0x6000, 0x7000, "coro1_context", 0x9008)
 MAIN = Routine(0, "main", "main_stack", 0x1_0000, 0x2_0000, "main_context", 0x9000)
@@ -30,11 +30,15 @@ class Lines(unittest.TestCase):
     def test_arrival_line_names_both_sides(self):
         self.assertEqual(
             arrival_line(
-                9, "Resume", "main", "coroutine1", "kernel::roster::switches::arrived", "kernel::roster::switches::suspend"
+                9, "resume", "main", "coroutine1", "kernel::roster::switches::arrived", "kernel::roster::switches::suspend"
             ),
-            "switch #9 (Resume): main -> coroutine1; stopped on coroutine1's side, "
+            "switch #9 (resume): main -> coroutine1; stopped on coroutine1's side, "
             "in kernel::roster::switches::arrived called from kernel::roster::switches::suspend",
         )
+
+    def test_kind_word_is_the_event_lines_word(self):
+        self.assertEqual(kind_word("protocol::event::Kind::Resume"), "resume")
+        self.assertEqual(kind_word("Call"), "call")
 
     def test_regs_line(self):
         self.assertEqual(regs_line([("rbx", 0), ("rsp", 0x10B58)]), "regs rbx=0x0 rsp=0x10b58")
