@@ -10,7 +10,7 @@ from .fakes import Memory
 
 TOMBSTONE = 0xFFFF_FFFF_8002_0000
 LAYOUT = Layout(
-    paint=0xCD, canary=0xDEAD_C0DE_CAFE_F00D, fresh_frame=32 + 3 * 8, trampoline_entry=1, tombstone=TOMBSTONE
+    paint=0xCD, canary=0xFFFF_FFFF_DEAD_C0DE, fresh_frame=32 + 3 * 8, trampoline_entry=1, tombstone=TOMBSTONE
 )
 TRAMPOLINE = 0xFFFF_FFFF_8000_E880
 CODE = {TRAMPOLINE, 0xFFFF_FFFF_8000_A5B4}

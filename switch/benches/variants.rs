@@ -24,7 +24,9 @@
 //!
 //! Not part of `make bench`; run with
 //! `taskset -c 1 cargo bench -p coroutine-switch --bench variants`
-//! (about 20 s).
+//! (about 20 s), or only some of the variants with
+//! `LAB=real_safe_api,inline_pair` in the environment (corosensei and
+//! `v2_pair` always run: the paired columns divide by them).
 
 use std::arch::x86_64::{_mm_lfence, _rdtsc};
 use std::arch::{asm, naked_asm};
@@ -222,6 +224,84 @@ entry!(
 );
 echo!(v6r_pair_echo, v6r_pair_tramp, v6r_pair_suspend);
 
+// --- `inline_pair`: no naked function at all, both halves of the switch
+// inline in the two `asm!` blocks, as corosensei does: resume `call`s the
+// coroutine's continue address itself, and the code there (inline in the
+// suspend block, label 2) finishes the switch; suspend leaves with `ret`.
+// Two taken branches per round trip fewer than `v2_pair` (no `call` into a
+// switch, no `jmp` out of it). A suspended side's frame is [continue, rbx,
+// rbp] from its saved RSP up; main's slot holds its RSP at its return
+// address.
+
+/// The resume of `inline_pair`: rdi = main's slot, rsi = the coroutine's.
+#[inline(always)]
+unsafe fn inline_resume(from: *mut u64, to: *const u64, value: u64) -> u64 {
+    let mut received = value;
+    // SAFETY: `to` holds a suspended `inline_pair` coroutine, which saves
+    // our RSP in `from` and returns here; rbx and rbp are restored by the
+    // pops, everything else is declared clobbered.
+    unsafe {
+        asm!(
+            "push rbp",
+            "push rbx",
+            "mov rdx, [rsi]",
+            "call [rdx]",
+            "pop rbx",
+            "pop rbp",
+            in("rdi") from, in("rsi") to,
+            inlateout("rax") received,
+            lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
+            clobber_abi("sysv64"),
+        )
+    }
+    received
+}
+
+/// The suspend of `inline_pair`: rdi = own slot, rsi = main's.
+#[inline(always)]
+unsafe fn inline_suspend(own: *mut u64, caller: *const u64, value: u64) -> u64 {
+    let mut received = value;
+    // SAFETY: main is suspended in `caller` at its return address; the
+    // next resume `call`s label 2 with rdi = its slot and rdx = our RSP.
+    unsafe {
+        asm!(
+            "push rbp",
+            "push rbx",
+            "lea rcx, [rip + 2f]",
+            "push rcx",
+            "mov [rdi], rsp",
+            "mov rsp, [rsi]",
+            "ret",
+            "2:",
+            "mov [rdi], rsp",
+            "lea rsp, [rdx + 8]",
+            "pop rbx",
+            "pop rbp",
+            in("rdi") own, in("rsi") caller,
+            inlateout("rax") received,
+            lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
+            clobber_abi("sysv64"),
+        )
+    }
+    received
+}
+
+echo!(inline_echo, inline_body_tramp, inline_suspend);
+
+/// The first code of an `inline_pair` coroutine, `call`ed by the first
+/// resume: finishes the switch as label 2 does, then the usual trampoline.
+#[unsafe(naked)]
+unsafe extern "sysv64" fn inline_tramp() -> ! {
+    naked_asm!(
+        "mov [rdi], rsp",
+        "lea rsp, [rdx + 8]",
+        "pop rbx",
+        "pop rbp",
+        "jmp {t}",
+        t = sym inline_body_tramp,
+    )
+}
+
 /// Runs `n` round trips and returns the TSC ticks they took.
 type Run = Box<dyn FnMut(u64) -> u64>;
 
@@ -274,6 +354,31 @@ fn lab(
     }
     assert_eq!(resume(main, own, 5), 5);
     Box::new(move |n| timed!(n, resume(main, own, black_box(1))))
+}
+
+/// Sets up `inline_pair`: [inline_tramp, rbx = 0, rbp = 0] below the Slots.
+fn inline_lab() -> Run {
+    let own: *mut u64 = Box::leak(Box::new(0u64));
+    let main: *mut u64 = Box::leak(Box::new(0u64));
+    let stack = leak_stack();
+    let len = stack.len();
+    stack[len - 4] = own as u64;
+    stack[len - 3] = main as u64;
+    stack[len - 7] = inline_tramp as *const () as u64;
+    stack[len - 6] = 0;
+    stack[len - 5] = 0;
+    // SAFETY: the slot is this variant's alone.
+    unsafe { *own = stack.as_ptr() as u64 + ((len - 7) * 8) as u64 };
+    // SAFETY: `own` holds the fresh frame above; the echo loop switches back
+    // through `main` and is suspended in `own` after every round trip.
+    assert_eq!(unsafe { inline_resume(main, own, 5) }, 5);
+    Box::new(move |n| {
+        timed!(
+            n,
+            // SAFETY: as for the first resume above.
+            unsafe { inline_resume(main, own, black_box(1)) }
+        )
+    })
 }
 
 fn main() {
@@ -333,6 +438,7 @@ fn main() {
             2,
         ),
     ));
+    variants.push(("inline_pair", inline_lab()));
     variants.push((
         "v6r_jmp",
         // SAFETY: `lab` only resumes its own suspended echo loop.
@@ -381,6 +487,12 @@ fn main() {
     // falls on all of them alike instead of on whichever ran at a bad time.
     const ROUNDS: usize = 61;
     const N: u64 = 200_000;
+    // `LAB=real_safe_api,floor` keeps only those (and the two references the
+    // paired columns divide by), for quicker runs.
+    if let Ok(only) = std::env::var("LAB") {
+        let keep: Vec<&str> = only.split(',').collect();
+        variants.retain(|(id, _)| keep.contains(id) || ["corosensei", "v2_pair"].contains(id));
+    }
     for (_, run) in &mut variants {
         run(N); // warm up caches and predictors
     }
@@ -394,26 +506,35 @@ fn main() {
     }
     let mhz = (tsc() - c0) as f64 / t0.elapsed().as_secs_f64() / 1e6;
 
-    let median = |v: &mut Vec<f64>| {
+    let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let medians: Vec<f64> = ticks.iter_mut().map(median).collect();
-    let coro = medians[variants
-        .iter()
-        .position(|(id, _)| *id == "corosensei")
-        .unwrap()];
+    let index = |name: &str| variants.iter().position(|(id, _)| *id == name).unwrap();
+    let (coro, bare) = (index("corosensei"), index("v2_pair"));
+    // The machine's speed drifts by up to 2x over seconds (other tenants of
+    // the host), so comparing medians taken over the whole run mixes slow
+    // and fast periods. A round takes a few milliseconds: the ratio of two
+    // variants within one round compares them under the same conditions,
+    // and the median of those ratios is the steadiest figure of the lab.
+    let paired =
+        |i: usize, j: usize| median(ticks[i].iter().zip(&ticks[j]).map(|(a, b)| a / b).collect());
     println!("TSC {mhz:.1} MHz (rdtsc against the monotonic clock over the whole run)");
-    println!("{ROUNDS} interleaved rounds x {N} round trips; ticks per round trip (median, min)\n");
-    println!("| variant | ticks median | ticks min | ns median | / corosensei |");
-    println!("|---|---:|---:|---:|---:|");
+    println!("{ROUNDS} interleaved rounds x {N} round trips; ticks per round trip (median, min)");
+    println!("and the median over the rounds of each round's ratio (paired)\n");
+    println!(
+        "| variant | ticks median | ticks min | ns median | / corosensei | / corosensei, paired | / v2_pair, paired |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for (i, (id, _)) in variants.iter().enumerate() {
+        let m = median(ticks[i].clone());
         println!(
-            "| {id} | {:.1} | {:.1} | {:.2} | {:.2} |",
-            medians[i],
-            ticks[i][0],
-            medians[i] / (mhz / 1000.0),
-            medians[i] / coro
+            "| {id} | {m:.1} | {:.1} | {:.2} | {:.2} | {:.3} | {:.3} |",
+            ticks[i].iter().copied().fold(f64::INFINITY, f64::min),
+            m / (mhz / 1000.0),
+            m / median(ticks[coro].clone()),
+            paired(i, coro),
+            paired(i, bare),
         );
     }
 }

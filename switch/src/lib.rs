@@ -140,6 +140,13 @@
 //!   by `switch_into`) and returns to it with rdi = 0, which `resume`, out of
 //!   line, turns into the panic "resumed a finished coroutine".
 //!
+//! What is left on the hot path is the canary, checked after every switch
+//! back because an overflow that skips the guard page must be caught there:
+//! one load (the stack's bottom word) and a compare with [`CANARY`], a
+//! sign-extended 32-bit immediate so that no `movabs` is needed. Checking
+//! it on the coroutine's side instead, before it suspends, was measured and
+//! is slower (`BENCHMARKS.md`, "Issue 17, second pass").
+//!
 //! From the tombstone's `pop`s to its `mov rsp`, RSP points into read-only
 //! memory (four instructions). Nothing is pushed there, but a signal handler
 //! (host) or an interrupt (kernel) taken on that stack in that window would
@@ -237,7 +244,11 @@
 //! from RSP than the compiler's rule says, which `.cfi_adjust_cfa_offset 8`
 //! tells the unwinder. That directive adjusts an RSP-based CFA; were the
 //! function compiled with frame pointers forced (CFA based on rbp), the row
-//! of that one `jmp` would be 8 bytes off. After the `jmp`, an `int3` that
+//! of that one `jmp` would be 8 bytes off. The directive also needs the
+//! enclosing function to have CFI at all, which the compiler gives every
+//! function with unwind tables (the host) or debug info: a target without
+//! unwinding must be built with debug info, line tables at least (the
+//! kernel's release profile does so), or the assembler rejects the block. After the `jmp`, an `int3` that
 //! never runs keeps "continue address − 1", where gdb looks up the frame
 //! once the switch is entered, out of the `jmp`'s adjusted row.
 //!
@@ -271,7 +282,16 @@ pub const PAINT: u8 = 0xCD;
 
 /// The word written at the lowest address of a stack. If it changes, the
 /// coroutine wrote below the end of its stack: an overflow.
-pub const CANARY: u64 = 0xDEAD_C0DE_CAFE_F00D;
+///
+/// `0xDEADC0DE` sign-extended to 64 bits: it fits the 32-bit immediate of
+/// `cmp`, so [`Coroutine::resume`] compares the canary with it directly
+/// instead of first loading it into a register with a 10-byte `movabs`
+/// (`BENCHMARKS.md`, issue 17).
+pub const CANARY: u64 = 0xFFFF_FFFF_DEAD_C0DE;
+const _: () = assert!(
+    CANARY == CANARY as i32 as i64 as u64,
+    "CANARY must fit a sign-extended imm32"
+);
 
 /// The words of a saved side's frame: rbx, rbp, and the continue address.
 pub const FRAME_WORDS: usize = 3;
@@ -341,10 +361,16 @@ impl<const N: usize> Stack<N> {
     /// Whether the canary at the bottom is intact.
     #[inline]
     pub fn canary_intact(&self) -> bool {
+        self.canary() == CANARY
+    }
+
+    /// The word at the bottom, where [`Coroutine::new`] wrote [`CANARY`].
+    #[inline]
+    fn canary(&self) -> u64 {
         // SAFETY: the bottom is 16-byte aligned and inside the stack; a
         // volatile read because the coroutine wrote it behind the compiler's
         // back.
-        unsafe { (self.bottom() as *const u64).read_volatile() == CANARY }
+        unsafe { (self.bottom() as *const u64).read_volatile() }
     }
 
     /// How many bytes below the top were ever written since
@@ -557,6 +583,12 @@ macro_rules! clobbers_undefined {
 #[unsafe(no_mangle)]
 pub unsafe extern "sysv64" fn switch_into(from: *mut u64, to: *const u64) -> u64 {
     naked_asm!(
+        // Emits no padding: rustc gives each function a section of its own
+        // and this is its offset 0, already aligned. It raises the
+        // section's alignment to 64 bytes, so the linker starts the switch
+        // on a cache line of its own, wherever it places it (`BENCHMARKS.md`,
+        // "Issue 17, second pass"). `tests/switch.rs` checks both.
+        ".p2align 6",
         // The unwind rows of every instruction: see "Backtraces across the
         // switch" in the crate docs. The CIE's initial row is the one of any
         // function entered by `call`: CFA = rsp + 8, return address at
@@ -629,6 +661,12 @@ pub unsafe extern "sysv64" fn switch_into(from: *mut u64, to: *const u64) -> u64
 #[unsafe(no_mangle)]
 pub unsafe extern "sysv64" fn switch_back(from: *mut u64, to: *const u64) -> u64 {
     naked_asm!(
+        // Emits no padding: rustc gives each function a section of its own
+        // and this is its offset 0, already aligned. It raises the
+        // section's alignment to 64 bytes, so the linker starts the switch
+        // on a cache line of its own, wherever it places it (`BENCHMARKS.md`,
+        // "Issue 17, second pass"). `tests/switch.rs` checks both.
+        ".p2align 6",
         // The same rows as in `switch_into`, up to the exit. On entry the
         // continue address that `return_to` pushed is at [rsp], exactly
         // where a `call` would have put it, so the CIE's initial row (CFA =
@@ -873,21 +911,25 @@ impl<'a, const N: usize> Coroutine<'a, N> {
         // coroutine always switches back to `caller`: on `suspend`, at the
         // end from `coroutine_main`, and from the tombstone.
         let back = unsafe { call_into(self.caller, self.own, value) };
-        if back.saved_in != self.own.as_ptr() {
+        // Two checks, one condition: rdi is the own slot (a yield) and the
+        // canary is intact exactly when both differences are 0. The
+        // compiler emits the canary's load (the one load left) first, then
+        // `cmp rdi, own; jne` and `cmp word, imm32; jne` to the same place;
+        // written with `||` instead, it keeps the canary's result in a
+        // register across the first branch (`sete`, `test`: two more
+        // instructions). What fails goes out of line (`#[cold]`), so that
+        // resume stays small enough to inline into every caller.
+        let not_yielded = back.saved_in as u64 ^ self.own.as_ptr() as u64;
+        let overflowed = self.stack.canary() ^ CANARY;
+        if not_yielded | overflowed != 0 {
             return self.did_not_yield(back);
-        }
-        // The one check left on the hot path: a load and a compare, its
-        // panic out of line (`#[cold]`), so that resume stays small enough
-        // to inline into every caller.
-        if !self.stack.canary_intact() {
-            overflowed(self.stack.bottom());
         }
         Resumed::Yielded(back.value)
     }
 
     /// The rest of [`resume`](Self::resume) when the coroutine did not
-    /// yield: it returned, or it was already finished and the tombstone sent
-    /// us back.
+    /// yield with its canary intact: it was already finished and the
+    /// tombstone sent us back, or it overflowed its stack, or it returned.
     #[cold]
     #[inline(never)]
     fn did_not_yield(&self, back: SwitchedBack) -> Resumed {

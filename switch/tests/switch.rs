@@ -417,3 +417,18 @@ fn values_live_across_resume_survive_a_coroutine_that_trashes_every_register() {
     );
     assert_eq!(co.resume(0), Resumed::Returned(1));
 }
+
+#[test]
+fn each_switch_starts_a_cache_line_with_its_first_push() {
+    for (name, switch) in [
+        ("switch_into", switch_into as *const u8),
+        ("switch_back", switch_back as *const u8),
+    ] {
+        assert_eq!(switch as usize % 64, 0, "{name} at {switch:p}");
+        // SAFETY: the first byte of a function's code, mapped readable.
+        let first = unsafe { switch.read() };
+        // The `.p2align 6` that aligns it inserted no padding before the
+        // code: the first byte is `push rbp` (0x55).
+        assert_eq!(first, 0x55, "{name} does not start with push rbp");
+    }
+}
