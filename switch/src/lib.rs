@@ -248,9 +248,10 @@
 //! enclosing function to have CFI at all, which the compiler gives every
 //! function with unwind tables (the host) or debug info: a target without
 //! unwinding must be built with debug info, line tables at least (the
-//! kernel's release profile does so), or the assembler rejects the block. After the `jmp`, an `int3` that
-//! never runs keeps "continue address − 1", where gdb looks up the frame
-//! once the switch is entered, out of the `jmp`'s adjusted row.
+//! kernel's release profile does so), or the assembler rejects the block.
+//! After the `jmp`, an `int3` that never runs keeps "continue address − 1",
+//! where gdb looks up the frame once the switch is entered, out of the
+//! `jmp`'s adjusted row.
 //!
 //! `tests/backtrace.rs` runs a coroutine under gdb, steps every instruction
 //! of six resumes (two of them from a coroutine whose stack lies below the
@@ -361,16 +362,10 @@ impl<const N: usize> Stack<N> {
     /// Whether the canary at the bottom is intact.
     #[inline]
     pub fn canary_intact(&self) -> bool {
-        self.canary() == CANARY
-    }
-
-    /// The word at the bottom, where [`Coroutine::new`] wrote [`CANARY`].
-    #[inline]
-    fn canary(&self) -> u64 {
         // SAFETY: the bottom is 16-byte aligned and inside the stack; a
         // volatile read because the coroutine wrote it behind the compiler's
         // back.
-        unsafe { (self.bottom() as *const u64).read_volatile() }
+        unsafe { (self.bottom() as *const u64).read_volatile() == CANARY }
     }
 
     /// How many bytes below the top were ever written since
@@ -911,25 +906,21 @@ impl<'a, const N: usize> Coroutine<'a, N> {
         // coroutine always switches back to `caller`: on `suspend`, at the
         // end from `coroutine_main`, and from the tombstone.
         let back = unsafe { call_into(self.caller, self.own, value) };
-        // Two checks, one condition: rdi is the own slot (a yield) and the
-        // canary is intact exactly when both differences are 0. The
-        // compiler emits the canary's load (the one load left) first, then
-        // `cmp rdi, own; jne` and `cmp word, imm32; jne` to the same place;
-        // written with `||` instead, it keeps the canary's result in a
-        // register across the first branch (`sete`, `test`: two more
-        // instructions). What fails goes out of line (`#[cold]`), so that
-        // resume stays small enough to inline into every caller.
-        let not_yielded = back.saved_in as u64 ^ self.own.as_ptr() as u64;
-        let overflowed = self.stack.canary() ^ CANARY;
-        if not_yielded | overflowed != 0 {
+        if back.saved_in != self.own.as_ptr() {
             return self.did_not_yield(back);
+        }
+        // The one check left on the hot path: a load and a compare with an
+        // immediate, its panic out of line (`#[cold]`), so that resume stays
+        // small enough to inline into every caller.
+        if !self.stack.canary_intact() {
+            overflowed(self.stack.bottom());
         }
         Resumed::Yielded(back.value)
     }
 
     /// The rest of [`resume`](Self::resume) when the coroutine did not
-    /// yield with its canary intact: it was already finished and the
-    /// tombstone sent us back, or it overflowed its stack, or it returned.
+    /// yield: it returned, or it was already finished and the tombstone sent
+    /// us back.
     #[cold]
     #[inline(never)]
     fn did_not_yield(&self, back: SwitchedBack) -> Resumed {
