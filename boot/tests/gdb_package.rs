@@ -163,9 +163,10 @@ fn the_constants_gdb_uses_are_the_switch_crates() {
     assert_eq!(
         line,
         format!(
-            "facts Layout(paint={}, canary={}, fresh_frame={}, trampoline_entry={}, tombstone={tombstone}) main_stack",
+            "facts Layout(paint={}, canary={}, finished={}, fresh_frame={}, trampoline_entry={}, tombstone={tombstone}) main_stack",
             coroutine_switch::PAINT,
             coroutine_switch::CANARY,
+            coroutine_switch::FINISHED,
             coroutine_switch::INITIAL_FRAME_SIZE,
             coroutine_switch::TRAMPOLINE_ENTRY,
         ),

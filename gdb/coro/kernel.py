@@ -84,6 +84,7 @@ def layout():
     return stacks.Layout(
         paint=int(value["paint"]),
         canary=int(value["canary"]) & MASK,
+        finished=int(value["finished"]) & MASK,
         fresh_frame=int(value["fresh_frame"]),
         trampoline_entry=int(value["trampoline_entry"]),
         tombstone=int(value["tombstone"]) & MASK,

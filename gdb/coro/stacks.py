@@ -22,13 +22,15 @@ RUNNING, SUSPENDED, FINISHED, NOT_STARTED = "running", "suspended", "finished", 
 class Layout:
     """What the switch crate puts on a fresh coroutine stack and in a
     finished one's slot, read from the kernel (`coroutine_gdb_facts`): the
-    byte it paints the stack with, the canary word at its bottom, the size
-    of the first frame at its top (the Yielder, then FRAME), where that
-    frame continues (bytes past the symbol `coroutine_trampoline`), and the
-    tombstone frame's address, which a finished coroutine's slot holds."""
+    byte it paints the stack with, the canary word at its bottom (and the
+    word that replaces it when the body returns), the size of the first
+    frame at its top (the Yielder, then FRAME), where that frame continues
+    (bytes past the symbol `coroutine_trampoline`), and the tombstone
+    frame's address, which a finished coroutine's slot holds."""
 
     paint: int
     canary: int
+    finished: int
     fresh_frame: int
     trampoline_entry: int
     tombstone: int
@@ -59,11 +61,12 @@ def locate(address, routines):
 
 def stack_used(routine, memory, layout):
     """Bytes of a stack written below its top: since the switch crate
-    painted it (the canary at its bottom says it did), or else since boot
-    (`.bss` starts zeroed, as in phase 1)."""
+    painted it (the canary at its bottom, or the word that replaces it when
+    the body returns, says it did), or else since boot (`.bss` starts
+    zeroed, as in phase 1)."""
     size = routine.top - routine.bottom
     data = memory.read(routine.bottom, size)
-    painted = int.from_bytes(data[:WORD], "little") == layout.canary
+    painted = int.from_bytes(data[:WORD], "little") in (layout.canary, layout.finished)
     start = WORD if painted else 0
     fill = layout.paint if painted else 0
     untouched = 0

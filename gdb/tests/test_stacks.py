@@ -10,7 +10,12 @@ from .fakes import Memory
 
 TOMBSTONE = 0xFFFF_FFFF_8002_0000
 LAYOUT = Layout(
-    paint=0xCD, canary=0xFFFF_FFFF_DEAD_C0DE, fresh_frame=32 + 3 * 8, trampoline_entry=1, tombstone=TOMBSTONE
+    paint=0xCD,
+    canary=0xFFFF_FFFF_DEAD_C0DE,
+    finished=0xFFFF_FFFF_F1E1_5EED,
+    fresh_frame=32 + 3 * 8,
+    trampoline_entry=1,
+    tombstone=TOMBSTONE,
 )
 TRAMPOLINE = 0xFFFF_FFFF_8000_E880
 CODE = {TRAMPOLINE, 0xFFFF_FFFF_8000_A5B4}
@@ -61,13 +66,20 @@ class StackUsed(unittest.TestCase):
         self.assertEqual(stack_used(CORO, memory_with(stack), LAYOUT), 1488)
 
     def test_the_paint_and_canary_are_the_layouts(self):
-        other = Layout(paint=0xAA, canary=1, fresh_frame=56, trampoline_entry=1, tombstone=TOMBSTONE)
+        other = Layout(paint=0xAA, canary=1, finished=2, fresh_frame=56, trampoline_entry=1, tombstone=TOMBSTONE)
         stack = bytearray([0xAA]) * 4096
         stack[:8] = (1).to_bytes(8, "little")
         stack[-100:] = bytes(100)
         self.assertEqual(stack_used(CORO, memory_with(stack), other), 100)
         # Under the switch crate's own layout that stack is not painted.
         self.assertEqual(stack_used(CORO, memory_with(stack), LAYOUT), 4096)
+
+    def test_a_finished_coroutines_stack_is_still_painted(self):
+        # The body returned: the word that replaces the canary says so.
+        stack = painted()
+        stack[:8] = LAYOUT.finished.to_bytes(8, "little")
+        stack[4096 - 1488] = 0
+        self.assertEqual(stack_used(CORO, memory_with(stack), LAYOUT), 1488)
 
     def test_an_unpainted_stack_counts_non_zero_bytes_as_phase_1_does(self):
         stack = bytearray(4096)

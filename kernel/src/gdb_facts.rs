@@ -11,7 +11,7 @@ use crate::roster::{ARRIVED, GdbView, Roster, SWITCHES};
 use crate::stacks::MAIN_STACK_NAME;
 use bootloader_api::BootInfo;
 use core::sync::atomic::AtomicU64;
-use coroutine_switch::{CANARY, INITIAL_FRAME_SIZE, PAINT, TRAMPOLINE_ENTRY};
+use coroutine_switch::{CANARY, FINISHED, INITIAL_FRAME_SIZE, PAINT, TRAMPOLINE_ENTRY};
 use protocol::event::{Id, Kind};
 
 unsafe extern "Rust" {
@@ -34,6 +34,8 @@ pub struct GdbFacts {
     pub paint: u8,
     /// The word at the bottom of a coroutine stack.
     pub canary: u64,
+    /// The word that replaces it when the coroutine's body returns.
+    pub finished: u64,
     /// The bytes the switch crate puts at the top of a fresh stack: the
     /// `Yielder`, then the frame the first switch into it pops.
     pub fresh_frame: u64,
@@ -68,6 +70,7 @@ unsafe impl Sync for GdbFacts {}
 static GDB_FACTS: GdbFacts = GdbFacts {
     paint: PAINT,
     canary: CANARY,
+    finished: FINISHED,
     fresh_frame: INITIAL_FRAME_SIZE as u64,
     trampoline_entry: TRAMPOLINE_ENTRY,
     tombstone: &raw const TOMBSTONE,

@@ -120,32 +120,34 @@
 //! is the guard: if that promise were ever broken, the CPU traps instead of
 //! executing whatever follows.
 //!
-//! ## A finished coroutine: no check on the way in or out
+//! ## One check per round trip: the canary
 //!
-//! Resuming a finished coroutine must be a clear panic, and `resume` must
-//! tell a yield from a return; neither costs a load of the slot per round
-//! trip:
+//! After every switch back `resume` must catch an overflow that skipped the
+//! guard page, tell a yield from a return, and panic if the coroutine had
+//! finished before this resume. One load and one compare do all three, and
+//! only when the compare fails does `resume` go out of line (`#[cold]`):
 //!
-//! - **Out**: the switches leave rdi as they got it: the slot the leaving
-//!   side saved itself in. A yield saves the coroutine in its own slot; its
-//!   final switch, when the body returns, in a slot of its own stack that
-//!   nothing switches to. So `resume` compares rdi with the own slot's
-//!   address, which it just passed to the switch, and only when they differ
-//!   goes out of line.
-//! - **In**: when the body returns, `coroutine_main` points the coroutine's
-//!   slot at `TOMBSTONE`, a static three-word frame (rbx = rbp = 0) whose
-//!   continue address is `coroutine_tombstone`. A later resume pops it like
-//!   any other side's frame and lands there; `coroutine_tombstone` moves RSP
+//! - **The canary** is the stack's bottom word, [`CANARY`]: a sign-extended
+//!   32-bit immediate, so the compare needs no `movabs`. Intact, it means
+//!   the coroutine yielded.
+//! - **A return**: when the body returns, `coroutine_main` replaces an
+//!   intact canary with [`FINISHED`] (an overwritten one it leaves as it
+//!   is) before its final switch back. Out of line, `FINISHED` means
+//!   "returned"; any other word, an overflow.
+//! - **A finished coroutine**: `coroutine_main` also points the slot at
+//!   `TOMBSTONE`, a static three-word frame (rbx = rbp = 0) whose continue
+//!   address is `coroutine_tombstone`. A later resume pops it like any
+//!   other side's frame and lands there; `coroutine_tombstone` moves RSP
 //!   straight back to the resumer's frame (its slot is in rdi, just written
-//!   by `switch_into`) and returns to it with rdi = 0, which `resume`, out of
-//!   line, turns into the panic "resumed a finished coroutine".
+//!   by `switch_into`) and returns to it with rdi = 0. The word is still
+//!   `FINISHED`, so `resume` goes out of line, where rdi = 0 (the switches
+//!   leave rdi as they got it: the slot the leaving side saved itself in,
+//!   never 0) means "finished before this resume": the panic "resumed a
+//!   finished coroutine". No check before the switch, and none of the slot.
 //!
-//! What is left on the hot path is the canary, checked after every switch
-//! back because an overflow that skips the guard page must be caught there:
-//! one load (the stack's bottom word) and a compare with [`CANARY`], a
-//! sign-extended 32-bit immediate so that no `movabs` is needed. Checking
-//! it on the coroutine's side instead, before it suspends, was measured and
-//! is slower (`BENCHMARKS.md`, "Issue 17, second pass").
+//! Earlier designs compared rdi with the coroutine's own slot as well (a
+//! second compare and branch per round trip), or loaded the slot before and
+//! after the switch; `BENCHMARKS.md` ("Issue 17") has what each cost.
 //!
 //! From the tombstone's `pop`s to its `mov rsp`, RSP points into read-only
 //! memory (four instructions). Nothing is pushed there, but a signal handler
@@ -294,6 +296,12 @@ const _: () = assert!(
     "CANARY must fit a sign-extended imm32"
 );
 
+/// The word that replaces an intact [`CANARY`] when the coroutine's body
+/// returns: the one compare [`Coroutine::resume`] makes after a switch back
+/// then fails for a finished coroutine too, so it need not also check
+/// whether the coroutine yielded. An overwritten canary is left as it is.
+pub const FINISHED: u64 = 0xFFFF_FFFF_F1E1_5EED;
+
 /// The words of a saved side's frame: rbx, rbp, and the continue address.
 pub const FRAME_WORDS: usize = 3;
 
@@ -359,13 +367,21 @@ impl<const N: usize> Stack<N> {
         (self.bottom()..=self.top()).contains(&rsp)
     }
 
-    /// Whether the canary at the bottom is intact.
+    /// Whether the canary at the bottom is intact ([`FINISHED`] counts: it
+    /// replaced an intact canary when the body returned).
     #[inline]
     pub fn canary_intact(&self) -> bool {
+        matches!(self.bottom_word(), CANARY | FINISHED)
+    }
+
+    /// The word at the bottom: [`CANARY`], [`FINISHED`] once the body has
+    /// returned, or what an overflow wrote there.
+    #[inline]
+    fn bottom_word(&self) -> u64 {
         // SAFETY: the bottom is 16-byte aligned and inside the stack; a
         // volatile read because the coroutine wrote it behind the compiler's
         // back.
-        unsafe { (self.bottom() as *const u64).read_volatile() == CANARY }
+        unsafe { (self.bottom() as *const u64).read_volatile() }
     }
 
     /// How many bytes below the top were ever written since
@@ -394,7 +410,7 @@ impl<const N: usize> Default for Stack<N> {
 /// original's `main_context`, `coro1_context` and `coro2_context`.
 ///
 /// 0 means "never set up". A finished coroutine's slot holds the address of
-/// the tombstone frame (see "A finished coroutine" in the crate docs), which
+/// the tombstone frame (see "One check per round trip" in the crate docs), which
 /// [`saved_rsp`](Self::saved_rsp) also reports as 0: nothing to resume. It
 /// is an atomic only so that it can be a plain `static` and be read safely;
 /// the switch itself writes it with a plain `mov`.
@@ -756,7 +772,7 @@ struct SwitchedBack {
     /// rdi: the slot the side that switched back saved itself in: the
     /// coroutine's own on a yield; a slot on its stack that nothing switches
     /// to when its body returned; null from [`coroutine_tombstone`] (it had
-    /// finished before).
+    /// finished before). `resume` reads it only out of line.
     saved_in: *mut u64,
 }
 
@@ -804,6 +820,9 @@ pub struct Yielder {
     caller: *const Context,
     /// The function the trampoline runs.
     body: Body,
+    /// The canary at the bottom of the stack, which `coroutine_main`
+    /// replaces with [`FINISHED`] when the body returns.
+    canary: *mut u64,
 }
 
 impl Yielder {
@@ -857,7 +876,12 @@ impl<'a, const N: usize> Coroutine<'a, N> {
     ) -> Self {
         let base = stack.bottom() as *mut u8;
         let top = stack.top();
-        let yielder = Yielder { own, caller, body };
+        let yielder = Yielder {
+            own,
+            caller,
+            body,
+            canary: base as *mut u64,
+        };
         // The frame a switch pops, lowest address first (rbx is popped
         // first, the continue address last).
         let frame: [u64; FRAME_WORDS] = [
@@ -895,10 +919,9 @@ impl<'a, const N: usize> Coroutine<'a, N> {
     #[inline(always)]
     pub fn resume(&self, value: u64) -> Resumed {
         // No "finished?" check before the switch: a finished coroutine's
-        // slot holds the tombstone, whose code comes straight back here (see
-        // "A finished coroutine" in the crate docs). Nor a load after it:
-        // rdi is the slot the coroutine saved itself in, its own if it
-        // yielded.
+        // slot holds the tombstone, whose code comes straight back here. And
+        // after it only the canary's (see "One check per round trip" in the
+        // crate docs).
         //
         // SAFETY: `own` holds an RSP prepared by `new`, saved by the
         // coroutine's last `suspend`, or the tombstone's; on a stack that
@@ -906,29 +929,28 @@ impl<'a, const N: usize> Coroutine<'a, N> {
         // coroutine always switches back to `caller`: on `suspend`, at the
         // end from `coroutine_main`, and from the tombstone.
         let back = unsafe { call_into(self.caller, self.own, value) };
-        if back.saved_in != self.own.as_ptr() {
+        // The one check on the hot path: a load and a compare with an
+        // immediate. The canary is intact only after a yield: a return
+        // replaced it with `FINISHED` (and it stays so for the tombstone's
+        // resumes), an overflow with whatever it wrote.
+        if self.stack.bottom_word() != CANARY {
             return self.did_not_yield(back);
-        }
-        // The one check left on the hot path: a load and a compare with an
-        // immediate, its panic out of line (`#[cold]`), so that resume stays
-        // small enough to inline into every caller.
-        if !self.stack.canary_intact() {
-            overflowed(self.stack.bottom());
         }
         Resumed::Yielded(back.value)
     }
 
-    /// The rest of [`resume`](Self::resume) when the coroutine did not
-    /// yield: it returned, or it was already finished and the tombstone sent
-    /// us back.
+    /// The rest of [`resume`](Self::resume) when the canary was not intact:
+    /// the body returned (`FINISHED`), the coroutine had finished before and
+    /// the tombstone sent us back (`FINISHED`, rdi = 0), or it overflowed
+    /// its stack (anything else).
     #[cold]
     #[inline(never)]
     fn did_not_yield(&self, back: SwitchedBack) -> Resumed {
+        if self.stack.bottom_word() != FINISHED {
+            overflowed(self.stack.bottom());
+        }
         if back.saved_in.is_null() {
             resumed_finished(self.stack.bottom());
-        }
-        if !self.stack.canary_intact() {
-            overflowed(self.stack.bottom());
         }
         Resumed::Returned(back.value)
     }
@@ -1072,13 +1094,24 @@ unsafe extern "sysv64" fn coroutine_trampoline() -> ! {
 /// resumer for the last time.
 extern "sysv64" fn coroutine_main(yielder: &Yielder, first: u64) -> ! {
     let result = (yielder.body)(yielder, first);
+    // What tells `resume` that we returned, in the word it checks anyway.
+    // An overwritten canary stays as it is, so that the overflow is what
+    // `resume` reports.
+    //
+    // SAFETY: `canary` is the bottom word of the stack we run on, inside it
+    // and aligned; volatile, as every access to it.
+    unsafe {
+        if yielder.canary.read_volatile() == CANARY {
+            yielder.canary.write_volatile(FINISHED);
+        }
+    }
     // From now on a resume continues at the tombstone, not on this stack.
     yielder
         .context()
         .rsp
         .store(&raw const TOMBSTONE as u64, Ordering::Relaxed);
-    // Our final RSP goes to a slot that nobody ever loads; that it is not
-    // our own slot tells `resume` we did not yield.
+    // The switch saves our final RSP somewhere: in a slot that nobody ever
+    // loads.
     let discarded = Context::new();
     // SAFETY: as in `Yielder::suspend`: the resumer is suspended in
     // `caller`. Nothing can switch to `discarded`, so this never returns.

@@ -6,8 +6,8 @@
 
 use core::arch::asm;
 use coroutine_switch::{
-    CANARY, Context, Coroutine, INITIAL_FRAME_SIZE, PAINT, Resumed, STACK_SIZE, Stack, Yielder,
-    switch_back, switch_into,
+    CANARY, Context, Coroutine, FINISHED, INITIAL_FRAME_SIZE, PAINT, Resumed, STACK_SIZE, Stack,
+    Yielder, switch_back, switch_into,
 };
 use std::hint::black_box;
 
@@ -265,6 +265,39 @@ fn an_overwritten_canary_is_caught_at_the_next_switch_back() {
     // SAFETY: the stack and slots are this test's alone.
     let co = unsafe { Coroutine::new(&stack, &own, &main, scribble) };
     co.resume(stack.bottom());
+}
+
+#[test]
+#[should_panic(expected = "overflowed it: its canary was overwritten")]
+fn an_overwritten_canary_is_caught_when_the_body_returns() {
+    fn scribble_and_return(_: &Yielder, bottom: u64) -> u64 {
+        // SAFETY: `bottom` is the bottom word of this coroutine's own stack.
+        unsafe { (bottom as *mut u64).write_volatile(0) };
+        5
+    }
+    let stack = Box::new(BigStack::new());
+    let (own, main) = (Context::new(), Context::new());
+    // SAFETY: the stack and slots are this test's alone.
+    let co = unsafe { Coroutine::new(&stack, &own, &main, scribble_and_return) };
+    // Not `Returned(5)`: the overflow is what is reported.
+    co.resume(stack.bottom());
+}
+
+#[test]
+fn a_return_replaces_the_canary_with_finished() {
+    fn done(_: &Yielder, v: u64) -> u64 {
+        v + 1
+    }
+    let stack = Box::new(BigStack::new());
+    let (own, main) = (Context::new(), Context::new());
+    // SAFETY: the stack and slots are this test's alone.
+    let co = unsafe { Coroutine::new(&stack, &own, &main, done) };
+    assert_eq!(co.resume(6), Resumed::Returned(7));
+    // SAFETY: reading the test's own stack memory while nothing runs on it.
+    let bottom_word = unsafe { *(stack.bottom() as *const u64) };
+    assert_eq!(bottom_word, FINISHED);
+    assert!(stack.canary_intact(), "a finished stack did not overflow");
+    assert!(co.is_finished());
 }
 
 #[test]
