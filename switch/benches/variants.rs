@@ -233,58 +233,66 @@ echo!(v6r_pair_echo, v6r_pair_tramp, v6r_pair_suspend);
 // rbp] from its saved RSP up; main's slot holds its RSP at its return
 // address.
 
-/// The resume of `inline_pair`: rdi = main's slot, rsi = the coroutine's.
-#[inline(always)]
-unsafe fn inline_resume(from: *mut u64, to: *const u64, value: u64) -> u64 {
-    let mut received = value;
-    // SAFETY: `to` holds a suspended `inline_pair` coroutine, which saves
-    // our RSP in `from` and returns here; rbx and rbp are restored by the
-    // pops, everything else is declared clobbered.
-    unsafe {
-        asm!(
-            "push rbp",
-            "push rbx",
-            "mov rdx, [rsi]",
-            "call [rdx]",
-            "pop rbx",
-            "pop rbp",
-            in("rdi") from, in("rsi") to,
-            inlateout("rax") received,
-            lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
-            clobber_abi("sysv64"),
-        )
-    }
-    received
+/// One half of `inline_pair`, as an `asm!` block: rdi = this side's slot,
+/// rsi = the other side's, rax = the value handed across.
+macro_rules! inline_half {
+    ($(#[$doc:meta])* $name:ident, [$($line:literal),+ $(,)?]) => {
+        $(#[$doc])*
+        #[inline(always)]
+        unsafe fn $name(from: *mut u64, to: *const u64, value: u64) -> u64 {
+            let mut received = value;
+            // SAFETY: the lab passes this variant's two slots, the other side
+            // suspended in `to`; it saves our RSP in `from` and continues us
+            // where the block ends. rbx and rbp are pushed and popped by the
+            // blocks, everything else is declared clobbered.
+            unsafe {
+                asm!(
+                    $($line,)+
+                    in("rdi") from, in("rsi") to,
+                    inlateout("rax") received,
+                    lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
+                    clobber_abi("sysv64"),
+                )
+            }
+            received
+        }
+    };
 }
 
-/// The suspend of `inline_pair`: rdi = own slot, rsi = main's.
-#[inline(always)]
-unsafe fn inline_suspend(own: *mut u64, caller: *const u64, value: u64) -> u64 {
-    let mut received = value;
-    // SAFETY: main is suspended in `caller` at its return address; the
-    // next resume `call`s label 2 with rdi = its slot and rdx = our RSP.
-    unsafe {
-        asm!(
-            "push rbp",
-            "push rbx",
-            "lea rcx, [rip + 2f]",
-            "push rcx",
-            "mov [rdi], rsp",
-            "mov rsp, [rsi]",
-            "ret",
-            "2:",
-            "mov [rdi], rsp",
-            "lea rsp, [rdx + 8]",
-            "pop rbx",
-            "pop rbp",
-            in("rdi") own, in("rsi") caller,
-            inlateout("rax") received,
-            lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
-            clobber_abi("sysv64"),
-        )
-    }
-    received
-}
+inline_half!(
+    /// The resume: `call`s the coroutine's continue address, which finishes
+    /// the switch (label 2 below); its `ret` brings us back.
+    inline_resume,
+    [
+        "push rbp",
+        "push rbx",
+        "mov rdx, [rsi]",
+        "call [rdx]",
+        "pop rbx",
+        "pop rbp"
+    ]
+);
+
+inline_half!(
+    /// The suspend: saves [continue, rbx, rbp], returns to main's `call`;
+    /// the next resume `call`s label 2 with rdi = main's slot and rdx = our
+    /// saved RSP.
+    inline_suspend,
+    [
+        "push rbp",
+        "push rbx",
+        "lea rcx, [rip + 2f]",
+        "push rcx",
+        "mov [rdi], rsp",
+        "mov rsp, [rsi]",
+        "ret",
+        "2:",
+        "mov [rdi], rsp",
+        "lea rsp, [rdx + 8]",
+        "pop rbx",
+        "pop rbp",
+    ]
+);
 
 echo!(inline_echo, inline_body_tramp, inline_suspend);
 
