@@ -21,7 +21,8 @@ What it does, in order:
    every run's median.
 4. Prints ours / corosensei for each run (same run, same load) and the goal
    check (issue 17: ours / corosensei <= 0.9, on the lowest medians) as
-   information; the exit code only reflects whether the benchmarks ran.
+   information, and says so when the runs disagree about it; the exit code
+   only reflects whether the benchmarks ran.
 
 Usage: python3 scripts/bench.py [--core N] [--runs N] [--no-run] [--markdown]
   --runs N    criterion runs to take the lowest median of (default 3)
@@ -182,6 +183,15 @@ def main() -> None:
         f"goal: ours / corosensei = {ratio:.2f} (target <= {GOAL}): {verdict} "
         "(information only, not a failure)"
     )
+    per_run = [o / c for o, c in zip(runs["ours"], runs["corosensei"])]
+    if min(per_run) <= GOAL < max(per_run):
+        # On a shared host the runs fall into quiet and busy periods that do
+        # not slow both switches alike (BENCHMARKS.md, "Issue 17, second
+        # pass"): say so rather than let one verdict stand for all.
+        print(
+            f"the runs disagree ({min(per_run):.2f} to {max(per_run):.2f}): the goal is met in "
+            "some and not in others; compare within a run, or with the lab's paired figures"
+        )
 
 
 if __name__ == "__main__":
