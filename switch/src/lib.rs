@@ -147,7 +147,8 @@
 //!
 //! Earlier designs compared rdi with the coroutine's own slot as well (a
 //! second compare and branch per round trip), or loaded the slot before and
-//! after the switch; `BENCHMARKS.md` ("Issue 17") has what each cost.
+//! after the switch; `BENCHMARKS.md` ("The safe API without its loads",
+//! "Issue 17, second pass") has what each cost.
 //!
 //! From the tombstone's `pop`s to its `mov rsp`, RSP points into read-only
 //! memory (four instructions). Nothing is pushed there, but a signal handler
@@ -410,10 +411,10 @@ impl<const N: usize> Default for Stack<N> {
 /// original's `main_context`, `coro1_context` and `coro2_context`.
 ///
 /// 0 means "never set up". A finished coroutine's slot holds the address of
-/// the tombstone frame (see "One check per round trip" in the crate docs), which
-/// [`saved_rsp`](Self::saved_rsp) also reports as 0: nothing to resume. It
-/// is an atomic only so that it can be a plain `static` and be read safely;
-/// the switch itself writes it with a plain `mov`.
+/// the tombstone frame (see "One check per round trip" in the crate docs),
+/// which [`saved_rsp`](Self::saved_rsp) also reports as 0: nothing to
+/// resume. It is an atomic only so that it can be a plain `static` and be
+/// read safely; the switch itself writes it with a plain `mov`.
 #[repr(transparent)]
 pub struct Context {
     rsp: AtomicU64,
