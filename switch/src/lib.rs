@@ -145,9 +145,8 @@
 //!   never 0) means "finished before this resume": the panic "resumed a
 //!   finished coroutine". No check before the switch, and none of the slot.
 //!
-//! Earlier designs compared rdi with the coroutine's own slot as well (a
-//! second compare and branch per round trip), or loaded the slot before and
-//! after the switch; `BENCHMARKS.md` ("The safe API without its loads",
+//! Earlier designs also compared rdi with the own slot, or loaded the slot
+//! around the switch: `BENCHMARKS.md` ("The safe API without its loads",
 //! "Issue 17, second pass") has what each cost.
 //!
 //! From the tombstone's `pop`s to its `mov rsp`, RSP points into read-only
