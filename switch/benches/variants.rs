@@ -262,12 +262,22 @@ macro_rules! inline_half {
 inline_half!(
     /// The resume: `call`s the coroutine's continue address, which finishes
     /// the switch (label 2 below); its `ret` brings us back.
+    ///
+    /// # Safety
+    ///
+    /// `to` must hold a suspended `inline_pair` coroutine that switches back
+    /// through `from`.
     inline_resume,
     [
+        // Our rbp and rbx, which the asm cannot declare clobbered.
         "push rbp",
         "push rbx",
+        // The coroutine's saved RSP, pointing at its continue address.
         "mov rdx, [rsi]",
+        // Push our return address (the RSB entry its `ret` pops) and jump
+        // to that continue address: label 2, or `inline_tramp`.
         "call [rdx]",
+        // Back on our stack: our registers again.
         "pop rbx",
         "pop rbp"
     ]
@@ -277,18 +287,32 @@ inline_half!(
     /// The suspend: saves [continue, rbx, rbp], returns to main's `call`;
     /// the next resume `call`s label 2 with rdi = main's slot and rdx = our
     /// saved RSP.
+    ///
+    /// # Safety
+    ///
+    /// Only from the coroutine, with `caller` holding main's RSP at its
+    /// return address and `own` the coroutine's slot.
     inline_suspend,
     [
+        // Our rbp and rbx, then where to continue: [continue, rbx, rbp].
         "push rbp",
         "push rbx",
         "lea rcx, [rip + 2f]",
         "push rcx",
+        // This side is now its RSP: save it in our slot.
         "mov [rdi], rsp",
+        // main's stack, at the return address its `call` pushed...
         "mov rsp, [rsi]",
+        // ...which this `ret` pops, as the RSB predicts.
         "ret",
+        // Resumed: main's `call` brought us here with rdi = main's slot and
+        // rdx = our saved RSP; [rsp] is main's return address.
         "2:",
+        // main's RSP, return address included, for our next `ret`.
         "mov [rdi], rsp",
+        // Our stack, past the continue address the `call` already used.
         "lea rsp, [rdx + 8]",
+        // Our registers again.
         "pop rbx",
         "pop rbp",
     ]
@@ -298,13 +322,21 @@ echo!(inline_echo, inline_body_tramp, inline_suspend);
 
 /// The first code of an `inline_pair` coroutine, `call`ed by the first
 /// resume: finishes the switch as label 2 does, then the usual trampoline.
+///
+/// # Safety
+///
+/// Only as the continue address of a fresh `inline_pair` stack.
 #[unsafe(naked)]
 unsafe extern "sysv64" fn inline_tramp() -> ! {
     naked_asm!(
+        // main's RSP, at the return address of its `call`, into its slot.
         "mov [rdi], rsp",
+        // The fresh stack, past this function's address.
         "lea rsp, [rdx + 8]",
+        // The fresh frame's rbx and rbp (zeros).
         "pop rbx",
         "pop rbp",
+        // RSP now points at the Slots: the usual trampoline.
         "jmp {t}",
         t = sym inline_body_tramp,
     )
