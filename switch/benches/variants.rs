@@ -22,9 +22,14 @@
 //!   suspend enters with `lea; push; jmp` and leaves with `ret`, which pops
 //!   the address resume's `call` pushed: the return stack buffer predicts it.
 //!
+//! Between `v2_pair` and `real_safe_api`, `v2_pair_canary` adds only the safe
+//! API's one check after the switch (the canary's load, compare and cold
+//! panic) and `v2_pair_canary_enum` also its `Resumed` result: together they
+//! split what the safe API costs over the bare switch into its parts.
+//!
 //! Not part of `make bench`; run with
 //! `taskset -c 1 cargo bench -p coroutine-switch --bench variants`
-//! (about 20 s), or only some of the variants with
+//! (a few seconds), or only some of the variants with
 //! `LAB=real_safe_api,inline_pair` in the environment (corosensei and
 //! `v2_pair` always run: the paired columns divide by them).
 
@@ -396,6 +401,46 @@ fn lab(
     Box::new(move |n| timed!(n, resume(main, own, black_box(1))))
 }
 
+/// Sets up `v2_pair_canary` (`as_enum` false) or `v2_pair_canary_enum`
+/// (true): `v2_pair` and, after every resume, the safe API's one check (the
+/// stack's bottom word against the canary, a cold panic if it differs),
+/// with nothing else of the safe API; `_enum` also hands the value on as a
+/// `Resumed`, as `resume` does. Between `v2_pair` and `real_safe_api`, they
+/// split what the safe API costs into the check and the rest.
+fn canary_lab(as_enum: bool) -> Run {
+    use coroutine_switch::{CANARY, Resumed};
+    let own: *mut u64 = Box::leak(Box::new(0u64));
+    let main: *mut u64 = Box::leak(Box::new(0u64));
+    let stack = leak_stack();
+    stack[0] = CANARY;
+    let bottom: *const u64 = stack.as_ptr();
+    let tramp: unsafe extern "sysv64" fn() -> ! = v2_pair_tramp;
+    let rsp = fresh_stack(stack, Slots { own, caller: main }, tramp as usize as u64, 2);
+    // SAFETY: the slot is this variant's alone.
+    unsafe { *own = rsp };
+    #[cold]
+    #[inline(never)]
+    fn overflowed() -> ! {
+        panic!("the canary was overwritten")
+    }
+    let resume = move |v: u64| {
+        // SAFETY: as in `lab`: both slots are this variant's, the echo loop
+        // is suspended in `own`.
+        let back = unsafe { v2_pair_resume(main, own, v) };
+        // SAFETY: `bottom` is the first word of the leaked stack.
+        if unsafe { bottom.read_volatile() } != CANARY {
+            overflowed();
+        }
+        back
+    };
+    assert_eq!(resume(5), 5);
+    if as_enum {
+        Box::new(move |n| timed!(n, Resumed::Yielded(resume(black_box(1)))))
+    } else {
+        Box::new(move |n| timed!(n, resume(black_box(1))))
+    }
+}
+
 /// Sets up `inline_pair`: [inline_tramp, rbx = 0, rbp = 0] below the Slots.
 fn inline_lab() -> Run {
     let own: *mut u64 = Box::leak(Box::new(0u64));
@@ -512,6 +557,8 @@ fn main() {
         ),
     ));
     variants.push(("inline_pair", inline_lab()));
+    variants.push(("v2_pair_canary", canary_lab(false)));
+    variants.push(("v2_pair_canary_enum", canary_lab(true)));
     variants.push((
         "v6r_jmp",
         // SAFETY: `lab` only resumes its own suspended echo loop.
