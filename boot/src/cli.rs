@@ -16,7 +16,14 @@ use std::path::PathBuf;
 /// reports failure, panics, triple-faults or times out, 2 for usage or
 /// environment errors, 130 after Ctrl-C.
 #[derive(Debug, Parser)]
-#[command(name = "boot", version)]
+// The usage line written out: clap's own, in an error, lists the flags given
+// and the one it suggests for a mistyped flag (`boot --uefi --bochs …` after
+// `--uefi --bogus`, a combination that is itself refused).
+#[command(
+    name = "boot",
+    version,
+    override_usage = "boot [OPTIONS] [KERNEL_ELF] [-- <QEMU_ARGS>...]"
+)]
 pub struct Args {
     /// The kernel ELF to boot; built with `cargo kbuild --bin NAME` when omitted.
     #[arg(value_name = "KERNEL_ELF")]
@@ -210,6 +217,17 @@ mod tests {
             parse(&["--frobnicate"]).unwrap_err().kind(),
             ErrorKind::UnknownArgument
         );
+    }
+
+    #[test]
+    fn an_unknown_flags_usage_line_is_the_plain_one() {
+        let error = parse(&["--uefi", "--bogus"]).unwrap_err().to_string();
+        assert!(error.contains("unexpected argument '--bogus'"), "{error}");
+        assert!(
+            error.contains("Usage: boot [OPTIONS] [KERNEL_ELF] [-- <QEMU_ARGS>...]"),
+            "{error}"
+        );
+        assert!(!error.contains("Usage: boot --"), "{error}");
     }
 
     #[test]
