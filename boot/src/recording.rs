@@ -372,6 +372,31 @@ impl Recording {
             dir.display(),
             self.manifest.shift
         );
+        if let Some(note) = self.rebuilt_since() {
+            eprintln!("boot: {note}");
+        }
+    }
+
+    /// For a replay: a note when the kernel ELF the recording was made from
+    /// has changed since. The replay still runs the recorded copy, exactly;
+    /// but gdb reads today's source files for it, and a user who rebuilt may
+    /// expect the new build. Nothing when that file is gone.
+    pub fn rebuilt_since(&self) -> Option<String> {
+        if self.direction != Direction::Replay {
+            return None;
+        }
+        let kernel = &self.manifest.kernel;
+        let now = sha256_of(&kernel.from).ok()?;
+        (now != kernel.sha256).then(|| {
+            format!(
+                "note: {} has changed since this recording (sha256 {}, recorded {}): \
+                 this replays the recorded kernel, and gdb shows today's sources for it; \
+                 --record records the new one",
+                kernel.from.display(),
+                short(&now),
+                short(&kernel.sha256)
+            )
+        })
     }
 
     /// For a recording, notes how many serial ports QEMU's command line
@@ -702,6 +727,29 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn a_replay_notes_a_kernel_rebuilt_since_the_recording() {
+        let dir = tempfile::tempdir().unwrap();
+        let recording = fake_recording(dir.path());
+        assert_eq!(recording.rebuilt_since(), None, "recording, not replaying");
+        let qemu = crate::discover::find_qemu().unwrap();
+        let open = || Recording::open(&dir.path().join("rec"), &qemu, None, false).unwrap();
+        assert_eq!(open().rebuilt_since(), None, "the same kernel");
+        let source = dir.path().join("src/kernel");
+        std::fs::write(&source, b"elf, rebuilt").unwrap();
+        let note = open().rebuilt_since().expect("a note");
+        assert!(
+            note.contains(&format!(
+                "{} has changed since this recording",
+                source.display()
+            )),
+            "{note}"
+        );
+        assert!(note.contains("this replays the recorded kernel"), "{note}");
+        std::fs::remove_file(&source).unwrap();
+        assert_eq!(open().rebuilt_since(), None, "nothing to compare with");
     }
 
     #[test]
