@@ -22,6 +22,9 @@
 //!   suspend enters with `lea; push; jmp` and leaves with `ret`, which pops
 //!   the address resume's `call` pushed: the return stack buffer predicts it.
 //!
+//! `half_inline` is `v2_pair` with the suspend's switch inline (the resume
+//! still `call`s `switch_into`); `inline_pair` has both halves inline.
+//!
 //! Between `v2_pair` and `real_safe_api`, `v2_pair_canary` adds only the safe
 //! API's one check after the switch (the canary's load, compare and cold
 //! panic) and `v2_pair_canary_enum` also its `Resumed` result: together they
@@ -325,6 +328,43 @@ inline_half!(
 
 echo!(inline_echo, inline_body_tramp, inline_suspend);
 
+// --- `half_inline`: halfway between `v2_pair` and `inline_pair`. The
+// resume still `call`s the crate's naked `switch_into`; the suspend does
+// `switch_back`'s work inline (one taken branch per round trip fewer than
+// `v2_pair`: no `jmp` into a switch). A suspended coroutine's frame is the
+// one `switch_into` pops: [rbx, rbp, continue] from its saved RSP up.
+entry!(half_resume, call, switch_into, r12_r15_clobbered);
+inline_half!(
+    /// The suspend: pushes [continue, rbp, rbx], saves RSP in `from`, and
+    /// returns to main through the frame `switch_into` left on its stack.
+    ///
+    /// # Safety
+    ///
+    /// Only from a `half_inline` coroutine, with `to` holding main's RSP
+    /// as `switch_into` saved it and `from` the coroutine's slot.
+    half_suspend,
+    [
+        // Where `switch_into`'s `pop rcx; jmp rcx` will continue us.
+        "lea rcx, [rip + 2f]",
+        "push rcx",
+        // Our rbp and rbx, in the order `switch_into` pops them.
+        "push rbp",
+        "push rbx",
+        // This side is now its RSP: save it in our slot.
+        "mov [rdi], rsp",
+        // main's stack, at the frame `switch_into` pushed.
+        "mov rsp, [rsi]",
+        // main's registers again.
+        "pop rbx",
+        "pop rbp",
+        // Pops the return address of main's `call`: predicted.
+        "ret",
+        // Resumed: `switch_into` restored our registers and jumped here.
+        "2:",
+    ]
+);
+echo!(half_echo, half_tramp, half_suspend);
+
 /// The first code of an `inline_pair` coroutine, `call`ed by the first
 /// resume: finishes the switch as label 2 does, then the usual trampoline.
 ///
@@ -557,6 +597,11 @@ fn main() {
         ),
     ));
     variants.push(("inline_pair", inline_lab()));
+    variants.push((
+        "half_inline",
+        // SAFETY: `lab` only resumes its own suspended echo loop.
+        lab(|f, t, v| unsafe { half_resume(f, t, v) }, half_tramp, 2),
+    ));
     variants.push(("v2_pair_canary", canary_lab(false)));
     variants.push(("v2_pair_canary_enum", canary_lab(true)));
     variants.push((
