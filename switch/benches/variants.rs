@@ -452,10 +452,12 @@ fn canary_lab(as_enum: bool) -> Run {
     let own: *mut u64 = Box::leak(Box::new(0u64));
     let main: *mut u64 = Box::leak(Box::new(0u64));
     let stack = leak_stack();
-    stack[0] = CANARY;
-    let bottom: *const u64 = stack.as_ptr();
     let tramp: unsafe extern "sysv64" fn() -> ! = v2_pair_tramp;
     let rsp = fresh_stack(stack, Slots { own, caller: main }, tramp as usize as u64, 2);
+    stack[0] = CANARY;
+    // Taken last: from here on only the coroutine and this pointer touch the
+    // stack.
+    let bottom: *const u64 = stack.as_ptr();
     // SAFETY: the slot is this variant's alone.
     unsafe { *own = rsp };
     #[cold]
