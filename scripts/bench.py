@@ -29,7 +29,11 @@ What it does, in order:
    timed with rdtsc. Criterion measures one switch for seconds, then the next,
    and this host's speed drifts by up to 2x over seconds; the lab's ratio of
    two switches within one round of a few milliseconds does not see that
-   drift. Prints the median of those paired ratios per run, beside
+   drift. The lab is built with every loop aligned to 64 bytes
+   (`-C llvm-args=-align-loops=64`, in target/lab-aligned): where the linker
+   happens to put the timed loops moved its ratios by up to 20 % from build
+   to build, aligned they stay within a few % (BENCHMARKS.md, "Issue 17,
+   fourth pass"). Prints the median of those paired ratios per run, beside
    criterion's.
 
 Usage: python3 scripts/bench.py [--core N] [--runs N] [--no-run] [--markdown]
@@ -83,15 +87,24 @@ def cargo_bench(name: str, core: int, capture: bool) -> str:
     return result.stdout or ""
 
 
+# The lab's build (step 5): its own target directory, so that the flag does
+# not rebuild target/ for everything else.
+LAB_ENV = {
+    "LAB": "real_safe_api",
+    "RUSTFLAGS": (os.environ.get("RUSTFLAGS", "") + " -C llvm-args=-align-loops=64").strip(),
+    "CARGO_TARGET_DIR": str(ROOT / "target" / "lab-aligned"),
+}
+
+
 def lab_paired(core: int) -> dict[str, float]:
     """Runs the lab with the safe API only; returns, for `real_safe_api` and
     the bare `v2_pair`, the median over the rounds of each round's ratio to
     corosensei (its "/ corosensei, paired" column)."""
     cmd = pinned(["cargo", "bench", "-p", "coroutine-switch", "--bench", "variants"], core)
-    print("$ LAB=real_safe_api " + " ".join(cmd), file=sys.stderr, flush=True)
+    shown = " ".join(f"{k}={v!r}" if " " in v else f"{k}={v}" for k, v in LAB_ENV.items())
+    print(f"$ {shown} " + " ".join(cmd), file=sys.stderr, flush=True)
     result = subprocess.run(
-        cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE,
-        env={**os.environ, "LAB": "real_safe_api"},
+        cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE, env={**os.environ, **LAB_ENV}
     )
     if result.returncode != 0:
         sys.exit(f"bench.py: the lab ({' '.join(cmd)}) failed with exit code {result.returncode}")
@@ -218,7 +231,7 @@ def main() -> None:
         # The same kind of figure as the line above, without the drift
         # between one criterion benchmark and the next (step 5).
         print(
-            "paired in the lab (61 interleaved rounds), ours / corosensei in each run: "
+            "paired in the lab (61 interleaved rounds, loops aligned), ours / corosensei in each run: "
             + ", ".join(f"{lab['real_safe_api']:.2f}" for lab in labs)
             + "; the bare switch (v2_pair) / corosensei: "
             + ", ".join(f"{lab['v2_pair']:.2f}" for lab in labs)

@@ -30,11 +30,18 @@
 //! panic) and `v2_pair_canary_enum` also its `Resumed` result: together they
 //! split what the safe API costs over the bare switch into its parts.
 //!
-//! Not part of `make bench`; run with
-//! `taskset -c 1 cargo bench -p coroutine-switch --bench variants`
+//! Run with `taskset -c 1 cargo bench -p coroutine-switch --bench variants`
 //! (a few seconds), or only some of the variants with
 //! `LAB=real_safe_api,inline_pair` in the environment (corosensei and
-//! `v2_pair` always run: the paired columns divide by them).
+//! `v2_pair` always run: the paired columns divide by them). `make bench`
+//! runs it with `LAB=real_safe_api` for its paired figure.
+//!
+//! Where the linker puts the timed loops moves the ratios by up to 20 %
+//! between builds that differ in nothing else (`LAB_PAD` below). To compare
+//! designs, build with every loop aligned to 64 bytes, as `make bench` does:
+//! `RUSTFLAGS="-C llvm-args=-align-loops=64" CARGO_TARGET_DIR=target/lab-aligned`
+//! in front of the command (its own target directory, so that the flag does
+//! not rebuild target/).
 
 use std::arch::x86_64::{_mm_lfence, _rdtsc};
 use std::arch::{asm, naked_asm};
