@@ -23,7 +23,9 @@
 //!   the address resume's `call` pushed: the return stack buffer predicts it.
 //!
 //! `half_inline` is `v2_pair` with the suspend's switch inline (the resume
-//! still `call`s `switch_into`); `inline_pair` has both halves inline.
+//! still `call`s `switch_into`); `inline_pair` has both halves inline, and
+//! `inline_pair_canary_enum` adds to it what `v2_pair_canary_enum` adds to
+//! `v2_pair` (below): the safe API as it would be with the switch inline.
 //!
 //! Between `v2_pair` and `real_safe_api`, `v2_pair_canary` adds only the safe
 //! API's one check after the switch (the canary's load, compare and cold
@@ -491,7 +493,11 @@ fn canary_lab(as_enum: bool) -> Run {
 }
 
 /// Sets up `inline_pair`: [inline_tramp, rbx = 0, rbp = 0] below the Slots.
-fn inline_lab() -> Run {
+/// With `safe_api_parts`, each resume also pays what the safe API adds to
+/// the bare switch, exactly as `v2_pair_canary_enum` does: the canary's
+/// check and the `Resumed` result (`inline_pair_canary_enum`).
+fn inline_lab(safe_api_parts: bool) -> Run {
+    use coroutine_switch::{CANARY, Resumed};
     let own: *mut u64 = Box::leak(Box::new(0u64));
     let main: *mut u64 = Box::leak(Box::new(0u64));
     let stack = leak_stack();
@@ -501,18 +507,38 @@ fn inline_lab() -> Run {
     stack[len - 7] = inline_tramp as *const () as u64;
     stack[len - 6] = 0;
     stack[len - 5] = 0;
+    stack[0] = CANARY;
     // SAFETY: the slot is this variant's alone.
     unsafe { *own = stack.as_ptr() as u64 + ((len - 7) * 8) as u64 };
+    // Taken last, as in `canary_lab`.
+    let bottom: *const u64 = stack.as_ptr();
     // SAFETY: `own` holds the fresh frame above; the echo loop switches back
     // through `main` and is suspended in `own` after every round trip.
     assert_eq!(unsafe { inline_resume(main, own, 5) }, 5);
-    Box::new(move |n| {
-        timed!(
-            n,
-            // SAFETY: as for the first resume above.
-            unsafe { inline_resume(main, own, black_box(1)) }
-        )
-    })
+    if !safe_api_parts {
+        return Box::new(move |n| {
+            timed!(
+                n,
+                // SAFETY: as for the first resume above.
+                unsafe { inline_resume(main, own, black_box(1)) }
+            )
+        });
+    }
+    #[cold]
+    #[inline(never)]
+    fn overflowed() -> ! {
+        panic!("the canary was overwritten")
+    }
+    let resume = move |v: u64| {
+        // SAFETY: as for the first resume above.
+        let back = unsafe { inline_resume(main, own, v) };
+        // SAFETY: `bottom` is the first word of the leaked stack.
+        if unsafe { bottom.read_volatile() } != CANARY {
+            overflowed();
+        }
+        Resumed::Yielded(back)
+    };
+    Box::new(move |n| timed!(n, resume(black_box(1))))
 }
 
 /// `LAB_PAD=K` at build time puts K bytes before this benchmark's code,
@@ -605,7 +631,8 @@ fn main() {
             2,
         ),
     ));
-    variants.push(("inline_pair", inline_lab()));
+    variants.push(("inline_pair", inline_lab(false)));
+    variants.push(("inline_pair_canary_enum", inline_lab(true)));
     variants.push((
         "half_inline",
         // SAFETY: `lab` only resumes its own suspended echo loop.
