@@ -37,6 +37,9 @@ def instructions(which: str, n: int) -> int:
 
 
 def main() -> None:
+    if sys.argv[1:] in (["-h"], ["--help"]):
+        print(__doc__)
+        return
     if len(sys.argv) > 1:
         print("usage: python3 scripts/icount.py (no arguments)", file=sys.stderr)
         sys.exit(2)

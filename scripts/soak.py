@@ -56,6 +56,9 @@ def boot_once(kernel: Path, timeout: int) -> str:
 
 
 def main() -> int:
+    if sys.argv[1:2] in (["-h"], ["--help"]):
+        print(__doc__)
+        return 0
     runs_text = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("N") or "100"
     try:
         runs = int(runs_text)
