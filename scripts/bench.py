@@ -24,9 +24,9 @@ What it does, in order:
    information, and says so when the runs disagree about it; the exit code
    only reflects whether the benchmarks ran.
 5. After each criterion run, runs the design lab once with only the safe API
-   (`LAB=real_safe_api cargo bench --bench variants`): 61 interleaved rounds
-   in which ours, the bare switch and corosensei each run 200 000 round trips,
-   timed with rdtsc. Criterion measures one switch for seconds, then the next,
+   (`LAB=real_safe_api cargo bench --bench variants`): interleaved rounds in
+   which ours, the bare switch and corosensei each run the same number of
+   round trips, timed with rdtsc (switch/benches/variants.rs). Criterion measures one switch for seconds, then the next,
    and this host's speed drifts by up to 2x over seconds; the lab's ratio of
    two switches within one round of a few milliseconds does not see that
    drift. The lab is built with every loop aligned to 64 bytes
@@ -49,6 +49,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -101,7 +102,7 @@ def lab_paired(core: int) -> dict[str, float]:
     the bare `v2_pair`, the median over the rounds of each round's ratio to
     corosensei (its "/ corosensei, paired" column)."""
     cmd = pinned(["cargo", "bench", "-p", "coroutine-switch", "--bench", "variants"], core)
-    shown = " ".join(f"{k}={v!r}" if " " in v else f"{k}={v}" for k, v in LAB_ENV.items())
+    shown = " ".join(f"{k}={shlex.quote(v)}" for k, v in LAB_ENV.items())
     print(f"$ {shown} " + " ".join(cmd), file=sys.stderr, flush=True)
     result = subprocess.run(
         cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE, env={**os.environ, **LAB_ENV}
@@ -231,7 +232,7 @@ def main() -> None:
         # The same kind of figure as the line above, without the drift
         # between one criterion benchmark and the next (step 5).
         print(
-            "paired in the lab (61 interleaved rounds, loops aligned), ours / corosensei in each run: "
+            "paired in the lab (interleaved rounds, loops aligned), ours / corosensei in each run: "
             + ", ".join(f"{lab['real_safe_api']:.2f}" for lab in labs)
             + "; the bare switch (v2_pair) / corosensei: "
             + ", ".join(f"{lab['v2_pair']:.2f}" for lab in labs)
