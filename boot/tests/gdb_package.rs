@@ -8,25 +8,10 @@
 
 mod common;
 
-use common::{output_within, workspace_root};
+use common::{output_within, run_within_a_minute, said, workspace_root};
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-/// Runs `command` to completion (killed past a minute); its output.
-fn run(mut command: Command, what: &str) -> Output {
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {what} (make setup installs it): {e}"));
-    output_within(child, Duration::from_secs(60), what)
-}
-
-fn text(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
-}
 
 #[test]
 fn the_packages_unit_tests_pass() {
@@ -34,11 +19,11 @@ fn the_packages_unit_tests_pass() {
     command
         .args(["-m", "unittest", "discover", "-s", "tests", "-t", "."])
         .current_dir(workspace_root().join("gdb"));
-    let output = run(command, "python3");
-    let said = text(&output);
-    assert!(output.status.success(), "{said}");
+    let output = run_within_a_minute(command, "python3");
+    let printed = said(&output);
+    assert!(output.status.success(), "{printed}");
     // unittest's summary: "Ran N tests in ...", then "OK".
-    let ran: u32 = said
+    let ran: u32 = printed
         .lines()
         .find_map(|l| {
             l.strip_prefix("Ran ")?
@@ -47,8 +32,8 @@ fn the_packages_unit_tests_pass() {
                 .parse()
                 .ok()
         })
-        .unwrap_or_else(|| panic!("no summary from unittest:\n{said}"));
-    assert!(ran >= 20, "only {ran} tests ran:\n{said}");
+        .unwrap_or_else(|| panic!("no summary from unittest:\n{printed}"));
+    assert!(ran >= 20, "only {ran} tests ran:\n{printed}");
 }
 
 /// The Python between `python` and `end` in gdb/kernel.gdb.
@@ -66,9 +51,9 @@ fn pyflakes_finds_nothing() {
     command
         .args(["coro", "tests"])
         .current_dir(workspace_root().join("gdb"));
-    let output = run(command, "pyflakes3");
-    assert!(output.status.success(), "{}", text(&output));
-    assert_eq!(text(&output), "");
+    let output = run_within_a_minute(command, "pyflakes3");
+    assert!(output.status.success(), "{}", said(&output));
+    assert_eq!(said(&output), "");
 
     // The loader, on stdin (pyflakes reads it when given no file).
     let mut child = Command::new("pyflakes3")
@@ -84,8 +69,8 @@ fn pyflakes_finds_nothing() {
         .write_all(loader().as_bytes())
         .expect("write to pyflakes3");
     let output = output_within(child, Duration::from_secs(60), "pyflakes3");
-    assert!(output.status.success(), "{}", text(&output));
-    assert_eq!(text(&output), "");
+    assert!(output.status.success(), "{}", said(&output));
+    assert_eq!(said(&output), "");
 }
 
 /// Runs `gdb -batch` on the kernel ELF (no QEMU: gdb reads the ELF's own
@@ -105,7 +90,7 @@ fn gdb_on_the_elf(before: &[&str], after: &[&str]) -> String {
     for c in after {
         command.args(["-ex", c]);
     }
-    text(&run(command, "gdb"))
+    said(&run_within_a_minute(command, "gdb"))
 }
 
 /// The names in gdb's `__main__`, on a line `PREFIX [...]`.

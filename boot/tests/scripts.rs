@@ -6,9 +6,8 @@
 
 mod common;
 
-use common::{output_within, workspace_root};
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use common::{run_within_a_minute, said, workspace_root};
+use std::process::{Command, Output};
 
 /// The scripts, found rather than listed, so that a new one is checked too.
 fn scripts() -> Vec<String> {
@@ -24,20 +23,13 @@ fn scripts() -> Vec<String> {
     names
 }
 
+/// `program args` in scripts/.
 fn run(program: &str, args: &[&str]) -> Output {
-    let child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
-        .current_dir(workspace_root().join("scripts"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {program} (make setup installs it): {e}"));
-    output_within(child, Duration::from_secs(60), program)
-}
-
-fn text(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+        .current_dir(workspace_root().join("scripts"));
+    run_within_a_minute(command, program)
 }
 
 #[test]
@@ -45,20 +37,20 @@ fn pyflakes_finds_nothing_in_the_scripts() {
     let names = scripts();
     let args: Vec<&str> = names.iter().map(String::as_str).collect();
     let output = run("pyflakes3", &args);
-    assert!(output.status.success(), "{}", text(&output));
-    assert_eq!(text(&output), "");
+    assert!(output.status.success(), "{}", said(&output));
+    assert_eq!(said(&output), "");
 }
 
 #[test]
 fn every_script_prints_its_usage_for_help() {
     for name in scripts() {
         let output = run("python3", &[&name, "--help"]);
-        let said = text(&output);
-        assert!(output.status.success(), "{name} --help:\n{said}");
+        let usage = said(&output);
+        assert!(output.status.success(), "{name} --help:\n{usage}");
         // Every script's usage names the script itself.
         assert!(
-            said.contains("sage") && said.contains(name.as_str()),
-            "{name} --help does not show its usage:\n{said}"
+            usage.contains("sage") && usage.contains(name.as_str()),
+            "{name} --help does not show its usage:\n{usage}"
         );
     }
 }

@@ -249,3 +249,21 @@ pub fn output_within(child: Child, limit: Duration, what: &str) -> Output {
         }
     }
 }
+
+/// Runs `command` (stdin closed) to completion, killed and the test failed
+/// past a minute; `what` names it in the messages, and a program that does
+/// not start is one `make setup` installs.
+pub fn run_within_a_minute(mut command: Command, what: &str) -> Output {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {what} (make setup installs it): {e}"));
+    output_within(child, Duration::from_secs(60), what)
+}
+
+/// Everything `output` printed, stdout then stderr.
+pub fn said(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+}
