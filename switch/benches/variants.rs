@@ -579,23 +579,43 @@ fn main() {
     let mut variants: Vec<(&str, Run)> = Vec::new();
 
     // The crate's own switch through its safe API: what `round_trip/ours`
-    // measures.
+    // measures, and the same used as a caller uses it (`_match`, below).
     {
-        use coroutine_switch::{Context, Coroutine, Stack, Yielder};
+        use coroutine_switch::{Context, Coroutine, Resumed, Stack, Yielder};
         fn echo(y: &Yielder, mut v: u64) -> u64 {
             loop {
                 v = y.suspend(v);
             }
         }
-        let stack: &'static Stack<STACK_BYTES> = Box::leak(Box::new(Stack::new()));
-        let own: &'static Context = Box::leak(Box::new(Context::new()));
-        let main: &'static Context = Box::leak(Box::new(Context::new()));
-        // SAFETY: the stack and slots are this benchmark's alone.
-        let co = unsafe { Coroutine::new(stack, own, main, echo) };
-        co.resume(0);
+        let started = || {
+            let stack: &'static Stack<STACK_BYTES> = Box::leak(Box::new(Stack::new()));
+            let own: &'static Context = Box::leak(Box::new(Context::new()));
+            let main: &'static Context = Box::leak(Box::new(Context::new()));
+            // SAFETY: the stack and slots are this coroutine's alone.
+            let co = unsafe { Coroutine::new(stack, own, main, echo) };
+            co.resume(0);
+            co
+        };
+        let co = started();
         variants.push((
             "real_safe_api",
             Box::new(move |n| timed!(n, co.resume(black_box(1)))),
+        ));
+        // The result matched rather than handed to `black_box` whole: a
+        // caller branches on the kind and keeps the value, so only the value
+        // is stored, as in `v2_pair` (see "Issue 17, fourth pass").
+        let co = started();
+        variants.push((
+            "real_safe_api_match",
+            Box::new(move |n| {
+                timed!(
+                    n,
+                    match co.resume(black_box(1)) {
+                        Resumed::Yielded(v) => v,
+                        Resumed::Returned(_) => unreachable!("the echo loop never returns"),
+                    }
+                )
+            }),
         ));
     }
     variants.push((
@@ -669,6 +689,32 @@ fn main() {
         variants.push((
             "corosensei",
             Box::new(move |n| timed!(n, co.resume(black_box(1)))),
+        ));
+    }
+    {
+        // corosensei's result matched, as `real_safe_api_match` matches ours.
+        use corosensei::stack::DefaultStack;
+        use corosensei::{Coroutine, CoroutineResult, Yielder};
+        let stack = DefaultStack::new(STACK_BYTES).expect("stack");
+        let mut co = Coroutine::with_stack(stack, |y: &Yielder<u64, u64>, mut v: u64| -> u64 {
+            loop {
+                v = y.suspend(v);
+            }
+        });
+        co.resume(0);
+        // Never dropped, as above.
+        let co = Box::leak(Box::new(co));
+        variants.push((
+            "corosensei_match",
+            Box::new(move |n| {
+                timed!(
+                    n,
+                    match co.resume(black_box(1)) {
+                        CoroutineResult::Yield(v) => v,
+                        CoroutineResult::Return(_) => unreachable!("the echo loop never returns"),
+                    }
+                )
+            }),
         ));
     }
     {
