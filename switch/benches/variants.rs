@@ -31,6 +31,8 @@
 //! API's one check after the switch (the canary's load, compare and cold
 //! panic) and `v2_pair_canary_enum` also its `Resumed` result: together they
 //! split what the safe API costs over the bare switch into its parts.
+//! `real_safe_api_match` and `corosensei_match` match each result, as a
+//! caller does, instead of handing it to `black_box` whole.
 //!
 //! Run with `taskset -c 1 cargo bench -p coroutine-switch --bench variants`
 //! (a few seconds), or only some of the variants with
@@ -674,36 +676,28 @@ fn main() {
             6,
         ),
     ));
+    // corosensei, black-boxed as `round_trip/corosensei` measures it, and
+    // matched (`_match`) as `real_safe_api_match` matches ours.
     {
         use corosensei::stack::DefaultStack;
-        use corosensei::{Coroutine, Yielder};
-        let stack = DefaultStack::new(STACK_BYTES).expect("stack");
-        let mut co = Coroutine::with_stack(stack, |y: &Yielder<u64, u64>, mut v: u64| -> u64 {
-            loop {
-                v = y.suspend(v);
-            }
-        });
-        co.resume(0);
-        // Never dropped: it loops forever, and dropping would unwind it.
-        let co = Box::leak(Box::new(co));
+        use corosensei::{Coroutine, CoroutineResult, Yielder};
+        let started = || {
+            let stack = DefaultStack::new(STACK_BYTES).expect("stack");
+            let mut co = Coroutine::with_stack(stack, |y: &Yielder<u64, u64>, mut v: u64| -> u64 {
+                loop {
+                    v = y.suspend(v);
+                }
+            });
+            co.resume(0);
+            // Never dropped: it loops forever, and dropping would unwind it.
+            Box::leak(Box::new(co))
+        };
+        let co = started();
         variants.push((
             "corosensei",
             Box::new(move |n| timed!(n, co.resume(black_box(1)))),
         ));
-    }
-    {
-        // corosensei's result matched, as `real_safe_api_match` matches ours.
-        use corosensei::stack::DefaultStack;
-        use corosensei::{Coroutine, CoroutineResult, Yielder};
-        let stack = DefaultStack::new(STACK_BYTES).expect("stack");
-        let mut co = Coroutine::with_stack(stack, |y: &Yielder<u64, u64>, mut v: u64| -> u64 {
-            loop {
-                v = y.suspend(v);
-            }
-        });
-        co.resume(0);
-        // Never dropped, as above.
-        let co = Box::leak(Box::new(co));
+        let co = started();
         variants.push((
             "corosensei_match",
             Box::new(move |n| {
