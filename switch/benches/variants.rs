@@ -452,6 +452,25 @@ fn lab(
     Box::new(move |n| timed!(n, resume(main, own, black_box(1))))
 }
 
+/// `resume`, then exactly the safe API's check after a switch: the load of
+/// the canary at `bottom` (the first word of a leaked lab stack), a compare
+/// with `CANARY` and a cold panic.
+fn canary_checked(bottom: *const u64, resume: impl Fn(u64) -> u64) -> impl Fn(u64) -> u64 {
+    #[cold]
+    #[inline(never)]
+    fn overflowed() -> ! {
+        panic!("the canary was overwritten")
+    }
+    move |v| {
+        let back = resume(v);
+        // SAFETY: `bottom` is the first word of a leaked stack, never freed.
+        if unsafe { bottom.read_volatile() } != coroutine_switch::CANARY {
+            overflowed();
+        }
+        back
+    }
+}
+
 /// Sets up `v2_pair_canary` (`as_enum` false) or `v2_pair_canary_enum`
 /// (true): `v2_pair` and, after every resume, the safe API's one check (the
 /// stack's bottom word against the canary, a cold panic if it differs),
@@ -471,21 +490,11 @@ fn canary_lab(as_enum: bool) -> Run {
     let bottom: *const u64 = stack.as_ptr();
     // SAFETY: the slot is this variant's alone.
     unsafe { *own = rsp };
-    #[cold]
-    #[inline(never)]
-    fn overflowed() -> ! {
-        panic!("the canary was overwritten")
-    }
-    let resume = move |v: u64| {
+    let resume = canary_checked(bottom, move |v| {
         // SAFETY: as in `lab`: both slots are this variant's, the echo loop
         // is suspended in `own`.
-        let back = unsafe { v2_pair_resume(main, own, v) };
-        // SAFETY: `bottom` is the first word of the leaked stack.
-        if unsafe { bottom.read_volatile() } != CANARY {
-            overflowed();
-        }
-        back
-    };
+        unsafe { v2_pair_resume(main, own, v) }
+    });
     assert_eq!(resume(5), 5);
     if as_enum {
         Box::new(move |n| timed!(n, Resumed::Yielded(resume(black_box(1)))))
@@ -526,21 +535,11 @@ fn inline_lab(safe_api_parts: bool) -> Run {
             )
         });
     }
-    #[cold]
-    #[inline(never)]
-    fn overflowed() -> ! {
-        panic!("the canary was overwritten")
-    }
-    let resume = move |v: u64| {
+    let resume = canary_checked(bottom, move |v| {
         // SAFETY: as for the first resume above.
-        let back = unsafe { inline_resume(main, own, v) };
-        // SAFETY: `bottom` is the first word of the leaked stack.
-        if unsafe { bottom.read_volatile() } != CANARY {
-            overflowed();
-        }
-        Resumed::Yielded(back)
-    };
-    Box::new(move |n| timed!(n, resume(black_box(1))))
+        unsafe { inline_resume(main, own, v) }
+    });
+    Box::new(move |n| timed!(n, Resumed::Yielded(resume(black_box(1)))))
 }
 
 /// `LAB_PAD=K` at build time puts K bytes before this benchmark's code,
