@@ -34,7 +34,7 @@
 use crate::elf::Symbols;
 use crate::error::{EXIT_INTERRUPTED, Failure};
 use crate::paths::shown;
-use crate::serial::{self, FirmwareFilter, Tail};
+use crate::serial::{self, Endings, FirmwareFilter, Tail};
 use crate::{discover, signals, status};
 use protocol::ExitCode;
 use protocol::event::Event;
@@ -524,7 +524,14 @@ impl Bochs {
         let forwarder = debug.is_none().then(|| {
             let com1 = Follow::new(&files.serial, Arc::clone(&stop_forwarding));
             let tail = Arc::clone(&tail);
-            std::thread::spawn(move || serial::forward(com1, FirmwareFilter::new(false), &tail))
+            std::thread::spawn(move || {
+                serial::forward(
+                    com1,
+                    FirmwareFilter::new(false),
+                    Endings::for_stdout(),
+                    &tail,
+                )
+            })
         });
         Ok(Bochs {
             child,

@@ -6,7 +6,7 @@
 
 use crate::error::Failure;
 use crate::firmware::{Firmware, Ovmf};
-use crate::serial::{self, FirmwareFilter, Tail};
+use crate::serial::{self, Endings, FirmwareFilter, Tail};
 use crate::signals;
 use crate::status::Outcome;
 use std::ffi::OsString;
@@ -167,7 +167,9 @@ impl Qemu {
         let forwarder = child.stdout.take().map(|stdout| {
             let tail = Arc::clone(&tail);
             let filter = FirmwareFilter::new(config.firmware.is_uefi());
-            std::thread::spawn(move || serial::forward(stdout, filter, &tail))
+            std::thread::spawn(move || {
+                serial::forward(stdout, filter, Endings::for_stdout(), &tail)
+            })
         });
         let killed_by_gdb = Arc::new(AtomicBool::new(false));
         let stderr_forwarder = child.stderr.take().map(|stderr| {
