@@ -47,6 +47,15 @@ def symbol_in(formatted):
     return name if plus and offset.isdigit() else inside
 
 
+def symbol_and_offset(formatted):
+    """`name+offset` from gdb's `0x... <name+offset>`, `name` alone at its
+    first byte, None when gdb knows no symbol there."""
+    name = symbol_in(formatted)
+    if name is None:
+        return None
+    return formatted[formatted.find(" <") + 2 : -1]
+
+
 def kind_word(value):
     """The word the event lines and the transcript use for a switch kind,
     from gdb's text of the Rust enum (`protocol::event::Kind::Resume`:
