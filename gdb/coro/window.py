@@ -8,6 +8,8 @@ is, and a `*` (and reverse video) on what changed since the previous stop.
 `layout coro` puts it between the disassembly and the command line.
 """
 
+import textwrap
+
 import gdb
 
 from . import kernel, view
@@ -50,7 +52,7 @@ def read():
 
 def lines(now, before, width):
     if isinstance(now, str):
-        return [(view.fit("coro: " + now, width), False)]
+        return [(line, False) for line in textwrap.wrap("coro: " + now, width)]
     return view.render(now, before, width)
 
 
