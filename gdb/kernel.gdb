@@ -89,3 +89,4 @@ continue
 # after it fast (`help coro snapshot`); in a live session this does nothing.
 coro snapshot _start
 coro break
+echo coro: `layout coro` keeps every stack, its slot and RSP on screen beside the disassembly at each stop (`tui disable` leaves it); `coro show` prints the same here.\n
