@@ -20,28 +20,33 @@ use std::time::Duration;
 /// each other down (see boot.rs).
 static ONE_QEMU_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// The main kernel's BIOS recording, made once for every test here.
-fn recording() -> &'static (KernelCopy, PathBuf) {
-    static RECORDED: OnceLock<(KernelCopy, PathBuf)> = OnceLock::new();
+/// The main kernel's BIOS recording, made once for every test here: the
+/// kernel's copy, the recording, and its event lines.
+fn recording() -> &'static (KernelCopy, PathBuf, String) {
+    static RECORDED: OnceLock<(KernelCopy, PathBuf, String)> = OnceLock::new();
     RECORDED.get_or_init(|| {
         let copy = KernelCopy::new("kernel");
         let dir = copy.dir().join("recording");
+        let events = copy.dir().join("recorded.events");
         let output = Command::new(env!("CARGO_BIN_EXE_boot"))
             .arg(copy.arg())
             .arg("--record")
             .arg(&dir)
+            .arg("--events")
+            .arg(&events)
             .stdin(Stdio::null())
             .output()
             .expect("run boot --record");
         assert_no_qemu_left(&dir);
         assert!(output.status.success(), "{}", said(&output));
-        (copy, dir)
+        let events = std::fs::read_to_string(&events).expect("the recorded events");
+        (copy, dir, events)
     })
 }
 
 /// A replay of the recording under `--gdb-server`, and the recorded ELF.
 fn replay() -> (GdbServer, PathBuf) {
-    let (_, dir) = recording();
+    let (_, dir, _) = recording();
     let server = GdbServer::start_with(&["--replay", dir.to_str().expect("UTF-8 path")]);
     (server, dir.join("kernel.elf"))
 }
@@ -338,4 +343,46 @@ fn every_command_says_where_the_run_is_before_the_kernel_and_after_the_end() {
         answer(&text, "ended", "goto").contains("QEMU has exited"),
         "{text}"
     );
+}
+
+#[test]
+fn coro_list_at_the_end_agrees_with_the_kernels_high_water_marks() {
+    let _turn = ONE_QEMU_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (_, _, events) = recording();
+    let (mut server, elf) = replay();
+    let text = gdb_in_order(
+        &elf,
+        server.port,
+        &[
+            "delete",
+            "break kernel::exit_qemu",
+            "continue",
+            "echo @list\\n",
+            "coro list",
+            "kill",
+        ],
+    );
+    server.wait(Duration::from_secs(60));
+    let listed = &text[text.find("@list").unwrap_or_else(|| panic!("{text}"))..];
+    // `high_water id=1 bytes=2000 size=4096`: what the kernel's summary printed.
+    let mut marks = 0;
+    for line in events.lines().filter(|l| l.starts_with("high_water ")) {
+        let id = common::dec_after(line, "id=");
+        let bytes = common::dec_after(line, "bytes=");
+        let listed_line = listed
+            .lines()
+            .find(|l| l.starts_with(&format!("{id} ")))
+            .unwrap_or_else(|| panic!("no routine {id}:\n{listed}"));
+        assert!(
+            listed_line.contains(&format!("stack used {bytes} of 4096 bytes"))
+                || listed_line.contains(&format!(
+                    "own high-water mark, {bytes} bytes, as the summary reported"
+                )),
+            "the kernel reported {bytes} bytes for routine {id}:\n{listed}"
+        );
+        marks += 1;
+    }
+    assert_eq!(marks, 2, "{events}");
 }

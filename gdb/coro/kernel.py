@@ -172,6 +172,17 @@ def stack_used(routine):
     return stacks.stack_used(routine, MEMORY, layout())
 
 
+def reported_high_water(routine):
+    """Coroutine `routine`'s high-water mark as the kernel's summary
+    reported it: 0 before the summary (or in a kernel that does not keep
+    it)."""
+    try:
+        marks = int(facts()["high_water"]) & MASK
+    except gdb.error:
+        return 0
+    return stacks.word(MEMORY, marks + (routine.number - 1) * stacks.WORD)
+
+
 def switch_counts():
     """(counted, arrived): the switches the kernel has counted (each before
     it is made) and the last one whose arriving side ran `arrived`."""

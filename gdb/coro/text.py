@@ -17,12 +17,19 @@ def slots_line(slots):
     return " ".join("%s=%s (%s)" % (name, address(saved), where) for name, saved, where in slots)
 
 
-def list_line(routine, state, saved, used=None):
+def list_line(routine, state, saved, used=None, reported=None):
     """One routine of `coro list`: number, name, state, its slot's RSP and,
-    for a coroutine (`used` given), how much of its stack it has used."""
+    for a coroutine (`used` given), how much of its stack it has used; and
+    when the kernel's summary reported another figure (`reported`, 0 before
+    it), that the stack was reused after it, and the summary's figure."""
     line = "%d %-10s %-11s %s=%s" % (routine.number, routine.name, state, routine.slot, address(saved))
     if used is not None:
         line += " stack used %d of %d bytes" % (used, routine.top - routine.bottom)
+        if reported and reported != used:
+            line += (
+                " by the code that reused it after the kernel's summary; %s's own high-water mark, "
+                "%d bytes, as the summary reported" % (routine.name, reported)
+            )
     return line
 
 
