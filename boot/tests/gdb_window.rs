@@ -386,3 +386,65 @@ fn coro_list_at_the_end_agrees_with_the_kernels_high_water_marks() {
     }
     assert_eq!(marks, 2, "{events}");
 }
+
+#[test]
+fn the_trampolines_frame_is_named_in_stop_lines_and_frame_both_ways() {
+    let _turn = ONE_QEMU_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (mut server, elf) = replay();
+    let text = gdb_in_order(
+        &elf,
+        server.port,
+        &[
+            // coro break's breakpoints: switch_to_coro1, then switch_into
+            // for the first resume, into a fresh stack.
+            "continue",
+            "continue",
+            // push rbp, push rbx, mov [rdi], rsp, mov rsp, [rsi], pop rbx,
+            // pop rbp, pop rcx, jmp rcx: into the trampoline.
+            "stepi 8",
+            "echo @frame\\n",
+            "frame",
+            "echo @bt\\n",
+            "bt",
+            "echo @stepi\\n",
+            "stepi",
+            "echo @back\\n",
+            "reverse-stepi",
+            "reverse-stepi",
+            "echo @again\\n",
+            "stepi",
+            "echo @end\\n",
+            "kill",
+        ],
+    );
+    server.wait(Duration::from_secs(60));
+    let from = |marker: &str| {
+        let start = text
+            .find(marker)
+            .unwrap_or_else(|| panic!("no {marker}:\n{text}"));
+        let end = text[start + 1..]
+            .find("\n@")
+            .map_or(text.len(), |e| start + 1 + e);
+        &text[start..end]
+    };
+    assert!(!text.contains("<signal handler called>"), "{text}");
+    for marker in ["@frame", "@stepi", "@again"] {
+        assert!(
+            from(marker).contains("in coroutine_trampoline ()"),
+            "{marker}:\n{text}"
+        );
+    }
+    // The backtrace still crosses from the trampoline to its resumer,
+    // down to the kernel's entry.
+    let bt = from("@bt");
+    assert!(
+        bt.starts_with("@bt\n#0  0x") && bt.contains("coroutine_trampoline"),
+        "{bt}"
+    );
+    assert!(bt.contains("resume"), "{bt}");
+    assert!(bt.contains("kernel_main"), "{bt}");
+    assert!(!bt.contains("Backtrace stopped"), "{bt}");
+    assert!(from("@back").contains("switch_into"), "{text}");
+}

@@ -1,18 +1,78 @@
-"""A frame filter that names the switch's signal frames.
+"""How gdb shows the trampoline's frame: by its name, not as a signal
+handler. Registered when imported.
 
 The switch's unwind information marks the trampoline's frame (and the
 original switch_to_coroN's while it runs a coroutine function on the
 coroutine's stack) as a signal frame: that mark is what lets gdb accept
 callers whose stack lies below the coroutine's (see "Backtraces across the
-switch" in switch/src/lib.rs). gdb would print such a frame as `<signal
-handler called>`; no signal is involved, so this shows its function's name.
-Registered when imported.
+switch" in switch/src/lib.rs). gdb prints such a frame as `<signal handler
+called>`, though no signal is involved. Two pieces name it:
+
+- `TrampolineUnwinder`: when the trampoline is the innermost frame (a
+  `stepi` or `reverse-stepi` into it), a frame unwinder with the same rule
+  as the switch crate's (CFA = [[rsp + 8]] + 24; the resumer's continue
+  address, rbp and rbx in the three words below it) makes it an ordinary
+  frame, which the stop line and `frame` print by name. gdb's check that
+  a caller's stack lies above its callee's only applies between two
+  ordinary frames with an ordinary frame inside them; innermost, there is
+  none inside it, and its caller's stack does lie above its CFA. Deeper in
+  a backtrace the signal frame stays what makes the check pass.
+- `SwitchFrames`: a frame filter that names the remaining signal frames in
+  `bt`.
 """
 
+from types import SimpleNamespace
+
 import gdb
+import gdb.unwinder
 from gdb.FrameDecorator import FrameDecorator
 
 from . import kernel
+
+TRAMPOLINE = "coroutine_trampoline"
+WORD = 8
+# Below the CFA, as the switch crate's unwind rule puts them: the
+# resumer's continue address, rbp, rbx (the frame switch_into pushed).
+SAVED_BELOW_CFA = (("rip", 1), ("rbp", 2), ("rbx", 3))
+
+
+def read_word(address):
+    return int.from_bytes(bytes(gdb.selected_inferior().read_memory(address, WORD)), "little")
+
+
+class TrampolineUnwinder(gdb.unwinder.Unwinder):
+    """The trampoline's frame, when it is the innermost one, as an
+    ordinary frame with the switch crate's unwind rule."""
+
+    def __init__(self):
+        super().__init__("coroutine-trampoline")
+
+    def __call__(self, pending_frame):
+        if pending_frame.level() != 0:
+            return None
+        pc = int(pending_frame.read_register("rip")) & kernel.MASK
+        start = kernel.function_address(TRAMPOLINE)
+        if start is None or kernel.function_at(pc) != TRAMPOLINE:
+            return None
+        rsp = int(pending_frame.read_register("rsp")) & kernel.MASK
+        try:
+            # RSP points at the Yielder; its second word is the resumer's
+            # slot, which holds the RSP switch_into saved there.
+            cfa = read_word(read_word(rsp + WORD)) + 3 * WORD
+            saved = {name: read_word(cfa - below * WORD) for name, below in SAVED_BELOW_CFA}
+        except gdb.MemoryError:
+            return None
+        pointer = pending_frame.read_register("rsp").type
+        # A frame's id: its CFA and its function's start, as gdb's own
+        # DWARF unwinder would give it (gdb wants both as gdb.Values).
+        frame_id = SimpleNamespace(sp=gdb.Value(cfa).cast(pointer), pc=gdb.Value(start).cast(pointer))
+        info = pending_frame.create_unwind_info(frame_id)
+        info.add_saved_register("rsp", gdb.Value(cfa).cast(pointer))
+        for name, value in saved.items():
+            info.add_saved_register(name, gdb.Value(value).cast(pending_frame.read_register(name).type))
+        # Every other register is the resumer's `asm!` block's clobbers (the
+        # crate's rule marks them undefined): gdb shows them <not saved>.
+        return info
 
 
 class NamedSwitchFrame(FrameDecorator):
@@ -40,4 +100,5 @@ class SwitchFrames:
                 yield frame
 
 
+gdb.unwinder.register_unwinder(None, TrampolineUnwinder(), replace=True)
 SwitchFrames()
