@@ -7,6 +7,10 @@
 //! session. Every command of the package, run before the kernel's entry
 //! (the reset vector, after `reverse-continue`), in the kernel, and after
 //! the end of the run, answers in one line: no memory error, no traceback.
+//! Stepping into the trampoline, forwards or backwards, the stop line and
+//! `frame` name it (not `<signal handler called>`) and `bt` still reaches
+//! the kernel's entry; and `coro list` at the end agrees with the
+//! high-water marks the kernel's summary printed.
 
 mod common;
 
@@ -410,9 +414,16 @@ fn the_trampolines_frame_is_named_in_stop_lines_and_frame_both_ways() {
             "bt",
             "echo @stepi\\n",
             "stepi",
+            "bt",
+            "echo @call\\n",
+            "stepi",
+            "bt",
+            // Into coroutine_main, and back into the trampoline.
+            "stepi",
+            "echo @reverse-into\\n",
+            "reverse-stepi",
             "echo @back\\n",
-            "reverse-stepi",
-            "reverse-stepi",
+            "reverse-stepi 3",
             "echo @again\\n",
             "stepi",
             "echo @end\\n",
@@ -430,21 +441,23 @@ fn the_trampolines_frame_is_named_in_stop_lines_and_frame_both_ways() {
         &text[start..end]
     };
     assert!(!text.contains("<signal handler called>"), "{text}");
-    for marker in ["@frame", "@stepi", "@again"] {
+    for marker in ["@frame", "@stepi", "@reverse-into", "@again"] {
         assert!(
             from(marker).contains("in coroutine_trampoline ()"),
             "{marker}:\n{text}"
         );
     }
-    // The backtrace still crosses from the trampoline to its resumer,
-    // down to the kernel's entry.
-    let bt = from("@bt");
-    assert!(
-        bt.starts_with("@bt\n#0  0x") && bt.contains("coroutine_trampoline"),
-        "{bt}"
-    );
-    assert!(bt.contains("resume"), "{bt}");
-    assert!(bt.contains("kernel_main"), "{bt}");
-    assert!(!bt.contains("Backtrace stopped"), "{bt}");
+    // At each of its instructions the backtrace still crosses from the
+    // trampoline to its resumer, down to the kernel's entry.
+    for marker in ["@bt", "@stepi", "@call"] {
+        let bt = from(marker);
+        assert!(
+            bt.contains("#0  0x") && bt.contains(" in coroutine_trampoline ()"),
+            "{bt}"
+        );
+        assert!(bt.contains("Coroutines::resume"), "{bt}");
+        assert!(bt.contains("kernel_main"), "{bt}");
+        assert!(!bt.contains("Backtrace stopped"), "{bt}");
+    }
     assert!(from("@back").contains("switch_into"), "{text}");
 }
