@@ -404,6 +404,12 @@ fn the_trampolines_frame_is_named_in_stop_lines_and_frame_both_ways() {
             // coro break's breakpoints: switch_to_coro1, then switch_into
             // for the first resume, into a fresh stack.
             "continue",
+            // mov [main_context], rsp; mov rsp, [coro1_context]: the
+            // original's switch, on coroutine1's stack.
+            "stepi 2",
+            "echo @phase-one\\n",
+            "frame",
+            "bt",
             "continue",
             // push rbp, push rbx, mov [rdi], rsp, mov rsp, [rsi], pop rbx,
             // pop rbp, pop rcx, jmp rcx: into the trampoline.
@@ -441,6 +447,15 @@ fn the_trampolines_frame_is_named_in_stop_lines_and_frame_both_ways() {
         &text[start..end]
     };
     assert!(!text.contains("<signal handler called>"), "{text}");
+    let phase_one = from("@phase-one");
+    assert!(
+        phase_one.contains("#0  0x") && phase_one.contains(" in switch_to_coro1 ()"),
+        "{phase_one}"
+    );
+    assert!(
+        phase_one.contains("#1  0x") && phase_one.contains(" in kernel::kernel_main "),
+        "{phase_one}"
+    );
     for marker in ["@frame", "@stepi", "@reverse-into", "@again"] {
         assert!(
             from(marker).contains("in coroutine_trampoline ()"),

@@ -215,6 +215,16 @@ def render(now, before, width):
     return lines
 
 
+def clip(lines, height):
+    """At most `height` lines: when some do not fit, the last one says how
+    many more there are."""
+    if len(lines) <= height:
+        return lines
+    kept = lines[: max(height - 1, 0)]
+    hidden = len(lines) - len(kept)
+    return kept + [("(%d more lines below: a taller window shows them)" % hidden, False)][: max(height, 0)]
+
+
 def stacks_locate(address, view):
     return stacks.locate(address, [s.routine for s in view.stacks])
 

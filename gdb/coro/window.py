@@ -5,7 +5,9 @@ imported.
 At every stop, forwards or in reverse, the window redraws coro.view's
 lines: each routine's stack around its RSP, its context slot, where RSP
 is, and a `*` (and reverse video) on what changed since the previous stop.
-`layout coro` puts it between the disassembly and the command line.
+`layout coro` puts it between the disassembly and the command line;
+`layout coro-wide`, for a terminal of 150 columns or more, beside the
+disassembly.
 """
 
 import textwrap
@@ -77,7 +79,8 @@ class CoroWindow:
         if not self.window.is_valid():
             return
         drawn = []
-        for line, changed in lines(STOPS.latest, STOPS.before, self.window.width):
+        shown = view.clip(lines(STOPS.latest, STOPS.before, self.window.width), self.window.height)
+        for line, changed in shown:
             drawn.append(REVERSE + line + NORMAL if changed else line)
         self.window.erase()
         self.window.write("\n".join(drawn))
@@ -108,4 +111,6 @@ class CoroShow(Subcommand):
 gdb.register_window_type("coro", CoroWindow)
 # The disassembly, the coro window under it, the command line.
 gdb.execute("tui new-layout coro asm 1 coro 2 cmd 1")
+# In a terminal of 150 columns or more: the two side by side.
+gdb.execute("tui new-layout coro-wide {-horizontal asm 1 coro 1} 3 cmd 1")
 CoroShow()

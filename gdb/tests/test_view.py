@@ -3,7 +3,7 @@ made of plain bytes, as in test_stacks."""
 
 import unittest
 
-from coro.view import MIN_WIDTH, plain, read_view, render, short
+from coro.view import MIN_WIDTH, clip, plain, read_view, render, short
 
 from .fakes import Memory
 from .test_stacks import CODE, CORO, LAYOUT, MAIN, TRAMPOLINE, painted
@@ -141,6 +141,16 @@ class Width(unittest.TestCase):
     def test_a_narrower_window_says_how_wide_it_needs_to_be(self):
         shown = render(view(kernel(SUSPENDED_AT), 0x1_FF00), None, MIN_WIDTH - 1)
         self.assertEqual(shown, [("coro: this window needs %d columns, it has %d" % (MIN_WIDTH, MIN_WIDTH - 1), False)])
+
+
+class Clip(unittest.TestCase):
+    def test_lines_that_do_not_fit_are_counted_on_the_last_line(self):
+        lines = render(view(kernel(SUSPENDED_AT, stack=suspended_stack()), 0x1_FF00), None, 80)
+        clipped = clip(lines, 5)
+        self.assertEqual(len(clipped), 5)
+        self.assertEqual(clipped[:4], lines[:4])
+        self.assertEqual(clipped[4], ("(%d more lines below: a taller window shows them)" % (len(lines) - 4), False))
+        self.assertEqual(clip(lines, len(lines)), lines)
 
 
 class Short(unittest.TestCase):
