@@ -8,8 +8,14 @@ out under a heading naming the command.
 
 With no --step it opens `layout coro`, continues to switch_to_coro1 (the
 breakpoint gdb/kernel.gdb puts there), steps to `mov rsp, [coro1_context]`
-and across it: the captures before and after that instruction shown in
-docs/gdb-tui.md. With --port it attaches to a `boot --gdb-server` already
+and across it: the captures before and after that instruction. With
+--chapter FILE it also puts the windows of capture N (the disassembly and
+the coro window, not the command line under them) into the ```text block
+that follows a line `<!-- capture N -->` in FILE, as docs/gdb-tui.md has
+them:
+
+    scripts/tui_capture.py --replay target/recording --height 40 \
+        --out docs/gdb-tui.txt --chapter docs/gdb-tui.md With --port it attaches to a `boot --gdb-server` already
 listening there instead of starting one (the tests do so).
 
 The tmux server (a socket of its own) and the replay it started are ended
@@ -104,6 +110,40 @@ def capture(elf, port, steps, width, height, socket):
     return captures
 
 
+def windows(text):
+    """The capture's boxes (the disassembly's, the coro window's), without
+    the command line under them."""
+    lines, ends = [], 0
+    for line in text.splitlines():
+        lines.append(line.rstrip())
+        if line.startswith("\u2514"):  # a box's bottom left corner
+            ends += 1
+            if ends == 2:
+                break
+    return "\n".join(lines)
+
+
+def fill_chapter(path, captures):
+    """Replaces the ```text block after each `<!-- capture N -->` line of
+    `path` with the windows of capture N (counted from 1)."""
+    with open(path) as chapter:
+        lines = chapter.read().split("\n")
+    out, i = [], 0
+    while i < len(lines):
+        out.append(lines[i])
+        found = re.fullmatch(r"<!-- capture (\d+) -->", lines[i])
+        i += 1
+        if found:
+            number = int(found.group(1))
+            if not 1 <= number <= len(captures) or i >= len(lines) or lines[i] != "```text":
+                sys.exit("tui_capture: %s: `<!-- capture %d -->` needs a ```text block after it and a capture %d" % (path, number, number))
+            end = lines.index("```", i + 1)
+            out += ["```text", windows(captures[number - 1][1]), "```"]
+            i = end + 1
+    with open(path, "w") as chapter:
+        chapter.write("\n".join(out))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     where = parser.add_mutually_exclusive_group(required=True)
@@ -114,6 +154,7 @@ def main():
     parser.add_argument("--width", type=int, default=80)
     parser.add_argument("--height", type=int, default=50)
     parser.add_argument("--socket", default="coro-tui-%d" % os.getpid(), help="tmux's socket name (-L); ended on the way out")
+    parser.add_argument("--chapter", help="a Markdown file whose `<!-- capture N -->` blocks get the captures")
     parser.add_argument("--out", required=True, help="the text file the captures go to")
     args = parser.parse_args()
     elf = args.elf or (args.replay and os.path.join(args.replay, "kernel.elf"))
@@ -133,6 +174,8 @@ def main():
     with open(args.out, "w") as out:
         for step, text in captures:
             out.write("@@ after `%s` (%dx%d)\n%s\n" % (step, args.width, args.height, text.rstrip("\n")))
+    if args.chapter:
+        fill_chapter(args.chapter, captures)
 
 
 if __name__ == "__main__":
