@@ -361,7 +361,7 @@ fn coro_list_at_the_end_agrees_with_the_kernels_high_water_marks() {
         server.port,
         &[
             "delete",
-            "break kernel::exit_qemu",
+            "break kernel::exit::exit_qemu",
             "continue",
             "echo @list\\n",
             "coro list",

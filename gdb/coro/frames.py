@@ -5,8 +5,8 @@ The switch's unwind information marks the trampoline's frame (and the
 original switch_to_coroN's while it runs a coroutine function on the
 coroutine's stack) as a signal frame: that mark is what lets gdb accept
 callers whose stack lies below the coroutine's (see "Backtraces across the
-switch" in switch/src/lib.rs). gdb prints such a frame as `<signal handler
-called>`, though no signal is involved. Two pieces name it:
+switch" in switch/src/trampoline.rs). gdb prints such a frame as `<signal
+handler called>`, though no signal is involved. Two pieces name it:
 
 - `SwitchUnwinder`: when the trampoline is the innermost frame (a
   `stepi` or `reverse-stepi` into it), a frame unwinder with the same rule

@@ -135,7 +135,7 @@ class CoroGoto(Subcommand):
             print(text.rsp_line(rsp, stacks.locate(rsp, known)))
         elif pc == kernel.facts_function("exit"):
             raise gdb.GdbError(
-                "the run ends after switch #%d (stopped in kernel::exit_qemu): there is no switch #%d"
+                "the run ends after switch #%d (stopped in kernel::exit::exit_qemu): there is no switch #%d"
                 % (kernel.switch_counts()[0], target)
             )
         else:

@@ -192,7 +192,7 @@ def switch_counts():
 
 def facts_function(name):
     """The entry of a function the facts record names: `arrival`
-    (roster::arrived), `init` (kernel::init), `exit` (kernel::exit_qemu)."""
+    (roster::arrived), `init` (kernel::init), `exit` (kernel::exit::exit_qemu)."""
     return int(facts()[name]) & MASK
 
 

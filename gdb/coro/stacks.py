@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 # The frame a switch leaves at the saved RSP of the side it leaves: it
 # pushes rbp, then rbx, below the address that side continues at
-# (switch/src/lib.rs, "A fresh stack" and the switches' unwind rows).
+# ("A fresh stack" in switch/src/trampoline.rs, and the switches' unwind
+# rows in switch/src/switch.rs).
 FRAME = ("rbx", "rbp", "rip")
 WORD = 8
 

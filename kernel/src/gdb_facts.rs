@@ -7,12 +7,12 @@
 //! needs: the two switch counters and the functions it stops in; and for
 //! `coro list`, the high-water marks the kernel's summary reported.
 
-use crate::QemuExitCode;
 use crate::roster::{ARRIVED, GdbView, MAX_COROUTINES, REPORTED_HIGH_WATER, Roster, SWITCHES};
 use crate::stacks::MAIN_STACK_NAME;
 use bootloader_api::BootInfo;
 use core::sync::atomic::AtomicU64;
 use coroutine_switch::{CANARY, FINISHED, INITIAL_FRAME_SIZE, PAINT, TRAMPOLINE_ENTRY};
+use protocol::ExitCode;
 use protocol::event::{Id, Kind};
 
 unsafe extern "Rust" {
@@ -61,8 +61,8 @@ pub struct GdbFacts {
     pub arrival: fn(Kind, Id, Id, Option<u64>),
     /// `kernel::init`, which every kernel calls before its first switch.
     pub init: fn(&BootInfo, Option<&'static Roster>),
-    /// `kernel::exit_qemu`, where every run ends.
-    pub exit: fn(QemuExitCode) -> !,
+    /// `kernel::exit::exit_qemu`, where every run ends.
+    pub exit: fn(ExitCode) -> !,
 }
 
 // SAFETY: the kernel never reads GDB_FACTS (gdb does), and `roster_view` and
@@ -86,5 +86,5 @@ static GDB_FACTS: GdbFacts = GdbFacts {
     high_water: &REPORTED_HIGH_WATER,
     arrival: crate::roster::arrived,
     init: crate::init,
-    exit: crate::exit_qemu,
+    exit: crate::exit::exit_qemu,
 };
