@@ -18,8 +18,8 @@ Options of the opening comment, all optional, applied in this order:
   more=N      and take N lines more
   keep="RE"   keep only the lines matching RE
   drop="RE"   leave out the lines matching RE
-  fence=none  write the lines as they are (a Markdown table, say), not in
-              a ```text block
+  fence=LANG  the code block's language (default text); fence=none writes
+              the lines as they are (a Markdown table, say)
 
 Subcommands:
   generate [NAME...]  run the commands (all, or the named listings) and
@@ -50,9 +50,14 @@ OPEN = re.compile(r"^<!-- listing: (?P<name>[\w.-]+)(?P<options>.*?) -->\n", re.
 CLOSE = "<!-- end listing -->"
 
 
+# Where README.md and docs/ are read from: the repository, or a copy of
+# them (--pages), which the tests edit to see the checks fail.
+PAGES = ROOT
+
+
 def pages():
     """README.md and the chapters."""
-    return [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
+    return [PAGES / "README.md"] + sorted((PAGES / "docs").glob("*.md"))
 
 
 def load_registry():
@@ -113,8 +118,11 @@ def blocks(page):
     """(name, options, start, end) of each listing block of a page; start and
     end delimit the text between the two comments."""
     text = page.read_text()
+    fenced = fenced_lines(text)
     found = []
     for match in OPEN.finditer(text):
+        if text.count("\n", 0, match.start()) in fenced:
+            continue  # an example in a code block, not a listing
         end = text.find(CLOSE, match.end())
         if end < 0:
             fail("%s: listing %s has no %s" % (rel(page), match["name"], CLOSE))
@@ -122,11 +130,23 @@ def blocks(page):
     return text, found
 
 
+def fenced_lines(text):
+    """The numbers (from 0) of the lines inside fenced code blocks."""
+    inside, fenced = False, set()
+    for number, line in enumerate(text.split("\n")):
+        if line.lstrip().startswith("```"):
+            inside = not inside
+        elif inside:
+            fenced.add(number)
+    return fenced
+
+
 def render(lines, options):
     body = "\n".join(lines) + "\n"
-    if options.get("fence") == "none":
+    fence = options.get("fence", "text")
+    if fence == "none":
         return body
-    return "```text\n" + body + "```\n"
+    return "```" + fence + "\n" + body + "```\n"
 
 
 def run(name, listing, rewrite):
@@ -193,9 +213,13 @@ def generate(names):
             print("docs: rewrote %s" % rel(page), file=sys.stderr)
 
 
-def check():
+def check(names):
     listings, rewrite, mask = load_registry()
     cheap = {name for name, listing in listings.items() if listing.get("check")}
+    if names:
+        if set(names) - cheap:
+            fail("docs: not listings checked by make test: %s" % ", ".join(sorted(set(names) - cheap)))
+        cheap = set(names)
     quoted_blocks = quoted(listings)
     cheap &= {name for _, name, _ in quoted_blocks}
     outputs = {name: run(name, listings[name], rewrite) for name in sorted(cheap)}
@@ -297,7 +321,7 @@ def resolve(page, target):
     path, _, anchor = target.partition("#")
     file = (page.parent / path).resolve() if path else page
     try:
-        file.relative_to(ROOT)
+        file.relative_to(PAGES)
     except ValueError:
         return "outside the repository"
     if not file.exists():
@@ -314,7 +338,11 @@ def resolve(page, target):
 
 
 def rel(path):
-    return str(Path(path).resolve().relative_to(ROOT))
+    path = Path(path).resolve()
+    for base in (PAGES, ROOT):
+        if path.is_relative_to(base):
+            return str(path.relative_to(base))
+    return str(path)
 
 
 def fail(message):
@@ -341,14 +369,19 @@ def main():
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("generate", help="rewrite the quoted listings from fresh runs")
     gen.add_argument("names", nargs="*", metavar="NAME")
-    sub.add_parser("check", help="compare the cheap listings with a fresh run")
+    chk = sub.add_parser("check", help="compare the cheap listings with a fresh run")
+    chk.add_argument("names", nargs="*", metavar="NAME", help="only these listings")
     sub.add_parser("links", help="check every relative link and #anchor")
+    parser.add_argument("--pages", metavar="DIR", type=Path,
+                        help="read README.md and docs/ from DIR instead (the tests' edited copies)")
     sub.add_parser("list", help="the listings and where they are quoted")
     args = parser.parse_args()
+    global PAGES
+    PAGES = (args.pages or ROOT).resolve()
     if args.command == "generate":
         generate(args.names)
     elif args.command == "check":
-        check()
+        check(args.names)
     elif args.command == "links":
         links()
     else:
