@@ -6,7 +6,7 @@
 //! environment of the test process, which tests running in parallel share.
 
 use crate::error::Failure;
-use crate::firmware::Ovmf;
+use crate::build::firmware::Ovmf;
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

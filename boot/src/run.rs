@@ -7,11 +7,13 @@
 use crate::cli::Args;
 use crate::discover::{self, OvmfEnv};
 use crate::error::{EXIT_GDB_ENDED, Failure};
-use crate::firmware::Firmware;
+use crate::build::firmware::Firmware;
 use crate::paths::shown;
-use crate::qemu::{Direction, Qemu, QemuConfig, Serial};
-use crate::recording::{self, Recording};
-use crate::{bochs, elf, events, gdb, image, kernel_build, signals, status, strip};
+use crate::emulator::qemu::{Direction, Qemu, QemuConfig, Serial};
+use crate::emulator::recording::{self, Recording};
+use crate::build::{self, elf, image, strip};
+use crate::emulator::bochs;
+use crate::{gdb, outputs, signals, verdict};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -46,7 +48,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     if let Some(kernel) = &args.kernel {
         elf::validate_kernel(kernel)?;
     }
-    events::check_outputs(args)?;
+    outputs::check_outputs(args)?;
     if args.in_bochs() {
         return run_bochs(args);
     }
@@ -163,7 +165,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             };
             // A recording notes how it ended; a replay must end the same way.
             let ended = recording.as_mut().map_or(Ok(()), |r| r.end(&outcome));
-            ended.and(status::verdict(&outcome))
+            ended.and(verdict::verdict(&outcome))
         }
         Mode::GdbServer { port } => serve_gdb(&mut qemu, &elf, port),
         Mode::Gdb { port, gdb } => debug_with_gdb(&mut qemu, &gdb, &elf, port, &serial_log),
@@ -171,7 +173,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     // QEMU has ended on every path but an error above; make sure before
     // reading the file it writes.
     qemu.kill();
-    let saved = events::read(&events_file).and_then(|text| events::save_outputs(&text, args));
+    let saved = outputs::read(&events_file).and_then(|text| outputs::save_outputs(&text, args));
     combine(verdict, saved)
 }
 
@@ -180,7 +182,7 @@ fn kernel_elf(args: &Args) -> Result<PathBuf, Failure> {
     match &args.kernel {
         Some(kernel) => Ok(kernel.clone()),
         None => {
-            let built = kernel_build::build_kernel(&args.bin, args.release)?;
+            let built = build::kernel::build_kernel(&args.bin, args.release)?;
             elf::validate_kernel(&built)?;
             Ok(built)
         }
@@ -197,7 +199,7 @@ fn run_bochs(args: &Args) -> Result<(), Failure> {
     eprintln!("boot: booting {} (BIOS) in Bochs", shown(&image).display());
     let timeout = Duration::from_secs(args.timeout);
     let verdict = bochs::run(&installation, &files, &elf, args.bochs_debug, timeout);
-    let saved = events::read(&files.events).and_then(|text| events::save_outputs(&text, args));
+    let saved = outputs::read(&files.events).and_then(|text| outputs::save_outputs(&text, args));
     combine(verdict, saved)
 }
 
@@ -223,12 +225,12 @@ fn combine(verdict: Result<(), Failure>, saved: Result<(), Failure>) -> Result<(
 /// exit however long that takes (Ctrl-C kills it).
 fn serve_gdb(qemu: &mut Qemu, elf: &Path, port: u16) -> Result<(), Failure> {
     gdb::wait_for_listener(qemu, port)?;
-    let script = gdb::script(&kernel_build::workspace_root());
+    let script = gdb::script(&build::kernel::workspace_root());
     let command = gdb::attach_command(shown(elf), port, script.as_deref().map(shown));
     eprintln!("boot: QEMU is paused; attach with:");
     eprintln!("boot:   {command}");
     eprintln!("boot: waiting for QEMU to exit (Ctrl-C kills it)");
-    status::verdict(&qemu.wait(None)?)
+    verdict::verdict(&qemu.wait(None)?)
 }
 
 /// `--gdb`: runs gdb attached to the paused QEMU. When gdb exits, the
@@ -246,12 +248,12 @@ fn debug_with_gdb(
         "boot: serial output goes to {}",
         shown(serial_log).display()
     );
-    let script = gdb::script(&kernel_build::workspace_root());
+    let script = gdb::script(&build::kernel::workspace_root());
     let gdb_status = gdb::run_gdb(gdb, elf, port, script.as_deref())?;
     // Ctrl-C presses while gdb ran were meant for gdb.
     signals::clear();
     if let Some(outcome) = qemu.exit_within(GDB_KILL_GRACE)? {
-        return status::verdict(&outcome);
+        return verdict::verdict(&outcome);
     }
     qemu.kill();
     if gdb_status.success() {

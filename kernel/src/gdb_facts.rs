@@ -6,12 +6,12 @@
 //! gdb finds it whichever module defines it. The same for what `coro goto`
 //! needs: the two switch counters and the functions it stops in.
 
-use crate::QemuExitCode;
 use crate::roster::{ARRIVED, GdbView, Roster, SWITCHES};
 use crate::stacks::MAIN_STACK_NAME;
 use bootloader_api::BootInfo;
 use core::sync::atomic::AtomicU64;
 use coroutine_switch::{CANARY, FINISHED, INITIAL_FRAME_SIZE, PAINT, TRAMPOLINE_ENTRY};
+use protocol::ExitCode;
 use protocol::event::{Id, Kind};
 
 unsafe extern "Rust" {
@@ -56,8 +56,8 @@ pub struct GdbFacts {
     pub arrival: fn(Kind, Id, Id, Option<u64>),
     /// `kernel::init`, which every kernel calls before its first switch.
     pub init: fn(&BootInfo, Option<&'static Roster>),
-    /// `kernel::exit_qemu`, where every run ends.
-    pub exit: fn(QemuExitCode) -> !,
+    /// `kernel::exit::exit_qemu`, where every run ends.
+    pub exit: fn(ExitCode) -> !,
 }
 
 // SAFETY: the kernel never reads GDB_FACTS (gdb does), and `roster_view` and
@@ -80,5 +80,5 @@ static GDB_FACTS: GdbFacts = GdbFacts {
     arrived: &ARRIVED,
     arrival: crate::roster::arrived,
     init: crate::init,
-    exit: crate::exit_qemu,
+    exit: crate::exit::exit_qemu,
 };

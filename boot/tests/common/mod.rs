@@ -15,14 +15,14 @@ use std::time::{Duration, Instant};
 
 pub mod events;
 
-pub use boot::kernel_build::workspace_root;
+pub use boot::build::kernel::workspace_root;
 
 /// The ELF of every kernel binary (`kernel`, `test_*`, `fault_*`), by name,
 /// built once per test binary with the boot tool's own `cargo kbuild --bins`.
 fn kernels() -> &'static HashMap<String, PathBuf> {
     static KERNELS: OnceLock<HashMap<String, PathBuf>> = OnceLock::new();
     KERNELS.get_or_init(|| {
-        boot::kernel_build::build_all_kernels().unwrap_or_else(|failure| panic!("{failure}"))
+        boot::build::kernel::build_all_kernels().unwrap_or_else(|failure| panic!("{failure}"))
     })
 }
 
@@ -66,7 +66,7 @@ impl KernelCopy {
 
     /// The image `boot` makes for this copy (BIOS or UEFI).
     pub fn image(&self, uefi: bool) -> PathBuf {
-        boot::image::image_path(&self.elf, uefi)
+        boot::build::image::image_path(&self.elf, uefi)
     }
 
     /// The directory holding the copy.

@@ -31,11 +31,11 @@
 //!   for a plain run; a symbol file, a breakpoint and `c` for
 //!   `--bochs-debug`, after which the prompt is the user's.
 
-use crate::elf::Symbols;
+use crate::build::elf::Symbols;
 use crate::error::{EXIT_INTERRUPTED, Failure};
 use crate::paths::shown;
-use crate::serial::{self, FirmwareFilter, Tail};
-use crate::{discover, signals, status};
+use crate::emulator::serial::{self, FirmwareFilter, Tail};
+use crate::{discover, signals, verdict};
 use protocol::ExitCode;
 use protocol::event::Event;
 use std::ffi::OsStr;
@@ -194,7 +194,7 @@ fn quoted(path: &Path) -> Result<String, Failure> {
 /// The machine, as a bochsrc.
 pub fn bochsrc(installation: &Installation, files: &Files) -> Result<String, Failure> {
     Ok(format!(
-        "# Written by boot (boot/src/bochs.rs) for each boot in Bochs.
+        "# Written by boot (boot/src/emulator/bochs/) for each boot in Bochs.
 megs: {MEGS}
 cpu: model={CPU_MODEL}, ips={IPS}, reset_on_triple_fault=0
 romimage: file={bios}
@@ -340,7 +340,7 @@ impl EndWatch {
 
     /// Reads what was added since the last call: the code of the `exit`
     /// line if a complete one came. Lines that do not parse are left to
-    /// [`crate::events::save_outputs`] to report.
+    /// [`crate::outputs::save_outputs`] to report.
     pub fn poll(&mut self) -> Result<Option<ExitCode>, Failure> {
         let fail = |e: io::Error| {
             Failure::failed(format!(
@@ -414,7 +414,7 @@ pub fn verdict(end: &End, output: &Path) -> Result<(), Failure> {
             }
             Err(Failure::failed(message))
         }
-        End::TimedOut { secs, last_lines } => Err(status::timed_out(*secs, "Bochs", last_lines)),
+        End::TimedOut { secs, last_lines } => Err(verdict::timed_out(*secs, "Bochs", last_lines)),
         End::Interrupted => Err(Failure {
             code: EXIT_INTERRUPTED,
             message: "interrupted; Bochs killed".into(),
@@ -712,7 +712,7 @@ mod tests {
         assert_eq!(files.commands, Path::new("/t/kernel.bios.bochs.rc"));
         assert_eq!(files.serial, Path::new("/t/kernel.bios.bochs.serial.log"));
         assert_eq!(files.events, Path::new("/t/kernel.bios.bochs.events"));
-        assert_ne!(files.events, crate::image::events_path(&files.image));
+        assert_ne!(files.events, crate::build::image::events_path(&files.image));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! `cargo clean` removes them.
 
 use crate::error::Failure;
-use crate::firmware::{Firmware, Ovmf};
+use crate::build::firmware::{Firmware, Ovmf};
 use bootloader::{BiosBoot, BootConfig, UefiBoot};
 use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;

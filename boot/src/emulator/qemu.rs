@@ -5,10 +5,10 @@
 //! dropped (covers every return path: timeout, errors, Ctrl-C).
 
 use crate::error::Failure;
-use crate::firmware::{Firmware, Ovmf};
-use crate::serial::{self, FirmwareFilter, Tail};
+use crate::build::firmware::{Firmware, Ovmf};
+use crate::emulator::serial::{self, FirmwareFilter, Tail};
 use crate::signals;
-use crate::status::Outcome;
+use crate::verdict::Outcome;
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -45,7 +45,7 @@ pub struct QemuConfig {
     /// The raw disk image to boot.
     pub image: PathBuf,
     /// The firmware, with a private OVMF variable store when it has one
-    /// (see [`crate::image::private_firmware`]).
+    /// (see [`crate::build::image::private_firmware`]).
     pub firmware: Firmware,
     /// Where COM1, the kernel's transcript, goes.
     pub serial: Serial,
@@ -53,7 +53,7 @@ pub struct QemuConfig {
     pub events: PathBuf,
     /// `Some(port)`: start paused (`-S`) with a gdbstub on 127.0.0.1:port.
     pub gdb_port: Option<u16>,
-    /// `Some`: record or replay the run (see [`crate::recording`]).
+    /// `Some`: record or replay the run (see [`crate::emulator::recording`]).
     pub record_replay: Option<RecordReplay>,
     /// The user's extra arguments, appended last so they can override ours.
     pub extra_args: Vec<OsString>,

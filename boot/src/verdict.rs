@@ -6,7 +6,7 @@
 //! from that device; with `-no-reboot` it means the guest reset, which a
 //! kernel does not do on purpose here: almost always a triple fault. The
 //! exception is a gdb `kill`, which also makes QEMU exit with 0; QEMU then
-//! says so on stderr, and [`crate::qemu`] reports [`Outcome::EndedByGdb`].
+//! says so on stderr, and [`crate::emulator::qemu`] reports [`Outcome::EndedByGdb`].
 
 use crate::error::{EXIT_INTERRUPTED, Failure};
 use protocol::ExitCode;

@@ -24,9 +24,9 @@
 //! up (the kvmvapic reset waits for the vCPU while the replay lock is held).
 
 use crate::error::Failure;
-use crate::firmware::{Firmware, Ovmf};
-use crate::qemu::{Direction, Qemu, RecordReplay};
-use crate::status::Outcome;
+use crate::build::firmware::{Firmware, Ovmf};
+use crate::emulator::qemu::{Direction, Qemu, RecordReplay};
+use crate::verdict::Outcome;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::ffi::OsString;
