@@ -52,7 +52,8 @@ def main():
         # Keep reading what it says, so that it never blocks on a full pipe.
         threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()
         if args.server_lines:
-            print("\n".join(lines))
+            # The tool's own lines, without cargo's (a build it started).
+            print("\n".join(line for line in lines if line.startswith("boot:")))
             return
         gdb = ["gdb", "-q", "-nx", "-batch", elf,
                "-ex", "target remote 127.0.0.1:%s" % port, "-x", "gdb/kernel.gdb",
