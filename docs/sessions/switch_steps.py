@@ -64,6 +64,14 @@ class Place:
         return "&" + self.slots[address] if address in self.slots else self.name(address)
 
 
+def slots(place):
+    """The three slots, each with where its saved RSP points."""
+    return " ".join(
+        "%s=%s" % (name, place.name(word(number("&" + name))) if word(number("&" + name)) else "0")
+        for name in SLOTS
+    )
+
+
 def instruction(pc):
     arch = gdb.selected_frame().architecture()
     return " ".join(arch.disassemble(pc)[0]["asm"].split())
@@ -100,6 +108,7 @@ class SwitchSteps(gdb.Command):
         if name.startswith("switch_in") or name.startswith("switch_back"):
             print("  rdi=%s (the leaving side's slot), rsi=%s (the arriving side's), rax=%d (the value)"
                   % (place.slot(number("$rdi")), place.slot(number("$rsi")), number("$rax")))
+        print("  slots before: " + slots(place))
         print("  %-34s %-28s %s" % ("instruction", "RSP after it", "what it moved"))
         while True:
             pc = number("$pc")
@@ -109,6 +118,7 @@ class SwitchSteps(gdb.Command):
             print("  %-34s %-28s %s" % (readable(text, place), place.name(number("$rsp")), moved))
             if text.startswith(("ret", "jmp")):
                 break
+        print("  slots after:  " + slots(place))
         print("  now at %s, RSP=%s" % (place.name(number("$pc")), place.name(number("$rsp"))))
 
     @staticmethod
