@@ -4,14 +4,17 @@
 //! save what the user asked for from the event lines, whichever way the
 //! emulator ended.
 
+use crate::build::firmware::Firmware;
+use crate::build::{self, elf, image};
 use crate::cli::Args;
 use crate::discover::{self, OvmfEnv};
+use crate::emulator::bochs;
+use crate::emulator::qemu::{Direction, Qemu, QemuConfig, Serial};
+use crate::emulator::recording::{self, Recording};
 use crate::error::{EXIT_GDB_ENDED, Failure};
-use crate::firmware::Firmware;
 use crate::paths::shown;
-use crate::qemu::{Direction, Qemu, QemuConfig, Serial};
-use crate::recording::{self, Recording};
-use crate::{bochs, elf, events, gdb, image, kernel_build, signals, status};
+use crate::verdict::{self, Emulator};
+use crate::{gdb, outputs, signals};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -47,7 +50,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     if let Some(kernel) = &args.kernel {
         elf::validate_kernel(kernel)?;
     }
-    events::check_outputs(args)?;
+    outputs::check_outputs(args)?;
     if args.in_bochs() {
         return run_bochs(args);
     }
@@ -182,7 +185,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             };
             // A recording notes how it ended; a replay must end the same way.
             let ended = recording.as_mut().map_or(Ok(()), |r| r.end(&outcome));
-            ended.and(status::verdict(&outcome))
+            ended.and(verdict::verdict(Emulator::Qemu, &outcome))
         }
         Mode::GdbServer { port } => serve_gdb(&mut qemu, &elf, port),
         Mode::Gdb { port, gdb } => debug_with_gdb(&mut qemu, &gdb, &elf, port, &serial_log),
@@ -190,7 +193,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     // QEMU has ended on every path but an error above; make sure before
     // reading the file it writes.
     qemu.kill();
-    let saved = events::read(&events_file).and_then(|text| events::save_outputs(&text, args));
+    let saved = outputs::read(&events_file).and_then(|text| outputs::save_outputs(&text, args));
     combine(verdict, saved)
 }
 
@@ -214,7 +217,7 @@ fn command_line(config: &QemuConfig) -> Vec<OsString> {
 /// (its image is current and the command line the same), and thrown away
 /// with the early QEMU otherwise. `None` when there is no such image.
 fn boot_early(args: &Args, program: &Path, firmware: &Firmware) -> Option<Early> {
-    let elf = kernel_build::expected_elf(&args.bin, args.release)?;
+    let elf = build::kernel::expected_elf(&args.bin, args.release)?;
     let image = image::current_image(&elf, firmware)?;
     let config = QemuConfig {
         program: program.to_path_buf(),
@@ -238,7 +241,7 @@ fn kernel_elf(args: &Args) -> Result<PathBuf, Failure> {
     match &args.kernel {
         Some(kernel) => Ok(kernel.clone()),
         None => {
-            let built = kernel_build::build_kernel(&args.bin, args.release)?;
+            let built = build::kernel::build_kernel(&args.bin, args.release)?;
             elf::validate_kernel(&built)?;
             Ok(built)
         }
@@ -255,7 +258,7 @@ fn run_bochs(args: &Args) -> Result<(), Failure> {
     eprintln!("boot: booting {} (BIOS) in Bochs", shown(&image).display());
     let timeout = Duration::from_secs(args.timeout);
     let verdict = bochs::run(&installation, &files, &elf, args.bochs_debug, timeout);
-    let saved = events::read(&files.events).and_then(|text| events::save_outputs(&text, args));
+    let saved = outputs::read(&files.events).and_then(|text| outputs::save_outputs(&text, args));
     combine(verdict, saved)
 }
 
@@ -281,12 +284,12 @@ fn combine(verdict: Result<(), Failure>, saved: Result<(), Failure>) -> Result<(
 /// exit however long that takes (Ctrl-C kills it).
 fn serve_gdb(qemu: &mut Qemu, elf: &Path, port: u16) -> Result<(), Failure> {
     gdb::wait_for_listener(qemu, port)?;
-    let script = gdb::script(&kernel_build::workspace_root());
+    let script = gdb::script(&build::kernel::workspace_root());
     let command = gdb::attach_command(shown(elf), port, script.as_deref().map(shown));
     eprintln!("boot: QEMU is paused; attach with:");
     eprintln!("boot:   {command}");
     eprintln!("boot: waiting for QEMU to exit (Ctrl-C kills it)");
-    status::verdict(&qemu.wait(None)?)
+    verdict::verdict(Emulator::Qemu, &qemu.wait(None)?)
 }
 
 /// `--gdb`: runs gdb attached to the paused QEMU. When gdb exits, the
@@ -304,12 +307,12 @@ fn debug_with_gdb(
         "boot: serial output goes to {}",
         shown(serial_log).display()
     );
-    let script = gdb::script(&kernel_build::workspace_root());
+    let script = gdb::script(&build::kernel::workspace_root());
     let gdb_status = gdb::run_gdb(gdb, elf, port, script.as_deref())?;
     // Ctrl-C presses while gdb ran were meant for gdb.
     signals::clear();
     if let Some(outcome) = qemu.exit_within(GDB_KILL_GRACE)? {
-        return status::verdict(&outcome);
+        return verdict::verdict(Emulator::Qemu, &outcome);
     }
     qemu.kill();
     if gdb_status.success() {

@@ -39,7 +39,7 @@ fn boot(name: &str, timeout_secs: u32) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run boot");
-    let image = boot::image::image_path(elf, false);
+    let image = boot::build::image::image_path(elf, false);
     let left = leftover_qemus(&image.to_string_lossy());
     FINISHED.fetch_add(1, Ordering::SeqCst);
     touch();
@@ -125,7 +125,7 @@ fn main_stack_overflow_hits_the_bootloader_guard_page() {
 fn overflow_past_the_guard_is_caught_by_the_canary() {
     assert_caught(
         "fault_canary",
-        "coroutine2 panicked at switch #8: the coroutine on the stack at 0xADDR overflowed it: its canary was overwritten (switch/src/lib.rs:L:C)",
+        "coroutine2 panicked at switch #8: the coroutine on the stack at 0xADDR overflowed it: its canary was overwritten (switch/src/coroutine.rs:L:C)",
     );
 }
 
@@ -143,7 +143,7 @@ fn panic_in_a_coroutine_names_it_and_the_step() {
 fn resuming_a_finished_coroutine_panics() {
     assert_caught(
         "fault_resume_finished",
-        "main panicked at switch #17: resumed a finished coroutine (stack at 0xADDR) (switch/src/lib.rs:L:C)",
+        "main panicked at switch #17: resumed a finished coroutine (stack at 0xADDR) (switch/src/coroutine.rs:L:C)",
     );
 }
 
@@ -182,7 +182,11 @@ fn double_fault_is_reported_from_its_ist_stack() {
 #[test]
 fn hang_is_stopped_by_the_timeout() {
     let output = boot("fault_hang", 5);
-    assert_eq!(output.status.code(), Some(1), "exit code");
+    assert_eq!(
+        output.status.code(),
+        Some(boot::error::EXIT_TIMED_OUT.into()),
+        "exit code"
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("boot: timed out after 5 s; QEMU killed. Last serial lines:"),

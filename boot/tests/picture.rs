@@ -235,8 +235,8 @@ fn the_kernel_run_as_a_trace_and_a_picture() {
         picture.to_str().unwrap(),
     ])
     .expect("arguments");
-    let cut = boot::events::read(&events).expect("read the cut file");
-    boot::events::save_outputs(&cut, &args).unwrap_or_else(|e| panic!("{e}: {dump}"));
+    let cut = boot::outputs::read(&events).expect("read the cut file");
+    boot::outputs::save_outputs(&cut, &args).unwrap_or_else(|e| panic!("{e}: {dump}"));
     let trace: Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("the trace")).expect("JSON");
     let slices = trace["traceEvents"]

@@ -15,7 +15,8 @@ use protocol::ExitCode;
 use protocol::event::{Event, Id, Kind, Leave, Leaving, Routine, Switch};
 
 /// The words the switch crate puts on a fresh stack below its top: the
-/// 32-byte Yielder and the three-word frame (switch/src/lib.rs).
+/// 32-byte Yielder and the three-word frame (switch/src/trampoline.rs, "A
+/// fresh stack").
 const FRESH_FRAME: u64 = 32 + 3 * 8;
 /// What a phase 2 switch pushes before it stores RSP: the continue address
 /// (`call` or `push`), rbp and rbx.

@@ -5,7 +5,7 @@
 //! The kernel writes one [`Event`] line per switch to COM2 (see
 //! [`protocol::event`]). Both pictures of a run, the Chrome trace
 //! ([`crate::trace`]) and the SVG ([`crate::svg`]), take the one
-//! [`Timeline`] that [`Timeline::read`] makes of those lines:
+//! [`Timeline`] that [`Timeline::parse`] makes of those lines:
 //!
 //! - **Runs**: a switch is written by the routine it brought in, so the
 //!   routine running between two switches is the `to` of the first one, and
