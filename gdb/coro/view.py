@@ -173,11 +173,38 @@ def changed_words(before):
     return {w.address: w.value for s in before.stacks for w in s.words}
 
 
-def render(now, before, width):
+def nearest(stack, count):
+    """The `count` words of `stack` nearest its RSP, in address order: the
+    RSP's own word, the one below it, then upwards."""
+    words = stack.words
+    at = next((i for i, w in enumerate(words) if w.address == stack.sp), 0)
+    order = [at] + ([at - 1] if at > 0 else []) + list(range(at + 1, len(words)))
+    return [words[i] for i in sorted(order[:count])]
+
+
+def words_that_fit(now, height):
+    """How many words per stack fit in `height` lines (None: no limit), one
+    at least: the most that fits once the title, each routine's two lines
+    and its notes are drawn, stacks with fewer words leaving room to the
+    others."""
+    if height is None:
+        return None
+    fixed = 1 + sum(2 + (1 if s.note else 0) for s in now.stacks)
+    most = max((len(s.words) for s in now.stacks), default=0)
+    count = 1
+    while count < most and fixed + sum(min(len(s.words), count + 1) for s in now.stacks) <= height:
+        count += 1
+    return count
+
+
+def render(now, before, width, height=None):
     """The view as (line, changed) pairs, each line at most `width` wide;
-    `before` is the view at the previous stop (None: nothing to compare)."""
+    `before` is the view at the previous stop (None: nothing to compare).
+    In `height` lines, each stack shows fewer words, those nearest its RSP;
+    `clip` cuts what still does not fit."""
     if width < MIN_WIDTH:
         return [("coro: this window needs %d columns, it has %d" % (MIN_WIDTH, width), False)]
+    per_stack = words_that_fit(now, height)
     lines = []
 
     def add(line, changed):
@@ -200,7 +227,8 @@ def render(now, before, width):
         )
         if stack.note:
             add("  " + stack.note, False)
-        for word in reversed(stack.words):
+        shown_words = stack.words if per_stack is None else nearest(stack, per_stack)
+        for word in reversed(shown_words):
             if word.address == now.rsp:
                 mark = "RSP>"
             elif word.address == stack.saved:

@@ -143,6 +143,36 @@ class Width(unittest.TestCase):
         self.assertEqual(shown, [("coro: this window needs %d columns, it has %d" % (MIN_WIDTH, MIN_WIDTH - 1), False)])
 
 
+class Height(unittest.TestCase):
+    def test_a_short_window_keeps_the_words_nearest_each_rsp(self):
+        now = view(kernel(SUSPENDED_AT, stack=suspended_stack()), 0x1_FEC8)
+        # Title, two routines of two lines each, two words each.
+        shown = plain(render(now, None, 80, 1 + 2 * (2 + 2)))
+        self.assertEqual(len(shown.splitlines()), 9, shown)
+        # main: its RSP's word and the one below; coroutine1: the saved rbx
+        # its slot points at and the word below.
+        self.assertIn("RSP>  top-0x138", shown)
+        self.assertIn("top-0x140", shown)
+        self.assertIn("slot> top-0x348", shown)
+        self.assertIn("top-0x350", shown)
+        self.assertNotIn("saved rbp", shown)
+
+    def test_a_stack_with_few_words_leaves_its_room_to_the_others(self):
+        # coroutine1 at its top shows two lines: main gets the rest.
+        now = view(kernel(CORO.top, stack=bytearray(4096)), 0x1_FEC8)
+        shown = plain(render(now, None, 80, 1 + 2 * 2 + 5 + 2))
+        self.assertEqual(len(shown.splitlines()), 10, shown)
+        for offset in ("top-0x120", "top-0x138", "top-0x140"):
+            self.assertIn(offset, shown)
+
+    def test_one_word_each_at_least(self):
+        now = view(kernel(SUSPENDED_AT, stack=suspended_stack()), 0x1_FEC8)
+        shown = plain(render(now, None, 80, 3))
+        self.assertIn("RSP>  top-0x138", shown)
+        self.assertIn("slot> top-0x348", shown)
+        self.assertNotIn("top-0x140", shown)
+
+
 class Clip(unittest.TestCase):
     def test_lines_that_do_not_fit_are_counted_on_the_last_line(self):
         lines = render(view(kernel(SUSPENDED_AT, stack=suspended_stack()), 0x1_FF00), None, 80)
