@@ -161,7 +161,7 @@ class Height(unittest.TestCase):
         # coroutine1 at its top shows two lines: main gets the rest.
         now = view(kernel(CORO.top, stack=bytearray(4096)), 0x1_FEC8)
         shown = plain(render(now, None, 80, 1 + 2 * 2 + 5 + 2))
-        self.assertEqual(len(shown.splitlines()), 10, shown)
+        self.assertEqual(len(shown.splitlines()), 12, shown)
         for offset in ("top-0x120", "top-0x138", "top-0x140"):
             self.assertIn(offset, shown)
 
