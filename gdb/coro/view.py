@@ -122,17 +122,21 @@ def read_stack(routine, rsp, known, memory, layout, trampoline, symbol, is_code)
     else:
         return Stack(routine, what, saved, None, ())
     labels = {}
+    if routine.number and stacks.word(memory, routine.bottom) in (layout.canary, layout.finished):
+        # A stack the switch crate set up: the Yielder stays at its top for
+        # as long as the coroutine lives, above the trampoline's frame.
+        yielder = layout.fresh_frame - len(stacks.FRAME) * stacks.WORD
+        for address in range(routine.top - yielder, routine.top, stacks.WORD):
+            labels[address] = "Yielder (the coroutine's own handle)"
     if what == stacks.SUSPENDED:
         registers = stacks.saved_registers(saved, memory, is_code)
         if "rbx" in registers:
-            labels = frame_labels(saved, "continues at %s" % short(symbol(registers["rip"]) or "?"))
+            labels.update(frame_labels(saved, "continues at %s" % short(symbol(registers["rip"]) or "?")))
         else:
             # Phase 1's switch saves only RSP, at a return address.
-            labels = {saved: "returns to %s" % short(symbol(registers["rip"]) or "?")}
+            labels[saved] = "returns to %s" % short(symbol(registers["rip"]) or "?")
     elif what == stacks.NOT_STARTED and saved < routine.top:
-        labels = frame_labels(saved, "first frame: %s" % (symbol(trampoline) or "?"))
-        for address in range(saved + len(stacks.FRAME) * stacks.WORD, routine.top, stacks.WORD):
-            labels[address] = "Yielder (the coroutine's own handle)"
+        labels.update(frame_labels(saved, "first frame: %s" % (symbol(trampoline) or "?")))
     first = max(routine.bottom, sp - stacks.WORD)
     last = min(routine.top, sp + WORDS_FROM_RSP * stacks.WORD)
     words = []

@@ -71,6 +71,17 @@ class Words(unittest.TestCase):
         self.assertIn("Yielder", row(shown, "top-0x20"))
         self.assertIn("paint (never written)", row(shown, "top-0x40"))
 
+    def test_the_yielder_is_named_while_the_trampoline_runs(self):
+        # RSP at top - 32, on the Yielder: the trampoline's first instruction.
+        shown = plain(render(view(kernel(0, stack=painted()), CORO.top - 32), None, 80))
+        self.assertIn("Yielder", row(shown, "top-0x20"))
+        self.assertIn("Yielder", row(shown, "top-0x8"))
+        self.assertNotIn("Yielder", row(shown, "top-0x28"))
+
+    def test_an_unpainted_stack_has_no_yielder(self):
+        shown = plain(render(view(kernel(0, stack=bytearray(4096)), CORO.top - 32), None, 80))
+        self.assertNotIn("Yielder", shown)
+
     def test_the_live_rsp_is_marked_in_the_running_routines_stack(self):
         shown = plain(render(view(kernel(SUSPENDED_AT, stack=suspended_stack()), 0x1_FEC8), None, 80))
         self.assertIn("RSP=0x000000000001fec8 (main_stack top-0x138)", shown.splitlines()[0])
