@@ -43,10 +43,10 @@ class Stops:
 def read():
     """The view now, or the one line that says why there is none. Never
     raises: it runs at every stop, where a traceback would be noise."""
-    said = kernel.where_the_run_is()
-    if said is not None:
-        return said
     try:
+        said = kernel.where_the_run_is()
+        if said is not None:
+            return said
         return kernel.read_view()
     except (gdb.error, gdb.GdbError, view.stacks.Unreadable) as error:
         return str(error)
