@@ -234,16 +234,7 @@ def check(names):
             fresh = render(select(outputs[name], options, where), options)
             committed = text[start:end]
             if apply(mask, committed) != apply(mask, fresh):
-                differences.append(
-                    "".join(
-                        difflib.unified_diff(
-                            committed.splitlines(True),
-                            fresh.splitlines(True),
-                            "%s (committed)" % where,
-                            "%s (this run)" % where,
-                        )
-                    )
-                )
+                differences.append(diff(where, committed, fresh, mask))
     checked = sum(1 for _, name, _ in quoted_blocks if name in cheap)
     if differences:
         print("\n".join(differences))
@@ -253,6 +244,21 @@ def check(names):
         )
     print("docs: %d listings quoted, %d checked against a fresh run, all as committed"
           % (len(quoted_blocks), checked))
+
+
+def diff(where, committed, fresh, mask):
+    """The lines that differ once masked, shown as they are on each side."""
+    old, new = committed.split("\n"), fresh.split("\n")
+    matcher = difflib.SequenceMatcher(
+        None, [apply(mask, line) for line in old], [apply(mask, line) for line in new], False
+    )
+    out = ["--- %s (committed)" % where, "+++ %s (this run)" % where]
+    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        out.append("@@ committed line %d, this run line %d @@" % (a1 + 1, b1 + 1))
+        out += ["-" + line for line in old[a1:a2]] + ["+" + line for line in new[b1:b2]]
+    return "\n".join(out) + "\n"
 
 
 # --- links -----------------------------------------------------------------
