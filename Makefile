@@ -25,7 +25,7 @@ bochs-debug: setup ## Boot in Bochs's own debugger, stopped at switch_to_coro1
 test: setup ## Host tests of the switch and the boot tool, QEMU and Bochs boots, gdb session
 	cargo test
 
-gdb: setup ## Boot paused and open gdb on the kernel, stopped before the first switch
+gdb: setup ## Boot paused and open gdb on the kernel, stopped before the first switch (layout coro: the stacks live)
 	cargo run -- --gdb
 
 gdb-server: setup ## Boot paused with a gdbstub on 127.0.0.1 and print how to attach
@@ -40,7 +40,7 @@ record: setup ## Boot under record/replay into target/recording (RECORDING=DIR, 
 replay: setup ## Replay the recording exactly: the same serial output and exit status
 	cargo run -- --replay $(RECORDING)
 
-gdb-replay: setup ## gdb on the replay: reverse-stepi, reverse-continue, coro-goto N
+gdb-replay: setup ## gdb on the replay: reverse-stepi, reverse-continue, coro goto N, layout coro
 	cargo run -- --replay $(RECORDING) --gdb
 
 picture: setup ## Boot the kernel and redraw docs/run.svg and docs/run.json from its events

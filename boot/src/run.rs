@@ -4,16 +4,17 @@
 //! save what the user asked for from the event lines, whichever way the
 //! emulator ended.
 
+use crate::build::firmware::Firmware;
+use crate::build::{self, elf, image, strip};
 use crate::cli::Args;
 use crate::discover::{self, OvmfEnv};
-use crate::error::{EXIT_GDB_ENDED, Failure};
-use crate::build::firmware::Firmware;
-use crate::paths::shown;
+use crate::emulator::bochs;
 use crate::emulator::qemu::{Direction, Qemu, QemuConfig, Serial};
 use crate::emulator::recording::{self, Recording};
-use crate::build::{self, elf, image, strip};
-use crate::emulator::bochs;
-use crate::{gdb, outputs, signals, verdict};
+use crate::error::{EXIT_GDB_ENDED, Failure};
+use crate::paths::shown;
+use crate::verdict::{self, Emulator};
+use crate::{gdb, outputs, signals};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -165,7 +166,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             };
             // A recording notes how it ended; a replay must end the same way.
             let ended = recording.as_mut().map_or(Ok(()), |r| r.end(&outcome));
-            ended.and(verdict::verdict(&outcome))
+            ended.and(verdict::verdict(Emulator::Qemu, &outcome))
         }
         Mode::GdbServer { port } => serve_gdb(&mut qemu, &elf, port),
         Mode::Gdb { port, gdb } => debug_with_gdb(&mut qemu, &gdb, &elf, port, &serial_log),
@@ -230,7 +231,7 @@ fn serve_gdb(qemu: &mut Qemu, elf: &Path, port: u16) -> Result<(), Failure> {
     eprintln!("boot: QEMU is paused; attach with:");
     eprintln!("boot:   {command}");
     eprintln!("boot: waiting for QEMU to exit (Ctrl-C kills it)");
-    verdict::verdict(&qemu.wait(None)?)
+    verdict::verdict(Emulator::Qemu, &qemu.wait(None)?)
 }
 
 /// `--gdb`: runs gdb attached to the paused QEMU. When gdb exits, the
@@ -253,7 +254,7 @@ fn debug_with_gdb(
     // Ctrl-C presses while gdb ran were meant for gdb.
     signals::clear();
     if let Some(outcome) = qemu.exit_within(GDB_KILL_GRACE)? {
-        return verdict::verdict(&outcome);
+        return verdict::verdict(Emulator::Qemu, &outcome);
     }
     qemu.kill();
     if gdb_status.success() {

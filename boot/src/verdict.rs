@@ -1,73 +1,216 @@
-//! Turns the way QEMU ended into the tool's verdict.
+//! The tool's one verdict on a run, whichever emulator ran it, and the exit
+//! status that says it.
 //!
-//! A pure function so the mapping is unit-tested without booting anything.
-//! The kernel writes a `protocol::ExitCode` to the isa-debug-exit device,
-//! and QEMU exits with `(value << 1) | 1`: 33 or 35. Status 0 cannot come
-//! from that device; with `-no-reboot` it means the guest reset, which a
-//! kernel does not do on purpose here: almost always a triple fault. The
-//! exception is a gdb `kill`, which also makes QEMU exit with 0; QEMU then
-//! says so on stderr, and [`crate::emulator::qemu`] reports [`Outcome::EndedByGdb`].
+//! Both emulators report how a run ended as an [`End`]: QEMU from its exit
+//! status and what it says on stderr ([`crate::emulator::qemu`]), Bochs
+//! from the kernel's last event line and its own exit
+//! ([`crate::emulator::bochs`]). [`verdict`] turns that into the tool's
+//! exit status by the table below, the one place the exit statuses are
+//! documented: it is the file `exit_statuses.md`, which `boot --help` shows
+//! too (the constants are in [`crate::error`]).
+//!
+#![doc = include_str!("exit_statuses.md")]
+//!
+//! What the tool says, for example: `the kernel reported a failure (QEMU
+//! exit status 35)`; `QEMU exited with status 0 without the kernel writing
+//! to isa-debug-exit: the guest reset, most likely a triple fault`; `timed
+//! out after 30 s; QEMU killed. Last serial lines: ...`; `the gdb session
+//! ended (kill) before the kernel finished; QEMU stopped`; `QEMU was killed
+//! by signal 15 from outside; the kernel had printed 12 lines`;
+//! `interrupted; QEMU killed`.
+//!
+//! How QEMU's ends are told apart: the kernel writes a
+//! `protocol::ExitCode` to the isa-debug-exit device, and QEMU exits with
+//! `(value << 1) | 1`, 33 or 35. Status 0 cannot come from that device;
+//! with `-no-reboot` it means the guest reset, which a kernel does not do
+//! on purpose here: a triple fault. Except that QEMU also exits with 0
+//! after a gdb `kill` and after a SIGTERM, SIGINT or SIGHUP from outside;
+//! it then says so on stderr ("Terminated via GDBstub", "terminating on
+//! signal 15"), which is how [`crate::emulator::qemu`] tells them apart.
 
-use crate::error::{EXIT_INTERRUPTED, Failure};
+use crate::error::{
+    EXIT_EMULATOR_FAILED, EXIT_ENDED_FROM_OUTSIDE, EXIT_FAILURE, EXIT_GDB_ENDED, EXIT_INTERRUPTED,
+    EXIT_TIMED_OUT, EXIT_TRIPLE_FAULT, Failure,
+};
 use protocol::ExitCode;
+use std::fmt;
+use std::path::PathBuf;
 
 /// QEMU's exit status when the kernel wrote [`ExitCode::Success`].
 pub const QEMU_SUCCESS: i32 = ExitCode::Success.qemu_status();
 /// QEMU's exit status when the kernel wrote [`ExitCode::Failed`].
 pub const QEMU_FAILURE: i32 = ExitCode::Failed.qemu_status();
 
-/// How a QEMU run ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// QEMU exited by itself with this status.
-    Exited(i32),
-    /// QEMU was killed by this signal (not by us).
-    Signaled(i32),
-    /// We killed QEMU after `secs` seconds; `last_lines` is the serial tail.
-    TimedOut { secs: u64, last_lines: Vec<String> },
-    /// We killed QEMU because the user pressed Ctrl-C.
-    Interrupted,
-    /// A gdb `kill` ended QEMU (it exited with 0 and said "Terminated via
-    /// GDBstub") before the kernel finished.
-    EndedByGdb,
+/// The emulator that ran the kernel: the verdict names it, and reads its
+/// exit status its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emulator {
+    Qemu,
+    Bochs,
 }
 
-/// `Ok(())` when the kernel reported success, otherwise the failure to report.
-pub fn verdict(outcome: &Outcome) -> Result<(), Failure> {
-    match outcome {
-        Outcome::Exited(QEMU_SUCCESS) => Ok(()),
-        Outcome::Exited(QEMU_FAILURE) => Err(Failure::failed(format!(
-            "the kernel reported a failure (QEMU exit status {QEMU_FAILURE})"
-        ))),
-        Outcome::Exited(0) => Err(Failure::failed(
-            "QEMU exited with status 0 without the kernel writing to isa-debug-exit: \
-             the guest reset, most likely a triple fault (-no-reboot turns the reboot into an exit)",
-        )),
-        Outcome::Exited(1) => Err(Failure::failed(
-            "QEMU exited with status 1: QEMU itself failed (see its message above), \
-             the kernel did not report anything",
-        )),
-        Outcome::Exited(code) => Err(Failure::failed(format!(
-            "QEMU exited with status {code}, which is neither success ({QEMU_SUCCESS}) \
-             nor failure ({QEMU_FAILURE}) as written by the kernel to isa-debug-exit"
-        ))),
-        Outcome::Signaled(signal) => Err(Failure::failed(format!(
-            "QEMU was killed by signal {signal} before the kernel reported anything"
-        ))),
-        Outcome::TimedOut { secs, last_lines } => Err(timed_out(*secs, "QEMU", last_lines)),
-        Outcome::Interrupted => Err(Failure {
-            code: EXIT_INTERRUPTED,
-            message: "interrupted; QEMU killed".into(),
-        }),
-        Outcome::EndedByGdb => Err(Failure::ended_from_gdb(
-            "the gdb session ended (kill) before the kernel finished; QEMU stopped",
-        )),
+impl fmt::Display for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Emulator::Qemu => "QEMU",
+            Emulator::Bochs => "Bochs",
+        })
     }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    /// The kernel said how it ended: through QEMU's exit device, or in its
+    /// last event line (Bochs, which has no exit device).
+    Kernel(ExitCode),
+    /// The emulator exited by itself with `status` before the kernel said
+    /// how it ended; `reason` is what it said about it, if anything, and
+    /// `messages` where its messages went, if not to our stderr.
+    Exited {
+        status: i32,
+        reason: Option<String>,
+        messages: Option<PathBuf>,
+    },
+    /// A signal from outside ended the emulator, after the kernel had
+    /// printed `printed` lines.
+    EndedFromOutside { signal: i32, printed: usize },
+    /// We stopped the emulator after `secs` seconds; `last_lines` is the
+    /// serial tail.
+    TimedOut { secs: u64, last_lines: Vec<String> },
+    /// We stopped the emulator because the user pressed Ctrl-C.
+    Interrupted,
+    /// A gdb `kill` (QEMU said "Terminated via GDBstub"), or the end of
+    /// Bochs's debugger, ended the run before the kernel finished.
+    EndedByDebugger,
+}
+
+impl End {
+    /// The end of a QEMU run that exited by itself with `status`: the
+    /// kernel's exit if the status is one it writes.
+    pub fn of_qemu_status(status: i32) -> End {
+        match ExitCode::from_qemu_status(status) {
+            Some(code) => End::Kernel(code),
+            None => End::Exited {
+                status,
+                reason: None,
+                messages: None,
+            },
+        }
+    }
+
+    /// QEMU's exit status for this end, if QEMU exited by itself.
+    pub fn qemu_status(&self) -> Option<i32> {
+        match self {
+            End::Kernel(code) => Some(code.qemu_status()),
+            End::Exited { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// `Ok(())` when the kernel reported success, otherwise the failure to
+/// report, with its exit status from the table above.
+pub fn verdict(emulator: Emulator, end: &End) -> Result<(), Failure> {
+    let fail = |code: u8, message: String| Err(Failure { code, message });
+    match end {
+        End::Kernel(ExitCode::Success) => Ok(()),
+        End::Kernel(ExitCode::Failed) => fail(
+            EXIT_FAILURE,
+            match emulator {
+                Emulator::Qemu => {
+                    format!("the kernel reported a failure (QEMU exit status {QEMU_FAILURE})")
+                }
+                Emulator::Bochs => {
+                    "the kernel reported a failure (its last event line: exit code=failed)".into()
+                }
+            },
+        ),
+        End::Exited {
+            status,
+            reason,
+            messages,
+        } => {
+            let (code, message) = match emulator {
+                Emulator::Qemu => qemu_exited(*status),
+                Emulator::Bochs => bochs_exited(*status, reason.as_deref(), messages.as_ref()),
+            };
+            fail(code, message)
+        }
+        End::EndedFromOutside { signal, printed } => fail(
+            EXIT_ENDED_FROM_OUTSIDE,
+            format!(
+                "{emulator} was killed by signal {signal} from outside; the kernel had printed {printed} line{}",
+                if *printed == 1 { "" } else { "s" }
+            ),
+        ),
+        End::TimedOut { secs, last_lines } => Err(timed_out(*secs, emulator, last_lines)),
+        End::Interrupted => fail(EXIT_INTERRUPTED, format!("interrupted; {emulator} killed")),
+        End::EndedByDebugger => fail(
+            EXIT_GDB_ENDED,
+            match emulator {
+                Emulator::Qemu => {
+                    "the gdb session ended (kill) before the kernel finished; QEMU stopped".into()
+                }
+                Emulator::Bochs => {
+                    "the Bochs debugger session ended before the kernel finished; Bochs stopped"
+                        .into()
+                }
+            },
+        ),
+    }
+}
+
+/// QEMU exited by itself with `status`, which the kernel did not write.
+fn qemu_exited(status: i32) -> (u8, String) {
+    match status {
+        0 => (
+            EXIT_TRIPLE_FAULT,
+            "QEMU exited with status 0 without the kernel writing to isa-debug-exit: \
+             the guest reset, most likely a triple fault (-no-reboot turns the reboot into an exit)"
+                .into(),
+        ),
+        1 => (
+            EXIT_EMULATOR_FAILED,
+            "QEMU exited with status 1: QEMU itself failed (see its message above), \
+             the kernel did not report anything"
+                .into(),
+        ),
+        status => (
+            EXIT_EMULATOR_FAILED,
+            format!(
+                "QEMU exited with status {status}, which is neither success ({QEMU_SUCCESS}) \
+                 nor failure ({QEMU_FAILURE}) as written by the kernel to isa-debug-exit"
+            ),
+        ),
+    }
+}
+
+/// Bochs exited by itself with `status` before the kernel's last event
+/// line, saying `reason` (if anything) in `messages`.
+fn bochs_exited(status: i32, reason: Option<&str>, messages: Option<&PathBuf>) -> (u8, String) {
+    let mut message =
+        format!("Bochs exited (exit status: {status}) before the kernel reported its end");
+    let mut code = EXIT_EMULATOR_FAILED;
+    match (reason, messages) {
+        (Some(reason), _) => {
+            message.push_str(": ");
+            message.push_str(reason);
+            // Bochs's words for a triple fault under reset_on_triple_fault=0.
+            if reason.contains("3rd") && reason.contains("exception with no resolution") {
+                message.push_str(" (a triple fault)");
+                code = EXIT_TRIPLE_FAULT;
+            }
+        }
+        (None, Some(messages)) => message.push_str(&format!("; see {}", messages.display())),
+        (None, None) => {}
+    }
+    (code, message)
 }
 
 /// The failure after `emulator` was killed at the timeout of `secs`
 /// seconds, with the last serial lines.
-pub fn timed_out(secs: u64, emulator: &str, last_lines: &[String]) -> Failure {
+pub fn timed_out(secs: u64, emulator: Emulator, last_lines: &[String]) -> Failure {
     let mut message = format!("timed out after {secs} s; {emulator} killed. Last serial lines:");
     if last_lines.is_empty() {
         message.push_str("\n  (none)");
@@ -76,26 +219,33 @@ pub fn timed_out(secs: u64, emulator: &str, last_lines: &[String]) -> Failure {
         message.push_str("\n  ");
         message.push_str(line);
     }
-    Failure::failed(message)
+    Failure {
+        code: EXIT_TIMED_OUT,
+        message,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{EXIT_FAILURE, EXIT_GDB_ENDED, EXIT_USAGE};
+    use crate::error::EXIT_USAGE;
 
-    fn failure(outcome: Outcome) -> Failure {
-        verdict(&outcome).unwrap_err()
+    fn qemu(end: End) -> Failure {
+        verdict(Emulator::Qemu, &end).unwrap_err()
+    }
+
+    fn bochs(end: End) -> Failure {
+        verdict(Emulator::Bochs, &end).unwrap_err()
     }
 
     #[test]
     fn status_33_is_success() {
-        assert_eq!(verdict(&Outcome::Exited(33)), Ok(()));
+        assert_eq!(verdict(Emulator::Qemu, &End::of_qemu_status(33)), Ok(()));
     }
 
     #[test]
     fn status_35_is_a_kernel_failure() {
-        let f = failure(Outcome::Exited(35));
+        let f = qemu(End::of_qemu_status(35));
         assert_eq!(f.code, EXIT_FAILURE);
         assert_eq!(
             f.message,
@@ -105,8 +255,8 @@ mod tests {
 
     #[test]
     fn status_0_is_a_triple_fault_not_success() {
-        let f = failure(Outcome::Exited(0));
-        assert_eq!(f.code, EXIT_FAILURE);
+        let f = qemu(End::of_qemu_status(0));
+        assert_eq!(f.code, EXIT_TRIPLE_FAULT);
         assert!(
             f.message
                 .starts_with("QEMU exited with status 0 without the kernel")
@@ -115,10 +265,10 @@ mod tests {
     }
 
     #[test]
-    fn other_statuses_are_failures_that_name_the_status() {
+    fn other_statuses_are_qemu_failures_that_name_the_status() {
         for code in [1, 2, 3, 34, 255] {
-            let f = failure(Outcome::Exited(code));
-            assert_eq!(f.code, EXIT_FAILURE, "status {code}");
+            let f = qemu(End::of_qemu_status(code));
+            assert_eq!(f.code, EXIT_EMULATOR_FAILED, "status {code}");
             assert!(
                 f.message.contains(&format!("status {code}")),
                 "{}",
@@ -128,19 +278,33 @@ mod tests {
     }
 
     #[test]
-    fn killed_by_a_signal_is_a_failure() {
-        let f = failure(Outcome::Signaled(9));
-        assert_eq!(f.code, EXIT_FAILURE);
-        assert!(f.message.contains("signal 9"));
+    fn a_signal_from_outside_is_said_with_the_lines_printed() {
+        let f = qemu(End::EndedFromOutside {
+            signal: 15,
+            printed: 12,
+        });
+        assert_eq!(f.code, EXIT_ENDED_FROM_OUTSIDE);
+        assert_eq!(
+            f.message,
+            "QEMU was killed by signal 15 from outside; the kernel had printed 12 lines"
+        );
+        let f = bochs(End::EndedFromOutside {
+            signal: 9,
+            printed: 1,
+        });
+        assert_eq!(
+            f.message,
+            "Bochs was killed by signal 9 from outside; the kernel had printed 1 line"
+        );
     }
 
     #[test]
     fn timeout_lists_the_last_lines() {
-        let f = failure(Outcome::TimedOut {
+        let f = qemu(End::TimedOut {
             secs: 3,
             last_lines: vec!["a".into(), "b".into()],
         });
-        assert_eq!(f.code, EXIT_FAILURE);
+        assert_eq!(f.code, EXIT_TIMED_OUT);
         assert_eq!(
             f.message,
             "timed out after 3 s; QEMU killed. Last serial lines:\n  a\n  b"
@@ -149,7 +313,7 @@ mod tests {
 
     #[test]
     fn timeout_without_output_says_so() {
-        let f = failure(Outcome::TimedOut {
+        let f = qemu(End::TimedOut {
             secs: 30,
             last_lines: vec![],
         });
@@ -159,31 +323,94 @@ mod tests {
     #[test]
     fn the_exit_statuses_are_the_protocol_crates() {
         assert_eq!((QEMU_SUCCESS, QEMU_FAILURE), (33, 35));
-        assert_eq!(
-            ExitCode::from_qemu_status(QEMU_SUCCESS),
-            Some(ExitCode::Success)
-        );
-        assert_eq!(
-            ExitCode::from_qemu_status(QEMU_FAILURE),
-            Some(ExitCode::Failed)
-        );
+        assert_eq!(End::of_qemu_status(33), End::Kernel(ExitCode::Success));
+        assert_eq!(End::of_qemu_status(35), End::Kernel(ExitCode::Failed));
+        assert_eq!(End::Kernel(ExitCode::Failed).qemu_status(), Some(35));
+        assert_eq!(End::Interrupted.qemu_status(), None);
     }
 
     #[test]
     fn a_gdb_kill_is_not_a_triple_fault() {
-        let f = failure(Outcome::EndedByGdb);
+        let f = qemu(End::EndedByDebugger);
         assert_eq!(f.code, EXIT_GDB_ENDED);
         assert_eq!(
             f.message,
             "the gdb session ended (kill) before the kernel finished; QEMU stopped"
         );
-        assert!(!f.message.contains("triple fault"));
     }
 
     #[test]
     fn interrupt_exits_130() {
-        let f = failure(Outcome::Interrupted);
+        let f = qemu(End::Interrupted);
         assert_eq!(f.code, 130);
-        assert_ne!(f.code, EXIT_USAGE);
+        assert_eq!(f.message, "interrupted; QEMU killed");
+    }
+
+    #[test]
+    fn every_end_has_its_own_exit_status() {
+        let ends = [
+            qemu(End::Kernel(ExitCode::Failed)).code,
+            EXIT_USAGE,
+            qemu(End::of_qemu_status(0)).code,
+            qemu(End::TimedOut {
+                secs: 1,
+                last_lines: vec![],
+            })
+            .code,
+            qemu(End::of_qemu_status(1)).code,
+            qemu(End::EndedByDebugger).code,
+            qemu(End::EndedFromOutside {
+                signal: 15,
+                printed: 0,
+            })
+            .code,
+            qemu(End::Interrupted).code,
+        ];
+        assert_eq!(ends, [1, 2, 3, 4, 5, 6, 7, 130]);
+    }
+
+    #[test]
+    fn bochss_reason_decides_between_triple_fault_and_its_own_failure() {
+        let triple = bochs(End::Exited {
+            status: 1,
+            reason: Some("[CPU0  ] exception(): 3rd (13) exception with no resolution".into()),
+            messages: Some("/t/k.bochs.out".into()),
+        });
+        assert_eq!(triple.code, EXIT_TRIPLE_FAULT);
+        assert_eq!(
+            triple.message,
+            "Bochs exited (exit status: 1) before the kernel reported its end: \
+             [CPU0  ] exception(): 3rd (13) exception with no resolution (a triple fault)"
+        );
+        let silent = bochs(End::Exited {
+            status: 1,
+            reason: None,
+            messages: Some("/t/k.bochs.out".into()),
+        });
+        assert_eq!(silent.code, EXIT_EMULATOR_FAILED);
+        assert_eq!(
+            silent.message,
+            "Bochs exited (exit status: 1) before the kernel reported its end; see /t/k.bochs.out"
+        );
+        assert_eq!(
+            verdict(Emulator::Bochs, &End::Kernel(ExitCode::Success)),
+            Ok(())
+        );
+        let failed = bochs(End::Kernel(ExitCode::Failed));
+        assert_eq!(failed.code, EXIT_FAILURE);
+        assert_eq!(
+            failed.message,
+            "the kernel reported a failure (its last event line: exit code=failed)"
+        );
+        let timed_out = bochs(End::TimedOut {
+            secs: 3,
+            last_lines: vec!["a".into()],
+        });
+        assert_eq!(
+            timed_out.message,
+            "timed out after 3 s; Bochs killed. Last serial lines:\n  a"
+        );
+        assert_eq!(bochs(End::Interrupted).code, EXIT_INTERRUPTED);
+        assert_eq!(bochs(End::EndedByDebugger).code, EXIT_GDB_ENDED);
     }
 }

@@ -10,6 +10,7 @@
 
 mod common;
 
+use boot::error::{EXIT_FAILURE, EXIT_TIMED_OUT, EXIT_TRIPLE_FAULT};
 use common::{KernelCopy, assert_no_qemu_left, kernel};
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::Path;
@@ -97,7 +98,7 @@ fn panic_fails_and_shows_the_message() {
 fn triple_fault_is_a_failure() {
     let elf = KernelCopy::new("test_triple_fault");
     let output = boot(&[elf.arg()], Some(&elf.image(false)));
-    assert_eq!(code(&output), Some(1));
+    assert_eq!(code(&output), Some(EXIT_TRIPLE_FAULT.into()));
     assert!(stderr(&output).contains("triple fault"));
 }
 
@@ -106,7 +107,7 @@ fn triple_fault_is_a_failure() {
 fn triple_fault_under_uefi_built_by_boot() {
     let image = boot::build::image::image_path(kernel("test_triple_fault"), true);
     let output = boot(&["--uefi", "--bin", "test_triple_fault"], Some(&image));
-    assert_eq!(code(&output), Some(1));
+    assert_eq!(code(&output), Some(EXIT_TRIPLE_FAULT.into()));
     assert!(stderr(&output).contains("triple fault"));
 }
 
@@ -115,7 +116,7 @@ fn hang_times_out_with_the_last_line() {
     let elf = KernelCopy::new("test_hang");
     let run = |timeout: &str| boot(&["--timeout", timeout, elf.arg()], Some(&elf.image(false)));
     let output = run("3");
-    assert_eq!(code(&output), Some(1));
+    assert_eq!(code(&output), Some(EXIT_TIMED_OUT.into()));
     assert!(stderr(&output).contains("boot: timed out after 3 s; QEMU killed. Last serial lines:"));
     // Whether the kernel got to print within 3 s depends on the machine's
     // load; that the report shows the last line does not: check it with
@@ -125,7 +126,7 @@ fn hang_times_out_with_the_last_line() {
     } else {
         run("20")
     };
-    assert_eq!(code(&output), Some(1));
+    assert_eq!(code(&output), Some(EXIT_TIMED_OUT.into()));
     let stderr = stderr(&output);
     assert!(stderr.contains("timed out after"), "{stderr}");
     assert!(
@@ -140,7 +141,10 @@ fn hang_times_out_with_the_last_line() {
 /// FILE must hold the same lines.
 #[test]
 fn events_are_saved_when_the_kernel_fails_and_on_timeout() {
-    for (name, extra) in [("test_panic", None), ("test_hang", Some("3"))] {
+    for (name, extra, exit) in [
+        ("test_panic", None, EXIT_FAILURE),
+        ("test_hang", Some("3"), EXIT_TIMED_OUT),
+    ] {
         let elf = KernelCopy::new(name);
         let saved = elf.dir().join("saved.events");
         let mut args = vec!["--events", saved.to_str().unwrap()];
@@ -149,7 +153,7 @@ fn events_are_saved_when_the_kernel_fails_and_on_timeout() {
         }
         args.push(elf.arg());
         let output = boot(&args, Some(&elf.image(false)));
-        assert_eq!(code(&output), Some(1), "{name}");
+        assert_eq!(code(&output), Some(exit.into()), "{name}");
         let written_by_qemu = boot::build::image::events_path(&elf.image(false));
         let text = boot::outputs::read(&written_by_qemu).unwrap();
         let lines: Vec<&str> = text.lines().collect();

@@ -11,11 +11,13 @@ One module per concern:
 - `frames`: the frame filter that names the switch's signal frames;
 - `commands`: the `coro` commands;
 - `switches`: the run as numbered switches, which way `coro goto` goes;
-- `goto`: `coro goto N` and `coro snapshot`, backwards too in a replay.
+- `goto`: `coro goto N` and `coro snapshot`, backwards too in a replay;
+- `view`: what the `coro` window shows, as lines of text;
+- `window`: the `coro` TUI window, `layout coro` and `coro show`.
 
-`roster`, `stacks`, `switches` and `text` do not import gdb: gdb/tests
+`roster`, `stacks`, `switches`, `text` and `view` do not import gdb: gdb/tests
 runs their unit tests with plain python3 (`cargo test -p boot --test
-gdb_package`). `frames`, `commands` and `goto` register themselves with gdb
+gdb_package`). `frames`, `commands`, `goto` and `window` register themselves with gdb
 when imported; a new command is one more `Subcommand` class in `commands`
 (`coro NAME`, and `coro-NAME` as its alias), or in a module of its own that
 registers its classes, as `goto` does.

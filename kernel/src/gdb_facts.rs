@@ -4,9 +4,10 @@
 //! of main's stack, so that `gdb/` keeps no copy of them, and the address of
 //! the roster's view (`coroutine_roster`, see [`crate::roster`]), so that
 //! gdb finds it whichever module defines it. The same for what `coro goto`
-//! needs: the two switch counters and the functions it stops in.
+//! needs: the two switch counters and the functions it stops in; and for
+//! `coro list`, the high-water marks the kernel's summary reported.
 
-use crate::roster::{ARRIVED, GdbView, Roster, SWITCHES};
+use crate::roster::{ARRIVED, GdbView, MAX_COROUTINES, REPORTED_HIGH_WATER, Roster, SWITCHES};
 use crate::stacks::MAIN_STACK_NAME;
 use bootloader_api::BootInfo;
 use core::sync::atomic::AtomicU64;
@@ -52,6 +53,10 @@ pub struct GdbFacts {
     pub switches: &'static AtomicU64,
     /// The last switch whose arriving side ran `arrival`.
     pub arrived: &'static AtomicU64,
+    /// Each coroutine's high-water mark as the summary reported it (0
+    /// before), by roster order: `coro list` shows it once the summary's
+    /// timing has reused the stack.
+    pub high_water: &'static [AtomicU64; MAX_COROUTINES],
     /// `roster::arrived`, which a switch's arriving side calls first.
     pub arrival: fn(Kind, Id, Id, Option<u64>),
     /// `kernel::init`, which every kernel calls before its first switch.
@@ -78,6 +83,7 @@ static GDB_FACTS: GdbFacts = GdbFacts {
     roster_view: &raw const ROSTER_VIEW,
     switches: &SWITCHES,
     arrived: &ARRIVED,
+    high_water: &REPORTED_HIGH_WATER,
     arrival: crate::roster::arrived,
     init: crate::init,
     exit: crate::exit::exit_qemu,

@@ -5,8 +5,8 @@
 //! Next to the ELF, so each kernel binary and profile has its own files and
 //! `cargo clean` removes them.
 
-use crate::error::Failure;
 use crate::build::firmware::{Firmware, Ovmf};
+use crate::error::Failure;
 use bootloader::{BiosBoot, BootConfig, UefiBoot};
 use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;

@@ -95,15 +95,18 @@ fn strip_escape_sequences(line: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The last [`TAIL_LINES`] lines of serial output, for error reports.
+/// The last [`TAIL_LINES`] lines of serial output, and how many lines came
+/// in all, for error reports.
 #[derive(Debug, Default)]
 pub struct Tail {
     lines: VecDeque<String>,
+    count: usize,
 }
 
 impl Tail {
     /// Records one line (with or without its line ending).
     pub fn push(&mut self, line: &[u8]) {
+        self.count += 1;
         if self.lines.len() == TAIL_LINES {
             self.lines.pop_front();
         }
@@ -115,6 +118,11 @@ impl Tail {
     /// The kept lines, oldest first.
     pub fn lines(&self) -> Vec<String> {
         self.lines.iter().cloned().collect()
+    }
+
+    /// How many lines were pushed in all.
+    pub fn count(&self) -> usize {
+        self.count
     }
 }
 

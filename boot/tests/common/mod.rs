@@ -170,6 +170,24 @@ impl GdbServer {
         }
         (status, self.seen.join("\n"))
     }
+
+    /// The process id of the QEMU that `boot` started: its child named
+    /// `qemu-system-x86_64` (Linux only: reads `/proc`).
+    pub fn qemu_pid(&self) -> u32 {
+        let boot = self.child.id();
+        let children = std::fs::read_to_string(format!("/proc/{boot}/task/{boot}/children"))
+            .expect("the children of boot");
+        children
+            .split_whitespace()
+            .filter_map(|pid| pid.parse().ok())
+            .find(|pid: &u32| {
+                std::fs::read_to_string(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+                    let program = Path::new(cmdline.split('\0').next().unwrap_or_default());
+                    program.file_name() == Some(boot::discover::QEMU.as_ref())
+                })
+            })
+            .unwrap_or_else(|| panic!("no QEMU among boot's children {children:?}"))
+    }
 }
 
 impl Drop for GdbServer {

@@ -23,10 +23,10 @@
 //! `-global apic-common.vapic=off`, without which reverse steps lock QEMU
 //! up (the kvmvapic reset waits for the vCPU while the replay lock is held).
 
-use crate::error::Failure;
 use crate::build::firmware::{Firmware, Ovmf};
 use crate::emulator::qemu::{Direction, Qemu, RecordReplay};
-use crate::verdict::Outcome;
+use crate::error::Failure;
+use crate::verdict::End;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::ffi::OsString;
@@ -421,11 +421,8 @@ impl Recording {
 
     /// After QEMU ended: a recording writes its manifest, with QEMU's exit
     /// status; a replay checks that it ended as recorded.
-    pub fn end(&mut self, outcome: &Outcome) -> Result<(), Failure> {
-        let status = match outcome {
-            Outcome::Exited(code) => Some(*code),
-            _ => None,
-        };
+    pub fn end(&mut self, end: &End) -> Result<(), Failure> {
+        let status = end.qemu_status();
         match self.direction {
             Direction::Record => self.finish(status),
             // Killed (Ctrl-C): the verdict says so.
@@ -557,7 +554,7 @@ pub fn watch_progress(
     qemu: &mut Qemu,
     log: &Path,
     extra_args: &[OsString],
-) -> Result<Outcome, Failure> {
+) -> Result<End, Failure> {
     let pid = qemu.id();
     // Where the log was last seen read, and QEMU's CPU time then.
     let mut last: Option<(u64, Duration)> = None;
@@ -829,8 +826,8 @@ mod tests {
         fake_recording(dir.path());
         let qemu = crate::discover::find_qemu().unwrap();
         let mut replay = Recording::open(&dir.path().join("rec"), &qemu, None, false).unwrap();
-        replay.end(&Outcome::Exited(33)).unwrap();
-        let err = replay.end(&Outcome::Exited(35)).unwrap_err();
+        replay.end(&End::of_qemu_status(33)).unwrap();
+        let err = replay.end(&End::of_qemu_status(35)).unwrap_err();
         assert!(
             err.message.contains("the replay diverged"),
             "{}",
