@@ -11,7 +11,7 @@ use crate::discover::{self, OvmfEnv};
 use crate::emulator::bochs;
 use crate::emulator::qemu::{Direction, Qemu, QemuConfig, Serial};
 use crate::emulator::recording::{self, Recording};
-use crate::error::{EXIT_GDB_ENDED, Failure};
+use crate::error::Failure;
 use crate::paths::shown;
 use crate::verdict::{self, Emulator};
 use crate::{gdb, outputs, signals};
@@ -50,7 +50,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     if let Some(kernel) = &args.kernel {
         elf::validate_kernel(kernel)?;
     }
-    outputs::check_outputs(args)?;
+    outputs::check_outputs(&args.outputs())?;
     if args.in_bochs() {
         return run_bochs(args);
     }
@@ -193,7 +193,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     // QEMU has ended on every path but an error above; make sure before
     // reading the file it writes.
     qemu.kill();
-    let saved = outputs::read(&events_file).and_then(|text| outputs::save_outputs(&text, args));
+    let saved =
+        outputs::read(&events_file).and_then(|text| outputs::save_outputs(&text, &args.outputs()));
     combine(verdict, saved)
 }
 
@@ -258,7 +259,8 @@ fn run_bochs(args: &Args) -> Result<(), Failure> {
     eprintln!("boot: booting {} (BIOS) in Bochs", shown(&image).display());
     let timeout = Duration::from_secs(args.timeout);
     let verdict = bochs::run(&installation, &files, &elf, args.bochs_debug, timeout);
-    let saved = outputs::read(&files.events).and_then(|text| outputs::save_outputs(&text, args));
+    let saved =
+        outputs::read(&files.events).and_then(|text| outputs::save_outputs(&text, &args.outputs()));
     combine(verdict, saved)
 }
 
@@ -268,11 +270,6 @@ fn combine(verdict: Result<(), Failure>, saved: Result<(), Failure>) -> Result<(
     match (verdict, saved) {
         (verdict, Ok(())) => verdict,
         (Ok(()), Err(save)) => Err(save),
-        // A note with exit 0 gives way to the failure to save.
-        (Err(note), Err(save)) if note.code == EXIT_GDB_ENDED => {
-            eprintln!("{note}");
-            Err(save)
-        }
         (Err(failure), Err(save)) => {
             eprintln!("{save}");
             Err(failure)
@@ -337,6 +334,6 @@ mod tests {
         assert_eq!(combine(fault.clone(), save()), fault);
         let gdb_ended = Err(Failure::ended_from_gdb("gdb ended"));
         assert_eq!(combine(gdb_ended.clone(), Ok(())), gdb_ended);
-        assert_eq!(combine(gdb_ended, save()), save());
+        assert_eq!(combine(gdb_ended.clone(), save()), gdb_ended);
     }
 }
