@@ -83,7 +83,7 @@ soak: setup ## Boot the kernel N times (N=100) and compare the transcripts
 CASES ?= 20000
 
 fuzz: setup ## The property tests of the parsers at length (CASES=20000 each)
-	PROPTEST_CASES=$(CASES) cargo test -p protocol -p picture -p boot --lib properties
+	PROPTEST_CASES=$(CASES) cargo test -p picture -p boot --lib properties
 
 fmt: ## Format every crate
 	cargo fmt --all

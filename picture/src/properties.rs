@@ -4,6 +4,8 @@
 //! a timeline always draws, as a trace and as an SVG. `PROPTEST_CASES`
 //! sets how many cases (`make fuzz` runs many more).
 
+mod event_lines;
+
 use crate::timeline::tests::{FAULT, TWO};
 use crate::{Timeline, svg, trace};
 use proptest::prelude::*;
