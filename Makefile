@@ -1,7 +1,7 @@
 # Bare-metal coroutines: the two commands a newcomer needs are `make run` and
 # `make test`; both install what is missing first (scripts/setup.sh).
 .DEFAULT_GOAL := help
-.PHONY: help setup run run-uefi bochs bochs-debug test gdb gdb-server record replay gdb-replay picture bench soak fmt clippy clean
+.PHONY: help setup run run-uefi bochs bochs-debug test gdb gdb-server record replay gdb-replay picture bench steady soak fmt clippy clean
 
 help: ## Show this help
 	@echo "Bare-metal coroutines: make TARGET"
@@ -46,8 +46,11 @@ gdb-replay: setup ## gdb on the replay: reverse-stepi, reverse-continue, coro-go
 picture: setup ## Boot the kernel and redraw docs/run.svg and docs/run.json from its events
 	cargo run -- --svg docs/run.svg --trace docs/run.json
 
-bench: setup ## Criterion: our switch vs corosensei vs context, as a table
+bench: setup ## Our switch vs corosensei vs context; ends with the paired headline
 	python3 scripts/bench.py
+
+steady: setup ## 20 consecutive paired lab runs of the safe API vs corosensei, one line each
+	python3 scripts/bench.py --steady
 
 soak: setup ## Boot the kernel N times (N=100) and compare the transcripts
 	python3 scripts/soak.py
@@ -57,6 +60,7 @@ fmt: ## Format every crate
 
 clippy: setup ## Lint the host crates and the kernel, warnings are errors
 	cargo clippy --all-targets -- -D warnings
+	cargo clippy -p switch-bench --all-targets -- -D warnings
 	cargo kclippy --bins -- -D warnings
 
 clean: ## Remove build output
