@@ -1,7 +1,7 @@
 # Bare-metal coroutines: the two commands a newcomer needs are `make run` and
 # `make test`; both install what is missing first (scripts/setup.sh).
 .DEFAULT_GOAL := help
-.PHONY: help setup run run-uefi bochs bochs-debug test gdb gdb-server record replay gdb-replay picture bench steady soak fmt clippy clean
+.PHONY: help setup run run-uefi bochs bochs-debug test gdb gdb-server record replay gdb-replay picture original docs book bench steady soak fmt clippy clean
 
 help: ## Show this help
 	@echo "Bare-metal coroutines: make TARGET"
@@ -25,7 +25,7 @@ bochs-debug: setup ## Boot in Bochs's own debugger, stopped at switch_to_coro1
 test: setup ## Host tests of the switch and the boot tool, QEMU and Bochs boots, gdb session
 	cargo test
 
-gdb: setup ## Boot paused and open gdb on the kernel, stopped before the first switch
+gdb: setup ## Boot paused and open gdb on the kernel, stopped before the first switch (layout coro: the stacks live)
 	cargo run -- --gdb
 
 gdb-server: setup ## Boot paused with a gdbstub on 127.0.0.1 and print how to attach
@@ -40,11 +40,37 @@ record: setup ## Boot under record/replay into target/recording (RECORDING=DIR, 
 replay: setup ## Replay the recording exactly: the same serial output and exit status
 	cargo run -- --replay $(RECORDING)
 
-gdb-replay: setup ## gdb on the replay: reverse-stepi, reverse-continue, coro-goto N
+gdb-replay: setup ## gdb on the replay: reverse-stepi, reverse-continue, coro goto N, layout coro
 	cargo run -- --replay $(RECORDING) --gdb
 
 picture: setup ## Boot the kernel and redraw docs/run.svg and docs/run.json from its events
 	cargo run -- --svg docs/run.svg --trace docs/run.json
+
+# The original NASM program, assembled and linked for Linux.
+ORIGINAL := target/original/coroutines
+
+$(ORIGINAL): original/coroutines.asm
+	@mkdir -p $(dir $@)
+	nasm -f elf64 -g -F dwarf -o $@.o $<
+	ld -o $@ $@.o
+
+original: setup $(ORIGINAL) ## Run the original NASM program, then single-step it in gdb (RSP, slots)
+	$(ORIGINAL); echo "$(ORIGINAL) exited with status $$?"
+	gdb -q -nx -batch -x original/trace.py $(ORIGINAL)
+
+docs: setup ## Rerun every listing quoted in README.md and docs/ (docs/listings.toml) and rewrite them
+	cargo build -q -p boot
+	cargo kbuild -q --bins
+	python3 scripts/docs.py generate
+
+# mdBook, pinned: installed by cargo the first time `make book` runs.
+MDBOOK_VERSION := 0.5.4
+
+book: ## Build the chapters of docs/ as a book (mdBook) into book/ and say where it is
+	@mdbook --version 2>/dev/null | grep -qx 'mdbook v$(MDBOOK_VERSION)' || \
+		cargo install mdbook --version $(MDBOOK_VERSION) --locked
+	mdbook build
+	@echo "book: open file://$(CURDIR)/book/index.html (or: mdbook serve --open)"
 
 bench: setup ## Our switch vs corosensei vs context; ends with the paired headline
 	python3 scripts/bench.py

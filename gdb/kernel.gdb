@@ -61,10 +61,11 @@ def _load_coro():
     package_folder = os.path.join(folder, "gdb")
     if package_folder not in sys.path:
         sys.path.insert(0, package_folder)
-    # Each registers itself with gdb when imported: the commands, the
-    # frame filter that names the switch's frames in `bt`, and the commands
-    # that move through a run by its switches (`coro goto`, `coro snapshot`).
-    for module in ("coro.commands", "coro.frames", "coro.goto"):
+    # Each registers itself with gdb when imported: the commands, what
+    # names the switch's frames in stop lines and `bt`, the commands
+    # that move through a run by its switches (`coro goto`, `coro snapshot`),
+    # and the `coro` TUI window with `layout coro` and `coro show`.
+    for module in ("coro.commands", "coro.frames", "coro.goto", "coro.window"):
         importlib.import_module(module)
 
 
@@ -88,3 +89,4 @@ continue
 # after it fast (`help coro snapshot`); in a live session this does nothing.
 coro snapshot _start
 coro break
+echo coro: `layout coro` keeps every stack, its slot and RSP on screen beside the disassembly at each stop (`tui disable` leaves it); `coro show` prints the same here.\n

@@ -41,7 +41,7 @@ command -v pyflakes3 >/dev/null 2>&1 || missing+=(pyflakes3)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v nasm >/dev/null 2>&1 || missing+=(nasm)
 # Bochs: `make bochs`, `make bochs-debug` and the agreement tests
-# (boot/src/bochs.rs looks for these files).
+# (boot/src/emulator/bochs/ looks for these files).
 command -v bochs >/dev/null 2>&1 || missing+=(bochs)
 [ -e /usr/share/bochs/BIOS-bochs-latest ] || missing+=(bochsbios)
 [ -e /usr/share/vgabios/vgabios.bin ] || missing+=(vgabios)

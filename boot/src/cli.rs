@@ -3,18 +3,13 @@
 //! Kept apart from `run.rs` so that the unit tests can check parsing with
 //! `try_parse_from` without booting anything.
 
+use crate::outputs::Outputs;
 use clap::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// Builds the kernel (unless given an ELF), wraps it in a BIOS or UEFI disk
 /// image and boots it in QEMU (or Bochs), forwarding the kernel's serial output.
-///
-/// Exit status: 0 when the kernel reports success through QEMU's
-/// isa-debug-exit device or, under Bochs, its last event line (or the user
-/// ends the debugger session first), 1 when it
-/// reports failure, panics, triple-faults or times out, 2 for usage or
-/// environment errors, 130 after Ctrl-C.
 #[derive(Debug, Parser)]
 // The usage line written out: clap's own, in an error, lists the flags given
 // and the one it suggests for a mistyped flag (`boot --uefi --bochs …` after
@@ -22,7 +17,8 @@ use std::path::PathBuf;
 #[command(
     name = "boot",
     version,
-    override_usage = "boot [OPTIONS] [KERNEL_ELF] [-- <QEMU_ARGS>...]"
+    override_usage = "boot [OPTIONS] [KERNEL_ELF] [-- <QEMU_ARGS>...]",
+    after_long_help = concat!("Exit status:\n\n", include_str!("exit_statuses.md"))
 )]
 pub struct Args {
     /// The kernel ELF to boot; built with `cargo kbuild --bin NAME` when omitted.
@@ -126,6 +122,15 @@ impl Args {
     /// Whether the kernel boots in Bochs (`--bochs` or `--bochs-debug`).
     pub fn in_bochs(&self) -> bool {
         self.bochs || self.bochs_debug
+    }
+
+    /// The files asked for from the event lines.
+    pub fn outputs(&self) -> Outputs<'_> {
+        Outputs {
+            events: self.events.as_deref(),
+            trace: self.trace.as_deref(),
+            svg: self.svg.as_deref(),
+        }
     }
 }
 

@@ -3,27 +3,32 @@
 //! Every module returns `Result<_, Failure>`; only `main` prints the message
 //! (prefixed with `boot: `) and exits, after QEMU has been killed and reaped.
 //!
-//! Exit statuses: 0 the kernel reported success (or the user ended the gdb
-//! session, see [`EXIT_GDB_ENDED`]); 1 the kernel failed, crashed or hung, or
-//! a step failed; 2 bad input or a missing program; 130 Ctrl-C.
+//! The exit statuses are documented in one table, in [`crate::verdict`].
 
 use std::fmt;
 use std::process::ExitCode;
 
+/// Exit code when the kernel reported a failure (a panic, or a CPU
+/// exception its handlers caught), or a step of the tool failed.
+pub const EXIT_FAILURE: u8 = 1;
 /// Exit code for usage and environment errors (the same code clap uses).
 pub const EXIT_USAGE: u8 = 2;
-/// Exit code when the kernel failed, crashed or hung, or a step failed.
-pub const EXIT_FAILURE: u8 = 1;
+/// Exit code after a triple fault: the guest reset.
+pub const EXIT_TRIPLE_FAULT: u8 = 3;
+/// Exit code when the kernel hung and the timeout stopped it.
+pub const EXIT_TIMED_OUT: u8 = 4;
+/// Exit code when the emulator stopped by itself for a reason of its own.
+pub const EXIT_EMULATOR_FAILED: u8 = 5;
+/// Exit code when the user ended the gdb session (`kill`, `quit`,
+/// `detach`), or Bochs's debugger, before the kernel finished.
+pub const EXIT_GDB_ENDED: u8 = 6;
+/// Exit code when a signal from outside ended the emulator.
+pub const EXIT_ENDED_FROM_OUTSIDE: u8 = 7;
 /// Exit code after Ctrl-C, as a shell reports for SIGINT (128 + 2).
 pub const EXIT_INTERRUPTED: u8 = 130;
-/// Exit code when the user ended the gdb session (`kill`, `quit`, `detach`)
-/// before the kernel finished: 0, because the tool did what was asked (the
-/// same as leaving gdb always gave), and never the triple-fault failure (1),
-/// which a gdb `kill` used to be mistaken for (QEMU exits with 0 on both).
-pub const EXIT_GDB_ENDED: u8 = 0;
 
-/// Why the tool stops before the kernel reported success: with a non-zero
-/// exit code, except for [`Failure::ended_from_gdb`].
+/// Why the tool stops before the kernel reported success, with a non-zero
+/// exit code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     /// The process exit code.
@@ -41,7 +46,7 @@ impl Failure {
         }
     }
 
-    /// The kernel or one of the steps failed (exit 1).
+    /// The kernel reported a failure, or one of the steps failed (exit 1).
     pub fn failed(message: impl Into<String>) -> Self {
         Self {
             code: EXIT_FAILURE,
@@ -49,8 +54,8 @@ impl Failure {
         }
     }
 
-    /// The user ended the gdb session before the kernel finished: not an
-    /// error, but worth a line ([`EXIT_GDB_ENDED`]).
+    /// The user ended the gdb session before the kernel finished
+    /// ([`EXIT_GDB_ENDED`]).
     pub fn ended_from_gdb(message: impl Into<String>) -> Self {
         Self {
             code: EXIT_GDB_ENDED,

@@ -1,8 +1,9 @@
 //! The gdbstub side: choosing the port, waiting for QEMU to listen on it,
 //! and starting gdb or telling the user how to.
 
+use crate::emulator::qemu::Qemu;
 use crate::error::Failure;
-use crate::qemu::Qemu;
+use crate::verdict::{Emulator, verdict};
 use std::ffi::OsString;
 use std::io::ErrorKind;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -46,7 +47,7 @@ pub fn wait_for_listener(qemu: &mut Qemu, port: u16) -> Result<(), Failure> {
             return Ok(());
         }
         if let Some(outcome) = qemu.try_outcome()? {
-            let why = crate::status::verdict(&outcome).err().map(|f| f.message);
+            let why = verdict(Emulator::Qemu, &outcome).err().map(|f| f.message);
             return Err(Failure::failed(format!(
                 "QEMU exited before its gdbstub listened on 127.0.0.1:{port}: {}",
                 why.unwrap_or_else(|| "the kernel already finished".into())

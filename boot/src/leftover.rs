@@ -16,7 +16,7 @@ pub fn leftover_qemus(needle: &str) -> Vec<String> {
 
 /// The same for Bochs (`bochs-bin`, which Debian's `bochs` script runs).
 pub fn leftover_bochs(needle: &str) -> Vec<String> {
-    leftover_processes(crate::bochs::PROGRAM, needle)
+    leftover_processes(crate::emulator::bochs::PROGRAM, needle)
 }
 
 /// Command lines of running processes whose command line contains both

@@ -39,7 +39,7 @@ fn boot(name: &str, timeout_secs: u32) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run boot");
-    let image = boot::image::image_path(elf, false);
+    let image = boot::build::image::image_path(elf, false);
     let left = leftover_qemus(&image.to_string_lossy());
     FINISHED.fetch_add(1, Ordering::SeqCst);
     touch();
@@ -182,7 +182,11 @@ fn double_fault_is_reported_from_its_ist_stack() {
 #[test]
 fn hang_is_stopped_by_the_timeout() {
     let output = boot("fault_hang", 5);
-    assert_eq!(output.status.code(), Some(1), "exit code");
+    assert_eq!(
+        output.status.code(),
+        Some(boot::error::EXIT_TIMED_OUT.into()),
+        "exit code"
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("boot: timed out after 5 s; QEMU killed. Last serial lines:"),

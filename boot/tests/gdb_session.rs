@@ -105,7 +105,11 @@ fn step_through_the_switches(uefi: bool) {
     let (status, said) = server.wait(Duration::from_secs(60));
     assert!(said.contains(GDB_KILLED), "{said}");
     assert!(!said.contains("triple fault"), "{said}");
-    assert_eq!(status.code(), Some(0), "{said}");
+    assert_eq!(
+        status.code(),
+        Some(boot::error::EXIT_GDB_ENDED.into()),
+        "{said}"
+    );
 
     // Stopped in the original's first switch, on main's stack.
     assert!(output.contains("switch_to_coro1"), "{output}");

@@ -19,6 +19,11 @@ class Coro(gdb.Command):
         super().__init__("coro", gdb.COMMAND_USER, prefix=True)
 
 
+# What a command needs before it runs: gdb stopped in the kernel, gdb
+# stopped anywhere, or nothing.
+KERNEL, STOPPED, NOTHING = "kernel", "stopped", "nothing"
+
+
 def slots_line(known):
     slots = []
     for routine in known:
@@ -35,10 +40,14 @@ def where_line(known):
 class Subcommand(gdb.Command):
     """A `coro NAME` command, also known by its older name `coro-NAME`.
 
-    Its `run(arg)` does the work; a gdb error on the way (no registers,
-    unreadable memory) ends it with gdb's one-line message."""
+    Its `run(arg)` does the work once gdb is stopped in the kernel (or only
+    stopped, with NEEDS = STOPPED; anywhere with NEEDS = NOTHING); otherwise
+    it says in one line where the run is and the way on. A gdb error on the way (no registers,
+    unreadable memory) ends it with a one-line message, never a Python
+    traceback."""
 
     NAME = CATEGORY = None
+    NEEDS = KERNEL
 
     def __init__(self):
         super().__init__("coro " + self.NAME, self.CATEGORY)
@@ -46,9 +55,11 @@ class Subcommand(gdb.Command):
 
     def invoke(self, arg, from_tty):
         try:
+            if self.NEEDS != NOTHING:
+                kernel.check_stopped(in_the_kernel=self.NEEDS == KERNEL)
             self.run(arg)
-        except gdb.error as error:
-            raise gdb.GdbError(str(error)) from None
+        except (gdb.error, stacks.Unreadable) as error:
+            raise gdb.GdbError("coro %s: %s" % (self.NAME, error)) from None
 
 
 class CoroBreak(Subcommand):
@@ -60,6 +71,8 @@ class CoroBreak(Subcommand):
     mapped yet when QEMU starts paused; three of the CPU's four."""
 
     NAME, CATEGORY = "break", gdb.COMMAND_BREAKPOINTS
+    # Breakpoints by address: from the firmware on, or with no QEMU at all.
+    NEEDS = NOTHING
 
     def run(self, arg):
         # Only the coroutine kernel replays the original's phase 1; the
@@ -96,15 +109,19 @@ class CoroList(Subcommand):
     Its number (for coro bt), name, state (running, suspended, finished,
     not started), the RSP its context slot holds, and for a coroutine how
     many bytes of its stack it has used so far (deepest point since it was
-    set up)."""
+    set up). Once the kernel's summary has reported the high-water marks,
+    code that reuses a stack after it (the summary's timing reuses
+    coroutine1's) leaves its own figure there: the line then gives both."""
 
     NAME, CATEGORY = "list", gdb.COMMAND_DATA
 
     def run(self, arg):
         rsp = kernel.rsp()
         for routine in kernel.routines():
-            used = kernel.stack_used(routine) if routine.number else None
-            print(text.list_line(routine, kernel.state(routine, rsp), kernel.saved_rsp(routine), used))
+            used = reported = None
+            if routine.number:
+                used, reported = kernel.stack_used(routine), kernel.reported_high_water(routine)
+            print(text.list_line(routine, kernel.state(routine, rsp), kernel.saved_rsp(routine), used, reported))
 
 
 def frames_to_trampoline():
@@ -189,6 +206,7 @@ class CoroRegs(Subcommand):
     in them), so they may differ right after a switch."""
 
     NAME, CATEGORY = "regs", gdb.COMMAND_DATA
+    NEEDS = STOPPED
 
     def run(self, arg):
         names = ("rbx", "rbp", "r12", "r13", "r14", "r15", "rsp")

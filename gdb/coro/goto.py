@@ -6,17 +6,15 @@ gdb-replay`; see "Time travel" in README.md). Registered when imported.
 import gdb
 
 from . import kernel, stacks, switches, text
-from .commands import Subcommand
+from .commands import STOPPED, Subcommand
 
 
-def replaying():
-    """Whether QEMU replays a recording: then gdb can execute backwards."""
-    return "Replaying" in gdb.execute("monitor info replay", to_string=True)
-
-
-def stop_at(address):
-    """A breakpoint for this command's own use: not listed, silent."""
-    breakpoint = gdb.Breakpoint("*%#x" % address, internal=True)
+def stop_at(address, hardware=False):
+    """A breakpoint for this command's own use: not listed, silent; a
+    hardware one (the CPU's debug registers) holds in memory that the
+    bootloader has not filled yet."""
+    kind = gdb.BP_HARDWARE_BREAKPOINT if hardware else gdb.BP_BREAKPOINT
+    breakpoint = gdb.Breakpoint("*%#x" % address, type=kind, internal=True)
     breakpoint.silent = True
     return breakpoint
 
@@ -51,6 +49,8 @@ class CoroGoto(Subcommand):
     breakpoints are disabled on the way and enabled again at the stop."""
 
     NAME, CATEGORY = "goto", gdb.COMMAND_RUNNING
+    # From the firmware too: it runs to _start first.
+    NEEDS = STOPPED
 
     def run(self, arg):
         try:
@@ -59,14 +59,20 @@ class CoroGoto(Subcommand):
             raise gdb.GdbError("usage: coro goto N (a switch number from the transcript or the picture)") from None
         if target < 1:
             raise gdb.GdbError("switches are numbered from 1")
-        arrival = kernel.facts_function("arrival")
-        counted, arrived = kernel.switch_counts()
-        at_arrival = kernel.register("pc") == arrival
-        way = switches.direction(target, counted, arrived, at_arrival)
+        # Before _start the kernel is not mapped: its counters cannot be
+        # read, and a software breakpoint written into it would not hold.
+        # Everything lies forwards from there: run to _start first.
+        before_the_kernel = kernel.before_the_kernel()
+        if before_the_kernel:
+            way = switches.FORWARD
+        else:
+            counted, arrived = kernel.switch_counts()
+            at_arrival = kernel.register("pc") == kernel.facts_function("arrival")
+            way = switches.direction(target, counted, arrived, at_arrival)
         if way == switches.HERE:
             print("already at switch #%d" % target)
             return
-        if way == switches.BACKWARD and not replaying():
+        if way == switches.BACKWARD and not kernel.replaying():
             raise gdb.GdbError(
                 "switch #%d is behind (the last one was #%d) and this QEMU runs live: only a replay "
                 "runs backwards. Record the run (make record) and debug its replay (make gdb-replay)"
@@ -77,6 +83,11 @@ class CoroGoto(Subcommand):
         try:
             for b in yours:
                 b.enabled = False
+            if before_the_kernel:
+                ours.append(stop_at(kernel.required_function("_start"), hardware=True))
+                gdb.execute("continue", to_string=True)
+                if kernel.before_the_kernel():
+                    raise gdb.GdbError("stopped before the kernel's entry, _start")
             if way == switches.BACKWARD:
                 ours.append(stop_at(kernel.facts_function("init")))
                 gdb.execute("reverse-continue", to_string=True)
@@ -88,10 +99,11 @@ class CoroGoto(Subcommand):
                 b.delete()
             for b in yours:
                 b.enabled = True
-        self.report(target, arrival)
+        self.report(target)
 
     @staticmethod
-    def report(target, arrival):
+    def report(target):
+        arrival = kernel.facts_function("arrival")
         pc = kernel.register("pc")
         if pc == arrival and kernel.switch_counts()[0] == target:
             frame = gdb.selected_frame()
@@ -123,7 +135,7 @@ class CoroGoto(Subcommand):
             print(text.rsp_line(rsp, stacks.locate(rsp, known)))
         elif pc == kernel.facts_function("exit"):
             raise gdb.GdbError(
-                "the run ends after switch #%d (stopped in kernel::exit_qemu): there is no switch #%d"
+                "the run ends after switch #%d (stopped in kernel::exit::exit_qemu): there is no switch #%d"
                 % (kernel.switch_counts()[0], target)
             )
         else:
@@ -143,13 +155,14 @@ class CoroSnapshot(Subcommand):
     says so; from a script, it does nothing."""
 
     NAME, CATEGORY = "snapshot", gdb.COMMAND_RUNNING
+    NEEDS = STOPPED
 
     def invoke(self, arg, from_tty):
         self.typed = from_tty
         super().invoke(arg, from_tty)
 
     def run(self, arg):
-        if not replaying():
+        if not kernel.replaying():
             if self.typed:
                 print("QEMU runs live, not a replay: no snapshot needed (reverse execution needs a replay)")
             return

@@ -8,7 +8,7 @@ kernel keeps unmangled (`switch_into`, `coroutine_trampoline`).
 
 import gdb
 
-from . import roster, stacks, text
+from . import roster, stacks, text, view
 
 # Registers read as signed 64-bit numbers; addresses are unsigned.
 MASK = (1 << 64) - 1
@@ -22,7 +22,10 @@ class Memory:
     """The kernel's memory, for the functions of `stacks`."""
 
     def read(self, address, size):
-        return bytes(gdb.selected_inferior().read_memory(address, size))
+        try:
+            return bytes(gdb.selected_inferior().read_memory(address, size))
+        except gdb.MemoryError:
+            raise stacks.Unreadable("cannot access memory at %#x" % address) from None
 
 
 MEMORY = Memory()
@@ -62,6 +65,52 @@ def function_at(address):
     return text.symbol_in(gdb.format_address(address))
 
 
+def symbol(address):
+    """`name+offset` (`kernel_main+43`, `coroutine1_stack+8`) for an address
+    of the kernel's ELF, or None."""
+    return text.symbol_and_offset(gdb.format_address(address))
+
+
+def replaying():
+    """Whether QEMU replays a recording: then gdb can execute backwards."""
+    return "Replaying" in gdb.execute("monitor info replay", to_string=True)
+
+
+def where_the_run_is(in_the_kernel=True):
+    """None when gdb is stopped (in the kernel, unless not
+    `in_the_kernel`); otherwise one line that says where the run is, and
+    the way on."""
+    inferior = gdb.selected_inferior()
+    if inferior.pid == 0 or not inferior.threads():
+        return (
+            "no kernel to look at: QEMU has exited (the run has ended) or gdb is not attached; "
+            "make gdb or make gdb-replay starts a session"
+        )
+    if gdb.selected_thread().is_running():
+        return "the kernel is running: interrupt it (Ctrl-C) or wait until it stops"
+    pc = register("pc")
+    if in_the_kernel and function_at(pc) is None:
+        point = "this point of the replay" if replaying() else "this point of the run"
+        return (
+            "the kernel has not started at %s (pc %#x is in the firmware or the bootloader): "
+            "`coro goto N` or `continue` to `_start`" % (point, pc)
+        )
+    return None
+
+
+def check_stopped(in_the_kernel=True):
+    """Raises gdb.GdbError with where_the_run_is()'s line unless gdb is
+    stopped (in the kernel, unless not `in_the_kernel`)."""
+    said = where_the_run_is(in_the_kernel)
+    if said is not None:
+        raise gdb.GdbError(said)
+
+
+def before_the_kernel():
+    """Whether gdb is stopped before the kernel's code (firmware, bootloader)."""
+    return function_at(register("pc")) is None
+
+
 def is_compiled_code(address):
     """Whether `address` lies in a function with debug info: compiled Rust
     code, where a suspended routine continues (in the Rust functions around
@@ -91,6 +140,17 @@ def layout():
     )
 
 
+def trampoline():
+    """Where a fresh stack's first frame continues."""
+    return required_function("coroutine_trampoline") + layout().trampoline_entry
+
+
+def read_view():
+    """Every routine's stack at this stop (coro.view)."""
+    known = routines()
+    return view.read_view(known, rsp(), MEMORY, layout(), trampoline(), symbol, is_compiled_code)
+
+
 def routines():
     """main and every coroutine of the roster the kernel installed."""
     value = facts()
@@ -105,13 +165,22 @@ def saved_rsp(routine):
 
 
 def state(routine, known_rsp):
-    shape = layout()
-    trampoline = required_function("coroutine_trampoline") + shape.trampoline_entry
-    return stacks.state(routine, known_rsp, MEMORY, shape, trampoline)
+    return stacks.state(routine, known_rsp, MEMORY, layout(), trampoline())
 
 
 def stack_used(routine):
     return stacks.stack_used(routine, MEMORY, layout())
+
+
+def reported_high_water(routine):
+    """Coroutine `routine`'s high-water mark as the kernel's summary
+    reported it: 0 before the summary (or in a kernel that does not keep
+    it)."""
+    try:
+        marks = int(facts()["high_water"]) & MASK
+    except gdb.error:
+        return 0
+    return stacks.word(MEMORY, marks + (routine.number - 1) * stacks.WORD)
 
 
 def switch_counts():
@@ -123,7 +192,7 @@ def switch_counts():
 
 def facts_function(name):
     """The entry of a function the facts record names: `arrival`
-    (roster::arrived), `init` (kernel::init), `exit` (kernel::exit_qemu)."""
+    (roster::arrived), `init` (kernel::init), `exit` (kernel::exit::exit_qemu)."""
     return int(facts()[name]) & MASK
 
 

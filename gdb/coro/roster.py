@@ -55,7 +55,7 @@ def read_roster(view, main_stack):
     if int(view["roster"]) == 0:
         raise RosterError(
             "the kernel has not installed its roster yet (kernel::init does): "
-            "continue to the first switch first"
+            "`coro goto N` or `continue` to the first switch"
         )
     roster = view["roster"].dereference()
     main_slot = roster["main_slot"].dereference()

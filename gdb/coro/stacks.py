@@ -3,16 +3,23 @@ what state a routine is in, and the frame a switch leaves behind.
 
 Everything here works on plain numbers and on a `memory` object with one
 method, `read(address, size) -> bytes` (the kernel's memory through gdb, or
-a dictionary in the tests); nothing imports gdb.
+a dictionary in the tests), which raises `Unreadable` when it cannot
+read; nothing imports gdb.
 """
 
 from dataclasses import dataclass
 
 # The frame a switch leaves at the saved RSP of the side it leaves: it
 # pushes rbp, then rbx, below the address that side continues at
-# (switch/src/lib.rs, "A fresh stack" and the switches' unwind rows).
+# ("A fresh stack" in switch/src/trampoline.rs, and the switches' unwind
+# rows in switch/src/switch.rs).
 FRAME = ("rbx", "rbp", "rip")
 WORD = 8
+
+
+class Unreadable(Exception):
+    """A memory read failed: the page is not mapped (yet), or gone."""
+
 
 # A routine's states, as `coro list` prints them.
 RUNNING, SUSPENDED, FINISHED, NOT_STARTED = "running", "suspended", "finished", "not started"

@@ -17,12 +17,19 @@ def slots_line(slots):
     return " ".join("%s=%s (%s)" % (name, address(saved), where) for name, saved, where in slots)
 
 
-def list_line(routine, state, saved, used=None):
+def list_line(routine, state, saved, used=None, reported=None):
     """One routine of `coro list`: number, name, state, its slot's RSP and,
-    for a coroutine (`used` given), how much of its stack it has used."""
+    for a coroutine (`used` given), how much of its stack it has used; and
+    when the kernel's summary reported another figure (`reported`, 0 before
+    it), that the stack was reused after it, and the summary's figure."""
     line = "%d %-10s %-11s %s=%s" % (routine.number, routine.name, state, routine.slot, address(saved))
     if used is not None:
         line += " stack used %d of %d bytes" % (used, routine.top - routine.bottom)
+        if reported and reported != used:
+            line += (
+                " by the code that reused it after the kernel's summary; %s's own high-water mark, "
+                "%d bytes, as the summary reported" % (routine.name, reported)
+            )
     return line
 
 
@@ -45,6 +52,15 @@ def symbol_in(formatted):
     inside = formatted[start + 2 : -1]
     name, plus, offset = inside.rpartition("+")
     return name if plus and offset.isdigit() else inside
+
+
+def symbol_and_offset(formatted):
+    """`name+offset` from gdb's `0x... <name+offset>`, `name` alone at its
+    first byte, None when gdb knows no symbol there."""
+    name = symbol_in(formatted)
+    if name is None:
+        return None
+    return formatted[formatted.find(" <") + 2 : -1]
 
 
 def kind_word(value):

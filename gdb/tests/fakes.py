@@ -2,6 +2,8 @@
 records for coro.roster, and a memory made of byte regions for
 coro.stacks."""
 
+from coro.stacks import Unreadable
+
 
 class Type:
     def __init__(self, sizeof):
@@ -82,4 +84,4 @@ class Memory:
         for start, region in self.regions.items():
             if start <= address and address + size <= start + len(region):
                 return bytes(region[address - start : address - start + size])
-        raise MemoryError("cannot access memory at %#x" % address)
+        raise Unreadable("cannot access memory at %#x" % address)

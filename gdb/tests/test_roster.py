@@ -92,7 +92,7 @@ class ReadRoster(unittest.TestCase):
         empty = Struct({"roster": NULL, "main_bottom": 0, "main_top": 0})
         with self.assertRaises(RosterError) as raised:
             read_roster(empty, "main_stack")
-        self.assertIn("continue to the first switch", str(raised.exception))
+        self.assertIn("`coro goto N` or `continue` to the first switch", str(raised.exception))
 
 
 class RustStr(unittest.TestCase):

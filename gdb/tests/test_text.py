@@ -27,6 +27,16 @@ class Lines(unittest.TestCase):
             "1 coroutine1 not started coro1_context=0x0000000000006fc8 stack used 56 of 4096 bytes",
         )
 
+    def test_a_stack_reused_after_the_summary_gives_both_figures(self):
+        self.assertEqual(
+            list_line(CORO, "finished", 0, 184, 2000),
+            "1 coroutine1 finished    coro1_context=0x0000000000000000 stack used 184 of 4096 bytes by the code "
+            "that reused it after the kernel's summary; coroutine1's own high-water mark, 2000 bytes, as the summary reported",
+        )
+        # Before the summary (0), or when the figures agree: one figure.
+        self.assertTrue(list_line(CORO, "suspended", 0, 184, 0).endswith("stack used 184 of 4096 bytes"))
+        self.assertTrue(list_line(CORO, "finished", 0, 2000, 2000).endswith("stack used 2000 of 4096 bytes"))
+
     def test_arrival_line_names_both_sides(self):
         self.assertEqual(
             arrival_line(

@@ -4,14 +4,15 @@
 //! of main's stack, so that `gdb/` keeps no copy of them, and the address of
 //! the roster's view (`coroutine_roster`, see [`crate::roster`]), so that
 //! gdb finds it whichever module defines it. The same for what `coro goto`
-//! needs: the two switch counters and the functions it stops in.
+//! needs: the two switch counters and the functions it stops in; and for
+//! `coro list`, the high-water marks the kernel's summary reported.
 
-use crate::QemuExitCode;
-use crate::roster::{ARRIVED, GdbView, Roster, SWITCHES};
+use crate::roster::{ARRIVED, GdbView, MAX_COROUTINES, REPORTED_HIGH_WATER, Roster, SWITCHES};
 use crate::stacks::MAIN_STACK_NAME;
 use bootloader_api::BootInfo;
 use core::sync::atomic::AtomicU64;
 use coroutine_switch::{CANARY, FINISHED, INITIAL_FRAME_SIZE, PAINT, TRAMPOLINE_ENTRY};
+use protocol::ExitCode;
 use protocol::event::{Id, Kind};
 
 unsafe extern "Rust" {
@@ -52,12 +53,16 @@ pub struct GdbFacts {
     pub switches: &'static AtomicU64,
     /// The last switch whose arriving side ran `arrival`.
     pub arrived: &'static AtomicU64,
+    /// Each coroutine's high-water mark as the summary reported it (0
+    /// before), by roster order: `coro list` shows it once the summary's
+    /// timing has reused the stack.
+    pub high_water: &'static [AtomicU64; MAX_COROUTINES],
     /// `roster::arrived`, which a switch's arriving side calls first.
     pub arrival: fn(Kind, Id, Id, Option<u64>),
     /// `kernel::init`, which every kernel calls before its first switch.
     pub init: fn(&BootInfo, Option<&'static Roster>),
-    /// `kernel::exit_qemu`, where every run ends.
-    pub exit: fn(QemuExitCode) -> !,
+    /// `kernel::exit::exit_qemu`, where every run ends.
+    pub exit: fn(ExitCode) -> !,
 }
 
 // SAFETY: the kernel never reads GDB_FACTS (gdb does), and `roster_view` and
@@ -78,7 +83,8 @@ static GDB_FACTS: GdbFacts = GdbFacts {
     roster_view: &raw const ROSTER_VIEW,
     switches: &SWITCHES,
     arrived: &ARRIVED,
+    high_water: &REPORTED_HIGH_WATER,
     arrival: crate::roster::arrived,
     init: crate::init,
-    exit: crate::exit_qemu,
+    exit: crate::exit::exit_qemu,
 };

@@ -4,8 +4,8 @@
 //! Why: without an IDT (or with the bootloader's), any fault escalates to a
 //! triple fault and QEMU resets with nothing on the terminal. Each handler
 //! here says what happened, where (RIP, and RSP or the fault address), and
-//! which routine was running (see [`crate::who_runs`]), then exits with
-//! [`QemuExitCode::Failed`]. None returns: this kernel has no way to repair
+//! which routine was running (see [`crate::report::who_runs`]), then exits with
+//! [`ExitCode::Failed`]. None returns: this kernel has no way to repair
 //! a coroutine that faulted.
 //!
 //! Every handler runs on an IST stack (see [`crate::gdt`]), so none needs
@@ -15,8 +15,11 @@
 //! spinning on it if the fault hit while the lock was held.
 
 use crate::events::LineBuf;
+use crate::exit::exit_qemu;
 use crate::gdt::{DOUBLE_FAULT_IST_INDEX, OTHER_FAULTS_IST_INDEX, PAGE_FAULT_IST_INDEX};
-use crate::{QemuExitCode, exit_qemu, report_fault, roster, who_runs};
+use crate::report::{report_fault, who_runs};
+use crate::roster;
+use protocol::ExitCode;
 use spin::Once;
 use x86_64::registers::control::Cr2;
 use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame, PageFaultErrorCode};
@@ -94,7 +97,7 @@ pub fn load_double_fault_only_idt() {
 fn report(frame: &InterruptStackFrame, sentence: core::fmt::Arguments) -> ! {
     let sentence: LineBuf<512> = LineBuf::format(sentence);
     report_fault(frame.stack_pointer.as_u64(), sentence.as_str());
-    exit_qemu(QemuExitCode::Failed)
+    exit_qemu(ExitCode::Failed)
 }
 
 extern "x86-interrupt" fn breakpoint_handler(frame: InterruptStackFrame) {

@@ -30,13 +30,16 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use bootloader_api::{BootInfo, entry_point};
-use core::arch::{asm, naked_asm};
+use core::arch::naked_asm;
 use core::panic::PanicInfo;
-use coroutine_switch::{Coroutine, Resumed, Yielder};
+use coroutine_switch::Yielder;
+use kernel::BOOTLOADER_CONFIG;
+use kernel::exit::exit_qemu;
+use kernel::measure::summary;
 use kernel::roster::{self, Coroutines, MAIN, locate};
 use kernel::stacks;
-use kernel::{BOOTLOADER_CONFIG, QemuExitCode, exit_qemu};
 use log::info;
+use protocol::ExitCode;
 use protocol::event::{Event, Id, Kind};
 
 // ---------------------------------------------------------------------------
@@ -87,8 +90,10 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     phase(2, "with yield");
     run_with_yields();
 
-    summary();
-    exit_qemu(QemuExitCode::Success)
+    // SAFETY: coroutine1 has returned: its stack and slot are free again,
+    // and main, which runs this, owns main_context.
+    unsafe { summary(&COROUTINE1_STACK, &CORO1_CONTEXT, &MAIN_CONTEXT) };
+    exit_qemu(ExitCode::Success)
 }
 
 // ---------------------------------------------------------------------------
@@ -307,161 +312,6 @@ fn phase(number: u32, title: &str) {
 }
 
 // ---------------------------------------------------------------------------
-// The summary
-// ---------------------------------------------------------------------------
-
-/// Round trips timed for the cycles-per-switch figure.
-const TIMED_ROUND_TRIPS: u64 = 10_000;
-
-fn summary() {
-    let switches = roster::switches();
-    info!("== summary ==");
-    info!("switches made: {switches}");
-    // Before the timing below reuses coroutine1's stack.
-    roster::report_high_water();
-    let cycles = cycles_per_switch();
-    // What the figure means depends on who runs us: CPUID says.
-    info!(
-        "cycles per switch: {cycles} (rdtsc over {} switches; {})",
-        2 * TIMED_ROUND_TRIPS,
-        kernel::hypervisor::detect().tsc_figure()
-    );
-    match round_trip_instructions() {
-        Some((count, per)) => info!(
-            "round trip: one resume + yield executes {count} instructions \
-             (counted: every instruction advances the TSC by {per} here)"
-        ),
-        None => info!(
-            "round trip: not counted (the TSC measures time here; under QEMU's -icount, as in make record, it counts instructions)"
-        ),
-    }
-    info!("all coroutines finished: exiting with success");
-}
-
-/// Times `TIMED_ROUND_TRIPS` resume/yield round trips on coroutine1_stack
-/// with the very switch used above, and returns TSC ticks per switch. Not
-/// through the roster: no logging, no events, nothing but the switch.
-fn cycles_per_switch() -> u64 {
-    fn ping(yielder: &Yielder, mut value: u64) -> u64 {
-        for _ in 0..TIMED_ROUND_TRIPS {
-            value = yielder.suspend(value + 1);
-        }
-        value
-    }
-    // SAFETY: coroutine1 has finished, its stack and slot are free again.
-    let timed = unsafe {
-        Coroutine::new(
-            COROUTINE1_STACK.get(),
-            CORO1_CONTEXT.get(),
-            MAIN_CONTEXT.get(),
-            ping,
-        )
-    };
-    // The first resume runs the trampoline: keep it out of the timing.
-    let mut value = match timed.resume(0) {
-        Resumed::Yielded(v) => v,
-        Resumed::Returned(_) => unreachable!("ping yields first"),
-    };
-    let start = rdtsc_serialized();
-    for _ in 1..TIMED_ROUND_TRIPS {
-        if let Resumed::Yielded(v) = timed.resume(value) {
-            value = v;
-        }
-    }
-    let end = rdtsc_serialized();
-    assert_eq!(timed.resume(value), Resumed::Returned(TIMED_ROUND_TRIPS));
-    (end - start) / (2 * (TIMED_ROUND_TRIPS - 1))
-}
-
-/// How many instructions one resume + yield round trip of the switch
-/// executes, and the TSC ticks per instruction; `None` unless the TSC
-/// counts instructions.
-///
-/// Under QEMU's `-icount shift=S` the TSC is the instruction count times
-/// 2^S, exact at every `rdtsc` (Bochs's counts one per instruction), so a
-/// difference of two readings counts the instructions between them. Here: the TSC ticks around one `resume` (the
-/// coroutine yields straight back) minus those around nothing, divided by
-/// the ticks of one instruction, measured on 64 `nop`s. Without `-icount`
-/// the TSC measures time, and the 64 `nop`s do not take a whole, repeatable
-/// power-of-two number of ticks each: then there is no count.
-fn round_trip_instructions() -> Option<(u64, u64)> {
-    /// How often the measurement of the `nop`s must repeat exactly.
-    const SAME_EVERY_TIME: usize = 3;
-    /// Yields once to end the first resume, once to end the counted one,
-    /// then returns what the last resume handed it.
-    fn echo(yielder: &Yielder, first: u64) -> u64 {
-        let counted = yielder.suspend(first);
-        yielder.suspend(counted)
-    }
-    /// TSC ticks spent in `work`, minus those of an empty measurement.
-    fn ticks(work: impl FnOnce()) -> i128 {
-        let start = rdtsc_serialized();
-        work();
-        let end = rdtsc_serialized();
-        i128::from(end) - i128::from(start)
-    }
-    // SAFETY: coroutine1 has finished and the timing above is over: its
-    // stack and slot are free again.
-    let counted = unsafe {
-        Coroutine::new(
-            COROUTINE1_STACK.get(),
-            CORO1_CONTEXT.get(),
-            MAIN_CONTEXT.get(),
-            echo,
-        )
-    };
-    // The first resume runs the trampoline: not a round trip to count.
-    counted.resume(0);
-    let empty = ticks(|| ());
-    let round_trip = ticks(|| {
-        core::hint::black_box(counted.resume(1));
-    }) - empty;
-    let mut per_64 = [0; SAME_EVERY_TIME];
-    for measured in &mut per_64 {
-        *measured = ticks(|| {
-            // SAFETY: `nop`s only; nothing is read or written.
-            unsafe {
-                asm!(
-                    // 64 `nop`s: one instruction each, nothing else.
-                    ".rept 64",
-                    "nop",
-                    ".endr",
-                    options(nomem, nostack, preserves_flags)
-                )
-            }
-        }) - empty;
-    }
-    assert_eq!(counted.resume(2), Resumed::Returned(2));
-    let per = per_64[0] / 64;
-    let counts_instructions = per_64.iter().all(|&t| t == per_64[0])
-        && per_64[0] % 64 == 0
-        && u64::try_from(per).is_ok_and(u64::is_power_of_two)
-        && round_trip > 0
-        && round_trip % per == 0;
-    counts_instructions.then(|| ((round_trip / per) as u64, per as u64))
-}
-
-/// Reads the time-stamp counter with `lfence` on both sides, so that it is
-/// neither read early nor late relative to the code being timed.
-fn rdtsc_serialized() -> u64 {
-    let (low, high): (u32, u32);
-    // SAFETY: lfence and rdtsc only read the TSC into edx:eax. Not `nomem`:
-    // the fences order this against the memory accesses of the code being
-    // timed, and `nomem` would let the compiler move those across them.
-    unsafe {
-        asm!(
-            "lfence",
-            "rdtsc",
-            "lfence",
-            out("eax") low,
-            out("edx") high,
-            options(nostack, preserves_flags),
-        );
-    }
-    (u64::from(high) << 32) | u64::from(low)
-}
-
-// ---------------------------------------------------------------------------
 // What the transcript shows of the stacks
 // ---------------------------------------------------------------------------
 
@@ -473,5 +323,5 @@ fn log_rsp(who: &str, what: &str) {
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
     // "coroutine1 panicked at switch #5: ...", naming who ran (the roster keeps track).
-    kernel::report_panic_while_running(info)
+    kernel::report::report_panic_while_running(info)
 }

@@ -9,10 +9,11 @@
 //! A scenario that gets to the end without its fault calls [`not_caught`],
 //! which fails the run with a sentence saying so.
 
-use crate::roster::{self, Roster};
-use crate::{QemuExitCode, exit_qemu, serial, serial_println};
-use bootloader_api::BootInfo;
+use crate::exit::exit_qemu;
+use crate::roster;
+use crate::serial_println;
 use coroutine_switch::Yielder;
+use protocol::ExitCode;
 use protocol::event::Id;
 
 /// coroutine1's number in a scenario's roster.
@@ -20,11 +21,8 @@ pub const COROUTINE1: Id = 1;
 /// coroutine2's number in a scenario's roster.
 pub const COROUTINE2: Id = 2;
 
-/// Initialises serial and fault handling with `roster`, and announces the
-/// scenario.
-pub fn start(boot_info: &BootInfo, roster: &'static Roster, name: &str, what: &str) {
-    serial::init();
-    crate::init(boot_info, Some(roster));
+/// Announces the installed roster and the scenario: `name: what`.
+pub fn announce(name: &str, what: &str) {
     roster::announce();
     serial_println!("{name}: {what}");
 }
@@ -58,12 +56,12 @@ pub fn recurse_without_end(n: u64) -> u64 {
 /// Fails the run because scenario `name` finished without its fault.
 pub fn not_caught(name: &str) -> ! {
     serial_println!("{name}: the scenario ended without the fault it provokes.");
-    exit_qemu(QemuExitCode::Failed)
+    exit_qemu(ExitCode::Failed)
 }
 
 /// The panic handler of every fault kernel: names the routine and the step.
 pub fn panic(info: &core::panic::PanicInfo) -> ! {
-    crate::report_panic_while_running(info)
+    crate::report::report_panic_while_running(info)
 }
 
 /// The whole of a fault kernel but its coroutine bodies: the roster (two
@@ -102,7 +100,9 @@ macro_rules! scenario_kernel {
         bootloader_api::entry_point!(scenario_main, config = &$crate::BOOTLOADER_CONFIG);
 
         fn scenario_main(boot_info: &'static mut bootloader_api::BootInfo) -> ! {
-            $crate::scenario::start(boot_info, &ROSTER, $name, $what);
+            $crate::serial::init();
+            $crate::init(boot_info, Some(&ROSTER));
+            $crate::scenario::announce($name, $what);
             $($before)?
             // SAFETY: the first and only set-up of this kernel's roster.
             let coroutines = unsafe { $crate::roster::Coroutines::start() };

@@ -38,16 +38,6 @@ impl Location {
             .find(|r| r.bottom <= addr && addr <= r.top);
         Location { addr, region }
     }
-
-    /// The name of the stack `addr` lies in, if any.
-    pub fn stack_name(&self) -> Option<&'static str> {
-        self.region.map(|r| r.name)
-    }
-
-    /// How many bytes below the top of its stack `addr` lies.
-    pub fn depth(&self) -> Option<u64> {
-        self.region.map(|r| r.top - self.addr)
-    }
 }
 
 impl fmt::Display for Location {

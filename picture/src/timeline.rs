@@ -5,7 +5,7 @@
 //! The kernel writes one [`Event`] line per switch to COM2 (see
 //! [`protocol::event`]). Both pictures of a run, the Chrome trace
 //! ([`crate::trace`]) and the SVG ([`crate::svg`]), take the one
-//! [`Timeline`] that [`Timeline::read`] makes of those lines:
+//! [`Timeline`] that [`Timeline::parse`] makes of those lines:
 //!
 //! - **Runs**: a switch is written by the routine it brought in, so the
 //!   routine running between two switches is the `to` of the first one, and
@@ -44,7 +44,7 @@ pub use protocol::event::Routine;
 /// even if it parses, a number or a sentence in it may be cut, so it is left
 /// out and returned. Any other line that does not parse is an error naming
 /// its line number (from 1).
-fn parse_events(text: &str) -> Result<(Vec<Event<'_>>, Option<&str>), String> {
+pub fn parse_events(text: &str) -> Result<(Vec<Event<'_>>, Option<&str>), String> {
     let last_start = text.rfind('\n').map_or(0, |newline| newline + 1);
     let (whole, cut) = text.split_at(last_start);
     let mut events = Vec::new();

@@ -22,12 +22,9 @@ kernel::roster! {
 entry_point!(main, config = &BOOTLOADER_CONFIG);
 
 fn main(boot_info: &'static mut BootInfo) -> ! {
-    scenario::start(
-        boot_info,
-        &ROSTER,
-        "fault_main_stack_overflow",
-        "main recurses without end",
-    );
+    kernel::serial::init();
+    kernel::init(boot_info, Some(&ROSTER));
+    scenario::announce("fault_main_stack_overflow", "main recurses without end");
     scenario::recurse_without_end(0);
     scenario::not_caught("fault_main_stack_overflow")
 }

@@ -19,9 +19,11 @@
 use bootloader_api::{BootInfo, entry_point};
 use core::panic::PanicInfo;
 use coroutine_switch::Yielder;
+use kernel::BOOTLOADER_CONFIG;
+use kernel::exit::exit_qemu;
 use kernel::roster::{self, Coroutines, locate};
-use kernel::{BOOTLOADER_CONFIG, QemuExitCode, exit_qemu};
 use log::info;
+use protocol::ExitCode;
 
 kernel::roster! {
     static ROSTER;
@@ -54,7 +56,7 @@ fn main(boot_info: &'static mut BootInfo) -> ! {
     coroutines.round_robin();
     info!("switches made: {}", roster::switches());
     roster::report_high_water();
-    exit_qemu(QemuExitCode::Success)
+    exit_qemu(ExitCode::Success)
 }
 
 /// Coroutine `N`: starts its total at `N * 1000`, adds the round number
@@ -81,5 +83,5 @@ fn worker<const N: u64>(yielder: &Yielder, _first: u64) -> u64 {
 
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
-    kernel::report_panic_while_running(info)
+    kernel::report::report_panic_while_running(info)
 }

@@ -16,10 +16,10 @@ entry_point!(main, config = &BOOTLOADER_CONFIG);
 fn main(_boot_info: &'static mut BootInfo) -> ! {
     kernel::serial::init();
     serial_println!("test_hang: halting forever");
-    kernel::hlt_loop()
+    kernel::exit::hlt_loop()
 }
 
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
-    kernel::report_panic(info)
+    kernel::report::report_panic(info)
 }

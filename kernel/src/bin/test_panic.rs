@@ -22,5 +22,5 @@ fn main(_boot_info: &'static mut BootInfo) -> ! {
 
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
-    kernel::report_panic(info)
+    kernel::report::report_panic(info)
 }

@@ -33,10 +33,10 @@ fn main(_boot_info: &'static mut BootInfo) -> ! {
     x86_64::instructions::interrupts::int3();
     // Unreachable in practice: the int3 above shuts the CPU down.
     serial_println!("test_triple_fault: still running after int3?!");
-    kernel::exit_qemu(kernel::QemuExitCode::Failed)
+    kernel::exit::exit_qemu(protocol::ExitCode::Failed)
 }
 
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
-    kernel::report_panic(info)
+    kernel::report::report_panic(info)
 }

@@ -37,6 +37,7 @@ mod registry;
 mod switches;
 
 pub use declare::{Context, MAIN, Member, Named, Roster};
+pub(crate) use registry::REPORTED_HIGH_WATER;
 pub use registry::{
     MAX_COROUTINES, announce, coroutines, guard_hit, installed, locate, main_stack, member, name,
     report_high_water,

@@ -7,6 +7,7 @@ use super::declare::{Context, MAIN, Member, Named, Roster};
 use crate::events;
 use crate::guard::GuardHit;
 use crate::stacks::{Location, MAIN_STACK_NAME, Region};
+use core::sync::atomic::{AtomicU64, Ordering};
 use coroutine_switch::STACK_SIZE;
 use log::info;
 use protocol::event::{Event, Id, Routine};
@@ -154,10 +155,17 @@ pub fn announce() {
     }
 }
 
+/// Each coroutine's high-water mark as [`report_high_water`] reported it
+/// (by roster order; 0 before), for gdb: once the summary's timing reuses a
+/// stack, the stack itself no longer shows how deep its coroutine went.
+pub(crate) static REPORTED_HIGH_WATER: [AtomicU64; MAX_COROUTINES] =
+    [const { AtomicU64::new(0) }; MAX_COROUTINES];
+
 /// Logs and emits each coroutine stack's high-water mark.
 pub fn report_high_water() {
-    for (id, member) in (1..).zip(coroutines()) {
+    for ((id, member), reported) in (1..).zip(coroutines()).zip(&REPORTED_HIGH_WATER) {
         let used = member.stack.high_water_mark();
+        reported.store(used as u64, Ordering::Relaxed);
         info!(
             "{} stack high-water mark: {used} of {STACK_SIZE} bytes",
             member.name

@@ -4,17 +4,18 @@
 //! the tool being killed outright), and [`Qemu`] kills and reaps it when
 //! dropped (covers every return path: timeout, errors, Ctrl-C).
 
+use crate::build::firmware::{Firmware, Ovmf};
+use crate::emulator::serial::{self, Endings, FirmwareFilter, Tail};
 use crate::error::Failure;
-use crate::firmware::{Firmware, Ovmf};
-use crate::serial::{self, FirmwareFilter, Tail};
 use crate::signals;
-use crate::status::Outcome;
+use crate::verdict::End;
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -27,6 +28,9 @@ const POLL_INTERVAL: Duration = Duration::from_millis(20);
 /// What QEMU prints on stderr when a gdb client's `kill` ends it; it then
 /// exits with 0, as after a guest reset.
 const GDB_KILL_MESSAGE: &str = "QEMU: Terminated via GDBstub";
+/// What QEMU prints on stderr, followed by the signal's number, when a
+/// SIGTERM, SIGINT or SIGHUP from outside ends it; it then exits with 0 too.
+const TERMINATING_MESSAGE: &str = "terminating on signal ";
 
 /// Where the guest's first serial port (COM1) goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +49,7 @@ pub struct QemuConfig {
     /// The raw disk image to boot.
     pub image: PathBuf,
     /// The firmware, with a private OVMF variable store when it has one
-    /// (see [`crate::image::private_firmware`]).
+    /// (see [`crate::build::image::private_firmware`]).
     pub firmware: Firmware,
     /// Where COM1, the kernel's transcript, goes.
     pub serial: Serial,
@@ -53,7 +57,7 @@ pub struct QemuConfig {
     pub events: PathBuf,
     /// `Some(port)`: start paused (`-S`) with a gdbstub on 127.0.0.1:port.
     pub gdb_port: Option<u16>,
-    /// `Some`: record or replay the run (see [`crate::recording`]).
+    /// `Some`: record or replay the run (see [`crate::emulator::recording`]).
     pub record_replay: Option<RecordReplay>,
     /// The user's extra arguments, appended last so they can override ours.
     pub extra_args: Vec<OsString>,
@@ -136,8 +140,34 @@ pub struct Qemu {
     /// The thread forwarding QEMU's own stderr.
     stderr_forwarder: Option<JoinHandle<()>>,
     tail: Arc<Mutex<Tail>>,
-    /// Set when QEMU said a gdb client killed it ([`GDB_KILL_MESSAGE`]).
-    killed_by_gdb: Arc<AtomicBool>,
+    /// COM1's file, when QEMU writes it ([`Serial::File`]).
+    serial_file: Option<PathBuf>,
+    /// What QEMU said on stderr about its end.
+    said: Arc<StderrNotes>,
+    /// For a QEMU started held ([`Qemu::spawn_held`]): what lets each
+    /// forwarding thread go on, until [`Qemu::release`].
+    held: Vec<Sender<()>>,
+}
+
+/// A forwarding thread's gate: `None` for a QEMU whose output goes out
+/// from the start; otherwise the output waits for [`Qemu::release`], and
+/// is thrown away if QEMU is killed first.
+type Gate = Option<Receiver<()>>;
+
+/// Whether a forwarding thread may forward: at once without a gate, else
+/// once released.
+fn opened(gate: Gate) -> bool {
+    gate.is_none_or(|gate| gate.recv().is_ok())
+}
+
+/// What QEMU's stderr said about how it ended.
+#[derive(Debug, Default)]
+struct StderrNotes {
+    /// A gdb client killed it ([`GDB_KILL_MESSAGE`]).
+    killed_by_gdb: AtomicBool,
+    /// A signal from outside ended it ([`TERMINATING_MESSAGE`]): its
+    /// number, 0 if none.
+    terminated_by: AtomicI32,
 }
 
 impl Qemu {
@@ -147,6 +177,32 @@ impl Qemu {
     /// Must be called from the main thread: the parent-death signal fires
     /// when the *thread* that spawned the child exits.
     pub fn spawn(config: &QemuConfig) -> Result<Self, Failure> {
+        Self::start(config, false)
+    }
+
+    /// [`Qemu::spawn`], its serial output and stderr held back (QEMU runs
+    /// meanwhile) until [`Qemu::release`], and thrown away if it is killed
+    /// first: a run started before the tool knows it is the right one.
+    pub fn spawn_held(config: &QemuConfig) -> Result<Self, Failure> {
+        Self::start(config, true)
+    }
+
+    /// Lets the output of a QEMU from [`Qemu::spawn_held`] through.
+    pub fn release(&mut self) {
+        for gate in self.held.drain(..) {
+            let _ = gate.send(());
+        }
+    }
+
+    fn start(config: &QemuConfig, held: bool) -> Result<Self, Failure> {
+        let mut gates = Vec::new();
+        let mut gate = || -> Gate {
+            held.then(|| {
+                let (open, gate) = mpsc::channel();
+                gates.push(open);
+                gate
+            })
+        };
         let mut command = Command::new(&config.program);
         command
             .args(config.args())
@@ -164,15 +220,30 @@ impl Qemu {
             Failure::usage(format!("cannot start {}: {e}", config.program.display()))
         })?;
         let tail = Arc::new(Mutex::new(Tail::default()));
-        let forwarder = child.stdout.take().map(|stdout| {
+        let forwarder = child.stdout.take().map(|mut stdout| {
             let tail = Arc::clone(&tail);
             let filter = FirmwareFilter::new(config.firmware.is_uefi());
-            std::thread::spawn(move || serial::forward(stdout, filter, &tail))
+            let gate = gate();
+            std::thread::spawn(move || {
+                if opened(gate) {
+                    serial::forward(stdout, filter, Endings::for_stdout(), &tail);
+                } else {
+                    let _ = io::copy(&mut stdout, &mut io::sink());
+                }
+            })
         });
-        let killed_by_gdb = Arc::new(AtomicBool::new(false));
+        let said = Arc::new(StderrNotes::default());
         let stderr_forwarder = child.stderr.take().map(|stderr| {
-            let killed_by_gdb = Arc::clone(&killed_by_gdb);
-            std::thread::spawn(move || forward_stderr(stderr, io::stderr(), &killed_by_gdb))
+            let said = Arc::clone(&said);
+            let gate = gate();
+            std::thread::spawn(move || {
+                let out: Box<dyn Write> = if opened(gate) {
+                    Box::new(io::stderr())
+                } else {
+                    Box::new(io::sink())
+                };
+                forward_stderr(stderr, out, &said);
+            })
         });
         Ok(Qemu {
             child,
@@ -180,7 +251,12 @@ impl Qemu {
             forwarder,
             stderr_forwarder,
             tail,
-            killed_by_gdb,
+            serial_file: match &config.serial {
+                Serial::Forward => None,
+                Serial::File(path) => Some(path.clone()),
+            },
+            said,
+            held: gates,
         })
     }
 
@@ -190,21 +266,22 @@ impl Qemu {
     }
 
     /// QEMU's exit, if it has exited (non-blocking).
-    pub fn try_outcome(&mut self) -> Result<Option<Outcome>, Failure> {
+    pub fn try_outcome(&mut self) -> Result<Option<End>, Failure> {
         if self.exit.is_none() {
             self.exit = self
                 .child
                 .try_wait()
                 .map_err(|e| Failure::failed(format!("waiting for QEMU: {e}")))?;
         }
-        Ok(self.exit.map(|status| {
-            self.finish_forwarding();
-            outcome_of(status, self.killed_by_gdb.load(Ordering::SeqCst))
-        }))
+        let Some(status) = self.exit else {
+            return Ok(None);
+        };
+        self.finish_forwarding();
+        Ok(Some(end_of(status, &self.said, self.printed())))
     }
 
     /// QEMU's exit if it exits by itself within `grace` (no Ctrl-C check).
-    pub fn exit_within(&mut self, grace: Duration) -> Result<Option<Outcome>, Failure> {
+    pub fn exit_within(&mut self, grace: Duration) -> Result<Option<End>, Failure> {
         let start = Instant::now();
         loop {
             let outcome = self.try_outcome()?;
@@ -217,7 +294,7 @@ impl Qemu {
 
     /// Waits until QEMU exits, `timeout` passes (then kills it), or Ctrl-C
     /// is pressed (then kills it).
-    pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Outcome, Failure> {
+    pub fn wait(&mut self, timeout: Option<Duration>) -> Result<End, Failure> {
         self.wait_while(timeout, || Ok(()))
     }
 
@@ -227,7 +304,7 @@ impl Qemu {
         &mut self,
         timeout: Option<Duration>,
         mut healthy: impl FnMut() -> Result<(), Failure>,
-    ) -> Result<Outcome, Failure> {
+    ) -> Result<End, Failure> {
         let start = Instant::now();
         loop {
             if let Some(outcome) = self.try_outcome()? {
@@ -239,14 +316,14 @@ impl Qemu {
             }
             if signals::interrupted() {
                 self.kill();
-                return Ok(Outcome::Interrupted);
+                return Ok(End::Interrupted);
             }
             if let Some(limit) = timeout
                 && start.elapsed() >= limit
             {
                 self.kill();
                 let last_lines = self.tail.lock().expect("tail lock").lines();
-                return Ok(Outcome::TimedOut {
+                return Ok(End::TimedOut {
                     secs: limit.as_secs(),
                     last_lines,
                 });
@@ -255,8 +332,20 @@ impl Qemu {
         }
     }
 
-    /// Kills QEMU (if still running), reaps it and drains its output.
+    /// How many lines the kernel printed on COM1: forwarded, or in its file.
+    fn printed(&self) -> usize {
+        match &self.serial_file {
+            None => self.tail.lock().expect("tail lock").count(),
+            Some(path) => {
+                std::fs::read(path).map_or(0, |bytes| bytes.iter().filter(|&&b| b == b'\n').count())
+            }
+        }
+    }
+
+    /// Kills QEMU (if still running), reaps it and drains its output
+    /// (throwing away what was held back).
     pub fn kill(&mut self) {
+        self.held.clear();
         if self.exit.is_none() {
             // Fails only if it already exited; `wait` below reaps it either way.
             let _ = self.child.kill();
@@ -283,11 +372,18 @@ impl Drop for Qemu {
 }
 
 /// Copies QEMU's stderr to `out` (ours), noting whether it says a gdb
-/// `kill` ended it.
-fn forward_stderr(stderr: impl io::Read, mut out: impl Write, killed_by_gdb: &AtomicBool) {
+/// `kill` or a signal from outside ended it.
+fn forward_stderr(stderr: impl io::Read, mut out: impl Write, said: &StderrNotes) {
     for line in BufReader::new(stderr).split(b'\n').map_while(Result::ok) {
-        if String::from_utf8_lossy(&line).contains(GDB_KILL_MESSAGE) {
-            killed_by_gdb.store(true, Ordering::SeqCst);
+        let text = String::from_utf8_lossy(&line);
+        if text.contains(GDB_KILL_MESSAGE) {
+            said.killed_by_gdb.store(true, Ordering::SeqCst);
+        }
+        if let Some((_, after)) = text.split_once(TERMINATING_MESSAGE) {
+            let digits = after.split(|c: char| !c.is_ascii_digit()).next();
+            if let Some(signal) = digits.and_then(|d| d.parse().ok()) {
+                said.terminated_by.store(signal, Ordering::SeqCst);
+            }
         }
         // Keeps reading even if our stderr is gone, so QEMU never blocks.
         let _ = out
@@ -297,14 +393,22 @@ fn forward_stderr(stderr: impl io::Read, mut out: impl Write, killed_by_gdb: &At
     }
 }
 
-/// Maps a wait status to an [`Outcome`]; `killed_by_gdb`: QEMU printed
-/// [`GDB_KILL_MESSAGE`].
-fn outcome_of(status: ExitStatus, killed_by_gdb: bool) -> Outcome {
+/// How QEMU ended, from its wait status and what it `said` on stderr,
+/// after the kernel `printed` lines. QEMU is never signalled by the tool
+/// before this is asked: a signal ended it from outside.
+fn end_of(status: ExitStatus, said: &StderrNotes, printed: usize) -> End {
+    let terminated_by = said.terminated_by.load(Ordering::SeqCst);
     match (status.code(), status.signal()) {
-        (Some(0), _) if killed_by_gdb => Outcome::EndedByGdb,
-        (Some(code), _) => Outcome::Exited(code),
-        (None, Some(signal)) => Outcome::Signaled(signal),
-        (None, None) => Outcome::Signaled(0),
+        (Some(0), _) if said.killed_by_gdb.load(Ordering::SeqCst) => End::EndedByDebugger,
+        (Some(0), _) if terminated_by != 0 => End::EndedFromOutside {
+            signal: terminated_by,
+            printed,
+        },
+        (Some(code), _) => End::of_qemu_status(code),
+        (_, signal) => End::EndedFromOutside {
+            signal: signal.unwrap_or(0),
+            printed,
+        },
     }
 }
 
@@ -436,26 +540,55 @@ mod tests {
     }
 
     #[test]
-    fn status_0_is_a_gdb_kill_only_when_qemu_said_so() {
+    fn status_0_is_a_gdb_kill_or_a_signal_only_when_qemu_said_so() {
         let zero = ExitStatus::from_raw(0);
-        assert_eq!(outcome_of(zero, true), Outcome::EndedByGdb);
-        assert_eq!(outcome_of(zero, false), Outcome::Exited(0));
+        let said = StderrNotes::default();
+        assert_eq!(end_of(zero, &said, 3), End::of_qemu_status(0));
+        said.terminated_by.store(15, Ordering::SeqCst);
+        assert_eq!(
+            end_of(zero, &said, 3),
+            End::EndedFromOutside {
+                signal: 15,
+                printed: 3
+            }
+        );
+        said.killed_by_gdb.store(true, Ordering::SeqCst);
+        assert_eq!(end_of(zero, &said, 3), End::EndedByDebugger);
         let success = ExitStatus::from_raw(33 << 8);
-        assert_eq!(outcome_of(success, true), Outcome::Exited(33));
+        assert_eq!(
+            end_of(success, &said, 3),
+            End::Kernel(protocol::ExitCode::Success)
+        );
+        let killed = ExitStatus::from_raw(9);
+        assert_eq!(
+            end_of(killed, &StderrNotes::default(), 0),
+            End::EndedFromOutside {
+                signal: 9,
+                printed: 0
+            }
+        );
     }
 
     #[test]
-    fn stderr_is_forwarded_and_scanned_for_the_gdb_kill_message() {
-        let killed = AtomicBool::new(false);
+    fn stderr_is_forwarded_and_scanned_for_how_qemu_ended() {
+        let said = StderrNotes::default();
         let mut out = Vec::new();
-        forward_stderr(&b"qemu-system-x86_64: warning: x\n"[..], &mut out, &killed);
-        assert!(!killed.load(Ordering::SeqCst));
+        forward_stderr(&b"qemu-system-x86_64: warning: x\n"[..], &mut out, &said);
+        assert!(!said.killed_by_gdb.load(Ordering::SeqCst));
+        let term =
+            b"qemu-system-x86_64: terminating on signal 15 from pid 21435 (<unknown process>)\n";
+        forward_stderr(&term[..], &mut out, &said);
+        assert_eq!(said.terminated_by.load(Ordering::SeqCst), 15);
         let kill = b"qemu-system-x86_64: QEMU: Terminated via GDBstub\n";
-        forward_stderr(&kill[..], &mut out, &killed);
-        assert!(killed.load(Ordering::SeqCst));
+        forward_stderr(&kill[..], &mut out, &said);
+        assert!(said.killed_by_gdb.load(Ordering::SeqCst));
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "qemu-system-x86_64: warning: x\nqemu-system-x86_64: QEMU: Terminated via GDBstub\n"
+            format!(
+                "qemu-system-x86_64: warning: x\n{}{}",
+                String::from_utf8_lossy(term),
+                String::from_utf8_lossy(kill)
+            )
         );
     }
 }

@@ -1,6 +1,6 @@
 //! The firmware a boot uses: the one model shared by image creation
-//! ([`crate::image`]), discovery ([`crate::discover`]) and QEMU's command
-//! line ([`crate::qemu`]).
+//! ([`crate::build::image`]), discovery ([`crate::discover`]) and QEMU's command
+//! line ([`crate::emulator::qemu`]).
 
 use std::path::PathBuf;
 
@@ -18,7 +18,7 @@ pub enum Firmware {
 pub enum Ovmf {
     /// Separate code and variable-store images, loaded as two pflash drives.
     /// The firmware writes to the variable store, so before a boot `vars` is
-    /// replaced by a private copy ([`crate::image::private_firmware`]).
+    /// replaced by a private copy ([`crate::build::image::private_firmware`]).
     Split {
         /// The read-only firmware code.
         code: PathBuf,
