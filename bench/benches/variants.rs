@@ -37,8 +37,10 @@
 //! What the steadiness experiments of docs/measuring.md added, each changing
 //! one thing: `mix_<echo>_<entry>` (the coroutine side and the resume side
 //! each from the lab or from the crate), `layout_*` (the result in other
-//! representations: a one-byte tag, the value first, aligned to 16), and
-//! `real_l0`..`real_l3` (the safe API with the timed loop's frame at a fixed
+//! representations: a one-byte tag, the value first, aligned to 16),
+//! `gap64_canary_enum` and `gap128_canary_enum` (the switch's frame pushed
+//! 64 or 128 bytes below the caller's locals: `sub rsp` before the `call`,
+//! `add rsp` after), and `real_l0`..`real_l3` (the safe API with the timed loop's frame at a fixed
 //! 16-byte offset in a cache line, whatever the process's stack placement).
 //! `LAB_ROUNDS=1` prints every round's figure too, so that a variant with
 //! two levels shows them.
@@ -224,6 +226,33 @@ echo!(v2_jmp_echo, v2_jmp_tramp, v2_jmp);
 // `v2_pair`: both ideas together: the shipped switch, bare.
 entry!(v2_pair_resume, call, switch_into, r12_r15_clobbered);
 entry!(v2_pair_suspend, jmp, switch_back, r12_r15_clobbered);
+
+/// `v2_pair_resume` with the switch's frame pushed `GAP` bytes below the
+/// caller's locals: `sub rsp, GAP` before the `call`, `add rsp, GAP` after.
+macro_rules! gap_resume {
+    ($name:ident, $gap:literal) => {
+        #[inline(always)]
+        unsafe fn $name(from: *mut u64, to: *const u64, value: u64) -> u64 {
+            let mut received = value;
+            // SAFETY: as for `v2_pair_resume`; RSP is restored after the call.
+            unsafe {
+                asm!(
+                    concat!("sub rsp, ", $gap),
+                    "call {s}",
+                    concat!("add rsp, ", $gap),
+                    s = sym switch_into,
+                    in("rdi") from, in("rsi") to, in("rdx") value,
+                    inlateout("rax") received,
+                    lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
+                    clobber_abi("sysv64"),
+                )
+            }
+            received
+        }
+    };
+}
+gap_resume!(gap64_resume, "64");
+gap_resume!(gap128_resume, "128");
 echo!(v2_pair_echo, v2_pair_tramp, v2_pair_suspend);
 
 // --- `v6r`: the 6-register frame, but rbp and rbx pushed and the four
@@ -586,6 +615,28 @@ fn layout_lab<R: 'static>(wrap: impl Fn(u64) -> R + 'static) -> Run {
     Box::new(move |n| timed!(n, wrap(resume(black_box(1)))))
 }
 
+/// Sets up `gap<N>_canary_enum`: `v2_pair_canary_enum` entered through
+/// `gap<N>_resume`, whose switch frame lies N bytes below the caller's locals.
+fn gap_lab(resume_fn: unsafe fn(*mut u64, *const u64, u64) -> u64) -> Run {
+    use coroutine_switch::{CANARY, Resumed};
+    let own: *mut u64 = Box::leak(Box::new(0u64));
+    let main: *mut u64 = Box::leak(Box::new(0u64));
+    let stack = leak_stack();
+    let tramp: unsafe extern "sysv64" fn() -> ! = v2_pair_tramp;
+    let rsp = fresh_stack(stack, Slots { own, caller: main }, tramp as usize as u64, 2);
+    stack[0] = CANARY;
+    let bottom: *const u64 = stack.as_ptr();
+    // SAFETY: the slot is this variant's alone.
+    unsafe { *own = rsp };
+    let resume = canary_checked(bottom, move |v| {
+        // SAFETY: as in `lab`: both slots are this variant's, the echo loop
+        // is suspended in `own`.
+        unsafe { resume_fn(main, own, v) }
+    });
+    assert_eq!(resume(5), 5);
+    Box::new(move |n| timed!(n, Resumed::Yielded(resume(black_box(1)))))
+}
+
 /// The result as `#[repr(u8)]`: a one-byte tag store.
 #[allow(dead_code)]
 #[derive(Clone, Copy)]
@@ -820,6 +871,8 @@ fn main() {
         at!("real_l2", 2);
         at!("real_l3", 3);
     }
+    variants.push(("gap64_canary_enum", gap_lab(gap64_resume)));
+    variants.push(("gap128_canary_enum", gap_lab(gap128_resume)));
     variants.push(("layout_u8", layout_lab(ResumedU8::Yielded)));
     variants.push((
         "layout_value_first",
