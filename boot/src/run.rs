@@ -4,8 +4,8 @@
 //! save what the user asked for from the event lines, whichever way the
 //! emulator ended.
 
-use crate::build::firmware::Firmware;
-use crate::build::{self, elf, image, strip};
+use crate::bootable::firmware::Firmware;
+use crate::bootable::{self, elf, image, strip};
 use crate::cli::Args;
 use crate::discover::{self, OvmfEnv};
 use crate::emulator::bochs;
@@ -184,7 +184,7 @@ fn kernel_elf(args: &Args) -> Result<PathBuf, Failure> {
     match &args.kernel {
         Some(kernel) => Ok(kernel.clone()),
         None => {
-            let built = build::kernel::build_kernel(&args.bin, args.release)?;
+            let built = bootable::kernel::build_kernel(&args.bin, args.release)?;
             elf::validate_kernel(&built)?;
             Ok(built)
         }
@@ -223,7 +223,7 @@ fn combine(verdict: Result<(), Failure>, saved: Result<(), Failure>) -> Result<(
 /// exit however long that takes (Ctrl-C kills it).
 fn serve_gdb(qemu: &mut Qemu, elf: &Path, port: u16) -> Result<(), Failure> {
     gdb::wait_for_listener(qemu, port)?;
-    let script = gdb::script(&build::kernel::workspace_root());
+    let script = gdb::script(&bootable::kernel::workspace_root());
     let command = gdb::attach_command(shown(elf), port, script.as_deref().map(shown));
     eprintln!("boot: QEMU is paused; attach with:");
     eprintln!("boot:   {command}");
@@ -246,7 +246,7 @@ fn debug_with_gdb(
         "boot: serial output goes to {}",
         shown(serial_log).display()
     );
-    let script = gdb::script(&build::kernel::workspace_root());
+    let script = gdb::script(&bootable::kernel::workspace_root());
     let gdb_status = gdb::run_gdb(gdb, elf, port, script.as_deref())?;
     // Ctrl-C presses while gdb ran were meant for gdb.
     signals::clear();

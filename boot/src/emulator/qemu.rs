@@ -4,7 +4,7 @@
 //! the tool being killed outright), and [`Qemu`] kills and reaps it when
 //! dropped (covers every return path: timeout, errors, Ctrl-C).
 
-use crate::build::firmware::{Firmware, Ovmf};
+use crate::bootable::firmware::{Firmware, Ovmf};
 use crate::emulator::serial::{self, FirmwareFilter, Tail};
 use crate::error::Failure;
 use crate::signals;
@@ -48,7 +48,7 @@ pub struct QemuConfig {
     /// The raw disk image to boot.
     pub image: PathBuf,
     /// The firmware, with a private OVMF variable store when it has one
-    /// (see [`crate::build::image::private_firmware`]).
+    /// (see [`crate::bootable::image::private_firmware`]).
     pub firmware: Firmware,
     /// Where COM1, the kernel's transcript, goes.
     pub serial: Serial,

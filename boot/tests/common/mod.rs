@@ -15,14 +15,14 @@ use std::time::{Duration, Instant};
 
 pub mod events;
 
-pub use boot::build::kernel::workspace_root;
+pub use boot::bootable::kernel::workspace_root;
 
 /// The ELF of every kernel binary (`kernel`, `test_*`, `fault_*`), by name,
 /// built once per test binary with the boot tool's own `cargo kbuild --bins`.
 fn kernels() -> &'static HashMap<String, PathBuf> {
     static KERNELS: OnceLock<HashMap<String, PathBuf>> = OnceLock::new();
     KERNELS.get_or_init(|| {
-        boot::build::kernel::build_all_kernels().unwrap_or_else(|failure| panic!("{failure}"))
+        boot::bootable::kernel::build_all_kernels().unwrap_or_else(|failure| panic!("{failure}"))
     })
 }
 
@@ -66,7 +66,7 @@ impl KernelCopy {
 
     /// The image `boot` makes for this copy (BIOS or UEFI).
     pub fn image(&self, uefi: bool) -> PathBuf {
-        boot::build::image::image_path(&self.elf, uefi)
+        boot::bootable::image::image_path(&self.elf, uefi)
     }
 
     /// The directory holding the copy.

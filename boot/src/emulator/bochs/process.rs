@@ -6,7 +6,7 @@ use super::POLL_INTERVAL;
 use super::config::{Files, Stop, bochsrc, commands, symbol_file};
 use super::install::Installation;
 use super::watch::{EndWatch, Follow};
-use crate::build::elf::Symbols;
+use crate::bootable::elf::Symbols;
 use crate::emulator::serial::{self, FirmwareFilter, Tail};
 use crate::error::Failure;
 use crate::signals;

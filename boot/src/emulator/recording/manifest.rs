@@ -17,7 +17,7 @@ pub struct Manifest {
     /// The first line of `qemu-system-x86_64 --version`: another QEMU may
     /// replay the log differently.
     pub qemu: String,
-    /// `BIOS` or `UEFI` ([`crate::build::firmware::Firmware::name`]).
+    /// `BIOS` or `UEFI` ([`crate::bootable::firmware::Firmware::name`]).
     pub firmware: String,
     /// The `-icount` shift ([`super::SHIFT`] when recorded by this tool).
     pub shift: u32,

@@ -30,7 +30,7 @@ use manifest::FORMAT;
 pub use manifest::{Copied, Manifest};
 pub use progress::watch_progress;
 
-use crate::build::firmware::{Firmware, Ovmf};
+use crate::bootable::firmware::{Firmware, Ovmf};
 use crate::emulator::qemu::{Direction, RecordReplay};
 use crate::error::Failure;
 use crate::verdict::End;

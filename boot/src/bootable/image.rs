@@ -5,7 +5,7 @@
 //! Next to the ELF, so each kernel binary and profile has its own files and
 //! `cargo clean` removes them.
 
-use crate::build::firmware::{Firmware, Ovmf};
+use crate::bootable::firmware::{Firmware, Ovmf};
 use crate::error::Failure;
 use bootloader::{BiosBoot, BootConfig, UefiBoot};
 use std::path::{Path, PathBuf};
