@@ -96,7 +96,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             Some(recording),
         ),
         None => {
-            let elf = kernel_elf(args)?;
+            let elf = kernel_elf(args.kernel.as_deref(), &args.bin, args.release)?;
             let image = image::create_image(&elf, &strip::without_debug_info(&elf), &firmware)?;
             match &args.record {
                 // The run boots the recording's copies, as its replays will.
@@ -179,12 +179,13 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     combine(verdict, saved)
 }
 
-/// The kernel ELF: the one given, or the one built.
-fn kernel_elf(args: &Args) -> Result<PathBuf, Failure> {
-    match &args.kernel {
-        Some(kernel) => Ok(kernel.clone()),
+/// The kernel ELF: the one given, or binary `bin` built (`release`: with
+/// the release profile).
+fn kernel_elf(given: Option<&Path>, bin: &str, release: bool) -> Result<PathBuf, Failure> {
+    match given {
+        Some(kernel) => Ok(kernel.to_path_buf()),
         None => {
-            let built = bootable::kernel::build_kernel(&args.bin, args.release)?;
+            let built = bootable::kernel::build_kernel(bin, release)?;
             elf::validate_kernel(&built)?;
             Ok(built)
         }
@@ -195,7 +196,7 @@ fn kernel_elf(args: &Args) -> Result<PathBuf, Failure> {
 /// then the outputs from its event lines, as after QEMU.
 fn run_bochs(args: &Args) -> Result<(), Failure> {
     let installation = bochs::Installation::find()?;
-    let elf = kernel_elf(args)?;
+    let elf = kernel_elf(args.kernel.as_deref(), &args.bin, args.release)?;
     let image = image::create_image(&elf, &strip::without_debug_info(&elf), &Firmware::Bios)?;
     let files = bochs::Files::next_to(&image);
     eprintln!("boot: booting {} (BIOS) in Bochs", shown(&image).display());
