@@ -342,14 +342,11 @@ fn end_of(status: ExitStatus, said: &StderrNotes, printed: usize) -> End {
     match (status.code(), status.signal()) {
         (Some(0), _) if said.killed_by_gdb.load(Ordering::SeqCst) => End::EndedByDebugger,
         (Some(0), _) if terminated_by != 0 => End::EndedFromOutside {
-            signal: terminated_by,
+            signal: Some(terminated_by),
             printed,
         },
         (Some(code), _) => End::of_qemu_status(code),
-        (_, signal) => End::EndedFromOutside {
-            signal: signal.unwrap_or(0),
-            printed,
-        },
+        (_, signal) => End::EndedFromOutside { signal, printed },
     }
 }
 
@@ -489,7 +486,7 @@ mod tests {
         assert_eq!(
             end_of(zero, &said, 3),
             End::EndedFromOutside {
-                signal: 15,
+                signal: Some(15),
                 printed: 3
             }
         );
@@ -504,7 +501,7 @@ mod tests {
         assert_eq!(
             end_of(killed, &StderrNotes::default(), 0),
             End::EndedFromOutside {
-                signal: 9,
+                signal: Some(9),
                 printed: 0
             }
         );
