@@ -108,8 +108,8 @@ def main():
     switch = 0
     calling = None  # the coroutine whose switch_to_coroN runs
     main_rsp = None  # main's RSP at the `call switch_to_coroN`
-    print("steps (RSP after each instruction; the slot an instruction writes):")
-    print("  %-20s %-40s RSP=%s" % ("(at _start)", "", program.show(value_of("$rsp"))))
+    print("steps (RSP after each instruction; below it, the slot it wrote):")
+    print("  %-19s %-34s RSP=%s" % ("(at _start)", "", program.show(value_of("$rsp"))))
     while True:
         pc = value_of("$pc")
         where = symbol(pc)
@@ -130,13 +130,10 @@ def main():
         gdb.execute("stepi", to_string=True)
         rsp = value_of("$rsp")
         slot = program.written_slot(text)
-        wrote = ""
+        print("  %-19s %-34s RSP=%s" % (where, program.readable(text), program.show(rsp)))
         if slot:
-            wrote = "   %s <- %s" % (
-                slot,
-                program.show_slot_value(value_of("*(long *)&" + slot)),
-            )
-        print("  %-20s %-40s RSP=%s%s" % (where, program.readable(text), program.show(rsp), wrote))
+            value = program.show_slot_value(value_of("*(long *)&" + slot))
+            print("  %-19s   %s <- %s" % ("", slot, value))
         if where.startswith("init_coroutines") and text.startswith("ret"):
             sequence.append("init: " + program.slots())
         left_main = program.locate(rsp_before)[0] == "main_stack"
@@ -156,7 +153,7 @@ def main():
             )
             sequence.append("#%d on main: %s" % (switch, program.slots()))
             calling = None
-    print("  %-20s %-40s exit(%d)" % (where, text, value_of("$rdi")))
+    print("  %-19s %-34s exit(%d)" % (where, text, value_of("$rdi")))
     print()
     print("sequence (M: main's RSP at the first switch):")
     for line in sequence:

@@ -23,7 +23,8 @@ Options of the opening comment, all optional, applied in this order:
 
 Subcommands:
   generate [NAME...]  run the commands (all, or the named listings) and
-                      rewrite every block quoting them (`make docs`)
+                      rewrite every block quoting them (`make docs`); a
+                      listing that `writes` its own files rewrites them
   check               run the listings marked `check = true` (cheap ones)
                       and fail with a diff where a committed block differs
                       once the masks of docs/listings.toml are applied
@@ -192,8 +193,11 @@ def generate(names):
     unknown = set(names) - set(listings)
     if unknown:
         fail("docs: no listing named %s in %s" % (", ".join(sorted(unknown)), rel(REGISTRY)))
-    wanted = names or sorted({name for _, name, _ in quoted(listings)})
+    writers = {name for name, listing in listings.items() if listing.get("writes")}
+    wanted = names or sorted({name for _, name, _ in quoted(listings)} | writers)
     outputs = {name: run(name, listings[name], rewrite) for name in wanted}
+    for name in sorted(set(wanted) & writers):
+        print("docs: %s rewrote %s itself" % (name, ", ".join(listings[name]["writes"])), file=sys.stderr)
     for page in pages():
         text, found = blocks(page)
         pieces, last = [], 0
@@ -234,16 +238,7 @@ def check(names):
             fresh = render(select(outputs[name], options, where), options)
             committed = text[start:end]
             if apply(mask, committed) != apply(mask, fresh):
-                differences.append(
-                    "".join(
-                        difflib.unified_diff(
-                            committed.splitlines(True),
-                            fresh.splitlines(True),
-                            "%s (committed)" % where,
-                            "%s (this run)" % where,
-                        )
-                    )
-                )
+                differences.append(diff(where, committed, fresh, mask))
     checked = sum(1 for _, name, _ in quoted_blocks if name in cheap)
     if differences:
         print("\n".join(differences))
@@ -253,6 +248,21 @@ def check(names):
         )
     print("docs: %d listings quoted, %d checked against a fresh run, all as committed"
           % (len(quoted_blocks), checked))
+
+
+def diff(where, committed, fresh, mask):
+    """The lines that differ once masked, shown as they are on each side."""
+    old, new = committed.split("\n"), fresh.split("\n")
+    matcher = difflib.SequenceMatcher(
+        None, [apply(mask, line) for line in old], [apply(mask, line) for line in new], False
+    )
+    out = ["--- %s (committed)" % where, "+++ %s (this run)" % where]
+    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        out.append("@@ committed line %d, this run line %d @@" % (a1 + 1, b1 + 1))
+        out += ["-" + line for line in old[a1:a2]] + ["+" + line for line in new[b1:b2]]
+    return "\n".join(out) + "\n"
 
 
 # --- links -----------------------------------------------------------------
@@ -357,7 +367,10 @@ def list_listings():
         used.setdefault(name, []).append(rel(page))
     for name, listing in listings.items():
         print("%-16s %-6s %s" % (name, "check" if listing.get("check") else "", listing["command"]))
-        print("%-16s        quoted in: %s" % ("", ", ".join(sorted(set(used.get(name, [])))) or "nowhere"))
+        if listing.get("writes"):
+            print("%-16s        writes: %s" % ("", ", ".join(listing["writes"])))
+        else:
+            print("%-16s        quoted in: %s" % ("", ", ".join(sorted(set(used.get(name, [])))) or "nowhere"))
 
 
 def main():

@@ -5,7 +5,7 @@
 //! emulator ended.
 
 use crate::bootable::firmware::Firmware;
-use crate::bootable::{self, elf, image, strip};
+use crate::bootable::{self, elf, image};
 use crate::cli::Args;
 use crate::discover::{self, OvmfEnv};
 use crate::emulator::bochs;
@@ -15,6 +15,7 @@ use crate::error::Failure;
 use crate::paths::shown;
 use crate::verdict::{self, Emulator};
 use crate::{gdb, outputs, signals};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -88,6 +89,14 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         Mode::Plain
     };
 
+    // A plain run of a kernel that cargo builds boots the image made last
+    // time while cargo checks the kernel (see `boot_early`).
+    let early = match (&mode, &replay, &args.record, &args.kernel) {
+        (Mode::Plain, None, None, None) => boot_early(args, &qemu_program, &firmware),
+        _ => None,
+    };
+    // Whether the image was made in this run (not booted as it was).
+    let mut made = false;
     let (elf, image, firmware, mut recording) = match replay {
         Some(recording) => (
             recording.kernel(),
@@ -97,7 +106,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         ),
         None => {
             let elf = kernel_elf(args.kernel.as_deref(), &args.bin, args.release)?;
-            let image = image::create_image(&elf, &strip::without_debug_info(&elf), &firmware)?;
+            let image;
+            (image, made) = image::make_image(&elf, &firmware)?;
             match &args.record {
                 // The run boots the recording's copies, as its replays will.
                 Some(dir) => {
@@ -153,7 +163,16 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         firmware.name()
     );
     signals::catch_sigint();
-    let mut qemu = Qemu::spawn(&config)?;
+    // The early QEMU counts if it boots this image, unchanged, with this
+    // command line; otherwise it is killed here, before the right one starts.
+    let early = early.filter(|early| !made && early.command == command_line(&config));
+    let mut qemu = match early {
+        Some(Early { mut qemu, .. }) => {
+            qemu.release();
+            qemu
+        }
+        None => Qemu::spawn(&config)?,
+    };
     let verdict = match mode {
         Mode::Plain => {
             let timeout = Duration::from_secs(args.timeout);
@@ -179,6 +198,45 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     combine(verdict, saved)
 }
 
+/// A QEMU started before the kernel build ([`boot_early`]) and the
+/// command line it was started with.
+struct Early {
+    command: Vec<OsString>,
+    qemu: Qemu,
+}
+
+/// QEMU's whole command line, program first.
+fn command_line(config: &QemuConfig) -> Vec<OsString> {
+    [vec![config.program.clone().into()], config.args()].concat()
+}
+
+/// QEMU started at once, on the image made last time for the kernel
+/// binary `args.bin`, if that image is still current: cargo's check that
+/// the kernel is up to date takes about 0.15 s, most of the tool's own
+/// time on a warm run, and this way it overlaps the boot. The output is
+/// held back until [`run`] knows that cargo left the kernel as it was
+/// (its image is current and the command line the same), and thrown away
+/// with the early QEMU otherwise. `None` when there is no such image.
+fn boot_early(args: &Args, program: &Path, firmware: &Firmware) -> Option<Early> {
+    let elf = bootable::kernel::expected_elf(&args.bin, args.release)?;
+    let image = image::current_image(&elf, firmware)?;
+    let config = QemuConfig {
+        program: program.to_path_buf(),
+        firmware: image::private_firmware(firmware, &image).ok()?,
+        serial: Serial::Forward,
+        events: image::events_path(&image),
+        image,
+        gdb_port: None,
+        record_replay: None,
+        extra_args: args.qemu_args.clone(),
+    };
+    let qemu = Qemu::spawn_held(&config).ok()?;
+    Some(Early {
+        command: command_line(&config),
+        qemu,
+    })
+}
+
 /// The kernel ELF: the one given, or binary `bin` built (`release`: with
 /// the release profile).
 fn kernel_elf(given: Option<&Path>, bin: &str, release: bool) -> Result<PathBuf, Failure> {
@@ -197,7 +255,7 @@ fn kernel_elf(given: Option<&Path>, bin: &str, release: bool) -> Result<PathBuf,
 fn run_bochs(args: &Args) -> Result<(), Failure> {
     let installation = bochs::Installation::find()?;
     let elf = kernel_elf(args.kernel.as_deref(), &args.bin, args.release)?;
-    let image = image::create_image(&elf, &strip::without_debug_info(&elf), &Firmware::Bios)?;
+    let (image, _) = image::make_image(&elf, &Firmware::Bios)?;
     let files = bochs::Files::next_to(&image);
     eprintln!("boot: booting {} (BIOS) in Bochs", shown(&image).display());
     let timeout = Duration::from_secs(args.timeout);

@@ -65,11 +65,10 @@ class Place:
 
 
 def slots(place):
-    """The three slots, each with where its saved RSP points."""
-    return " ".join(
-        "%s=%s" % (name, place.name(word(number("&" + name))) if word(number("&" + name)) else "0")
-        for name in SLOTS
-    )
+    """Prints the three slots, each with where its saved RSP points."""
+    for name in SLOTS:
+        value = word(number("&" + name))
+        print("    %-13s = %s" % (name, place.name(value) if value else "0"))
 
 
 def instruction(pc):
@@ -100,26 +99,31 @@ class SwitchSteps(gdb.Command):
             gdb.execute("set suppress-cli-notifications off")
 
     def steps(self, argument, place):
+        # Narrow enough for a book's page: each instruction on one line with
+        # RSP after it, what it moved on the next.
         pc = number("$pc")
         name = function(pc)
         print("%s%s" % (name, ": " + argument if argument else ""))
-        print("  on entry: RSP=%s, [RSP]=%s" % (place.name(number("$rsp")),
-                                               place.name(word(number("$rsp")))))
-        if name.startswith("switch_in") or name.startswith("switch_back"):
-            print("  rdi=%s (the leaving side's slot), rsi=%s (the arriving side's), rax=%d (the value)"
+        if name.startswith(("switch_into", "switch_back")):
+            print("  rdi=%s (leaving), rsi=%s (arriving), rax=%d (the value)"
                   % (place.slot(number("$rdi")), place.slot(number("$rsi")), number("$rax")))
-        print("  slots before: " + slots(place))
-        print("  %-34s %-28s %s" % ("instruction", "RSP after it", "what it moved"))
+        print("  on entry: RSP=%s" % place.name(number("$rsp")))
+        print("            [RSP]=%s" % place.name(word(number("$rsp"))))
+        print("  slots before:")
+        slots(place)
         while True:
             pc = number("$pc")
             text = instruction(pc)
             rsp = number("$rsp")
             moved = self.step(text, rsp, place)
-            print("  %-34s %-28s %s" % (readable(text, place), place.name(number("$rsp")), moved))
+            print("  %-34s RSP=%s" % (readable(text, place), place.name(number("$rsp"))))
+            if moved:
+                print("      " + moved)
             if text.startswith(("ret", "jmp")):
                 break
-        print("  slots after:  " + slots(place))
-        print("  now at %s, RSP=%s" % (place.name(number("$pc")), place.name(number("$rsp"))))
+        print("  slots after:")
+        slots(place)
+        print("  now at %s" % place.name(number("$pc")))
 
     @staticmethod
     def step(text, rsp, place):

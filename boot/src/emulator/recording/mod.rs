@@ -149,8 +149,46 @@ impl Recording {
             direction: Direction::Replay,
             manifest,
         };
+        recording.check_names()?;
         recording.check(qemu, kernel, uefi)?;
         Ok(recording)
+    }
+
+    /// Refuses a manifest that names a file outside the recording: a
+    /// recording is a directory people hand to each other, and a replay
+    /// must boot what is in it, not `../something` or `/elsewhere` (nor a
+    /// symlink in it that leads out). Checked before anything is read or
+    /// hashed.
+    fn check_names(&self) -> Result<(), Failure> {
+        let m = &self.manifest;
+        let entries = [("kernel", &m.kernel), ("image", &m.image)]
+            .into_iter()
+            .chain(m.firmware_files.iter().map(|c| ("firmware file", c)));
+        let inside = self.dir.canonicalize().ok();
+        for (entry, copied) in entries {
+            let file = &copied.file;
+            let refuse = |why: &str| {
+                Failure::usage(format!(
+                    "the recording in {} names {file:?} as its {entry}, which {why}: \
+                     a recording's files are plain names inside its directory",
+                    self.dir.display()
+                ))
+            };
+            if !is_plain_name(file) {
+                return Err(refuse("is not a plain file name"));
+            }
+            // A missing file is reported when it is hashed.
+            let target = self.dir.join(file).canonicalize().ok();
+            if let (Some(inside), Some(target)) = (&inside, target)
+                && !target.starts_with(inside)
+            {
+                return Err(refuse(&format!(
+                    "leads out of the recording (to {})",
+                    target.display()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The checks of [`Recording::open`].
@@ -413,6 +451,12 @@ impl Recording {
 
 fn shown_status(status: Option<i32>) -> String {
     status.map_or("none (killed)".into(), |s| s.to_string())
+}
+
+/// Whether `name` names a file directly in a directory: one path
+/// component, not `.` or `..`, no separator, no NUL.
+fn is_plain_name(name: &str) -> bool {
+    !matches!(name, "" | "." | "..") && !name.contains(['/', '\0'])
 }
 
 /// The first 12 hex digits of a hash, enough to tell two apart in a message.

@@ -95,6 +95,73 @@ fn a_recording_opens_until_a_file_changes() {
 }
 
 #[test]
+fn a_manifest_names_only_files_inside_the_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let recording = fake_recording(dir.path());
+    let qemu = crate::discover::find_qemu().unwrap();
+    let rec_dir = dir.path().join("rec");
+    // The recorded image, outside the recording: its hash matches, so
+    // only its name can have it refused.
+    let outside = dir.path().join("outside.img");
+    std::fs::copy(rec_dir.join(IMAGE), &outside).unwrap();
+    let other = dir.path().join("other.img");
+    std::fs::write(&other, b"not the image").unwrap();
+    let open_with_image = |file: &str| {
+        let mut manifest = recording.manifest.clone();
+        manifest.image.file = file.into();
+        let text = serde_json::to_string(&manifest).unwrap();
+        std::fs::write(rec_dir.join(MANIFEST), text).unwrap();
+        Recording::open(&rec_dir, &qemu, None, false)
+    };
+    let refused = |file: &str, why: &str| {
+        let err = open_with_image(file).unwrap_err();
+        assert_eq!(
+            err.code,
+            crate::error::EXIT_USAGE,
+            "{file}: {}",
+            err.message
+        );
+        assert!(
+            err.message
+                .contains(&format!("names {file:?} as its image"))
+                && err.message.contains(why),
+            "{file}: {}",
+            err.message
+        );
+        assert_eq!(err.message.lines().count(), 1, "{}", err.message);
+    };
+    let outside_path = outside.to_str().unwrap();
+    let other_path = other.to_str().unwrap();
+    for file in [
+        "../outside.img",
+        "../rec/disk.img",
+        outside_path,
+        // Refused for its name, before its hash could differ.
+        "../other.img",
+        other_path,
+        "sub/disk.img",
+        "./disk.img",
+        "..",
+        ".",
+        "",
+        "disk.img\0",
+    ] {
+        refused(file, "not a plain file name");
+    }
+    open_with_image(IMAGE).unwrap();
+
+    // A symlink in the recording that leads out of it.
+    std::fs::remove_file(rec_dir.join(IMAGE)).unwrap();
+    std::os::unix::fs::symlink(&outside, rec_dir.join(IMAGE)).unwrap();
+    refused(IMAGE, "leads out of the recording");
+    // One that stays inside is a file of the recording.
+    std::fs::remove_file(rec_dir.join(IMAGE)).unwrap();
+    std::fs::copy(&outside, rec_dir.join("image.copy")).unwrap();
+    std::os::unix::fs::symlink("image.copy", rec_dir.join(IMAGE)).unwrap();
+    open_with_image(IMAGE).unwrap();
+}
+
+#[test]
 fn a_replay_notes_a_kernel_rebuilt_since_the_recording() {
     let dir = tempfile::tempdir().unwrap();
     let recording = fake_recording(dir.path());
