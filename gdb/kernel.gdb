@@ -61,8 +61,8 @@ def _load_coro():
     package_folder = os.path.join(folder, "gdb")
     if package_folder not in sys.path:
         sys.path.insert(0, package_folder)
-    # Each registers itself with gdb when imported: the commands, the
-    # frame filter that names the switch's frames in `bt`, the commands
+    # Each registers itself with gdb when imported: the commands, what
+    # names the switch's frames in stop lines and `bt`, the commands
     # that move through a run by its switches (`coro goto`, `coro snapshot`),
     # and the `coro` TUI window with `layout coro` and `coro show`.
     for module in ("coro.commands", "coro.frames", "coro.goto", "coro.window"):

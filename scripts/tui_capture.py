@@ -1,22 +1,19 @@
 #!/usr/bin/env python3
-"""Captures gdb's `coro` TUI window as a learner sees it: gdb runs in a
-tmux pane of a given size, on a replay of a recording, and after each gdb
-command given with --step the pane's text (`tmux capture-pane`) is written
-out under a heading naming the command.
+"""Captures gdb's `coro` TUI window as a learner sees it: gdb runs in a tmux
+pane of a given size, on a replay of a recording, and after each gdb
+command given with --step the pane's text (`tmux capture-pane`) is printed
+under a heading `@@ N after `COMMAND``, N counted from 1.
 
-    scripts/tui_capture.py --replay target/recording --out docs/gdb-tui.txt
+    scripts/tui_capture.py --replay target/recording --windows
 
 With no --step it opens `layout coro`, continues to switch_to_coro1 (the
 breakpoint gdb/kernel.gdb puts there), steps to `mov rsp, [coro1_context]`
-and across it: the captures before and after that instruction. With
---chapter FILE it also puts the windows of capture N (the disassembly and
-the coro window, not the command line under them) into the ```text block
-that follows a line `<!-- capture N -->` in FILE, as docs/gdb-tui.md has
-them:
-
-    scripts/tui_capture.py --replay target/recording --height 40 \
-        --out docs/gdb-tui.txt --chapter docs/gdb-tui.md With --port it attaches to a `boot --gdb-server` already
-listening there instead of starting one (the tests do so).
+(capture 3) and across it (capture 4): docs/gdb-tui.md quotes those two
+(docs/sessions/gdb-tui.sh, a listing of docs/listings.toml). With
+--windows only the windows are kept, not the command line under them.
+With --port it attaches to a `boot --gdb-server` already listening there
+instead of starting `$BOOT --replay DIR --gdb-server` (the boot tool;
+default target/debug/boot).
 
 The tmux server (a socket of its own) and the replay it started are ended
 when it stops, whatever happens.
@@ -64,15 +61,15 @@ def wait_for(socket, marker, what):
 
 
 def start_replay(recording):
-    """`boot --replay DIR --gdb-server`, and its gdbstub's port."""
+    """`$BOOT --replay DIR --gdb-server`, and its gdbstub's port."""
     boot = subprocess.Popen(
-        ["cargo", "run", "-q", "--", "--replay", recording, "--gdb-server"],
+        [os.environ.get("BOOT", os.path.join(ROOT, "target", "debug", "boot")), "--replay", recording, "--gdb-server"],
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        # Its own process group: cargo, boot and QEMU end together.
+        # Its own process group: the boot tool and its QEMU end together.
         start_new_session=True,
     )
     for line in boot.stderr:
@@ -123,27 +120,6 @@ def windows(text):
     return "\n".join(lines)
 
 
-def fill_chapter(path, captures):
-    """Replaces the ```text block after each `<!-- capture N -->` line of
-    `path` with the windows of capture N (counted from 1)."""
-    with open(path) as chapter:
-        lines = chapter.read().split("\n")
-    out, i = [], 0
-    while i < len(lines):
-        out.append(lines[i])
-        found = re.fullmatch(r"<!-- capture (\d+) -->", lines[i])
-        i += 1
-        if found:
-            number = int(found.group(1))
-            if not 1 <= number <= len(captures) or i >= len(lines) or lines[i] != "```text":
-                sys.exit("tui_capture: %s: `<!-- capture %d -->` needs a ```text block after it and a capture %d" % (path, number, number))
-            end = lines.index("```", i + 1)
-            out += ["```text", windows(captures[number - 1][1]), "```"]
-            i = end + 1
-    with open(path, "w") as chapter:
-        chapter.write("\n".join(out))
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     where = parser.add_mutually_exclusive_group(required=True)
@@ -154,8 +130,8 @@ def main():
     parser.add_argument("--width", type=int, default=80)
     parser.add_argument("--height", type=int, default=50)
     parser.add_argument("--socket", default="coro-tui-%d" % os.getpid(), help="tmux's socket name (-L); ended on the way out")
-    parser.add_argument("--chapter", help="a Markdown file whose `<!-- capture N -->` blocks get the captures")
-    parser.add_argument("--out", required=True, help="the text file the captures go to")
+    parser.add_argument("--windows", action="store_true", help="only the windows, not the command line under them")
+    parser.add_argument("--out", default="-", help="the text file the captures go to (default: stdout)")
     args = parser.parse_args()
     elf = args.elf or (args.replay and os.path.join(args.replay, "kernel.elf"))
     if elf is None:
@@ -171,11 +147,11 @@ def main():
         if boot is not None:
             os.killpg(boot.pid, signal.SIGTERM)
             boot.wait()
-    with open(args.out, "w") as out:
-        for step, text in captures:
-            out.write("@@ after `%s` (%dx%d)\n%s\n" % (step, args.width, args.height, text.rstrip("\n")))
-    if args.chapter:
-        fill_chapter(args.chapter, captures)
+    out = sys.stdout if args.out == "-" else open(args.out, "w")
+    with out:
+        for number, (step, text) in enumerate(captures, 1):
+            shown = windows(text) if args.windows else text.rstrip("\n")
+            out.write("@@ %d after `%s` (%dx%d)\n%s\n" % (number, step, args.width, args.height, shown))
 
 
 if __name__ == "__main__":

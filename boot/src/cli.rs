@@ -3,6 +3,7 @@
 //! Kept apart from `run.rs` so that the unit tests can check parsing with
 //! `try_parse_from` without booting anything.
 
+use crate::outputs::Outputs;
 use clap::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -121,6 +122,15 @@ impl Args {
     /// Whether the kernel boots in Bochs (`--bochs` or `--bochs-debug`).
     pub fn in_bochs(&self) -> bool {
         self.bochs || self.bochs_debug
+    }
+
+    /// The files asked for from the event lines.
+    pub fn outputs(&self) -> Outputs<'_> {
+        Outputs {
+            events: self.events.as_deref(),
+            trace: self.trace.as_deref(),
+            svg: self.svg.as_deref(),
+        }
     }
 }
 

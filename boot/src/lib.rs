@@ -13,6 +13,14 @@
 //! kernel's event lines ([`outputs`]): the lines, and a Chrome Trace Event
 //! file and an SVG picture, which the `picture` crate draws. [`run`] ties
 //! them together.
+//!
+//! # Line endings
+//!
+//! The kernel ends its serial lines with CRLF. On a terminal they are shown
+//! as sent; to a pipe or a file (`cargo run | grep ...`, `cargo run > log`)
+//! they go with LF alone. [`emulator::serial::Endings`] is the one place that turns
+//! CRLF into LF; the event lines (COM2) that the tests read, and the serial
+//! log QEMU writes in `--gdb` mode, keep what the kernel sent.
 
 pub mod build;
 pub mod cli;

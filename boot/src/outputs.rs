@@ -9,7 +9,6 @@
 //! drawn by the `picture` crate from one reading of the lines
 //! ([`picture::Timeline`]), up to and including a fault.
 
-use crate::cli::Args;
 use crate::error::Failure;
 use std::io::ErrorKind;
 use std::path::Path;
@@ -28,11 +27,23 @@ pub fn read(path: &Path) -> Result<String, Failure> {
     }
 }
 
-/// Fails with a usage error (exit 2) when a file `args` asks for cannot be
+/// The files the user asked for from the event lines (`--events`,
+/// `--trace`, `--svg`; see [`crate::cli::Args::outputs`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outputs<'a> {
+    /// The lines as they came.
+    pub events: Option<&'a Path>,
+    /// The Chrome Trace Event file.
+    pub trace: Option<&'a Path>,
+    /// The SVG picture.
+    pub svg: Option<&'a Path>,
+}
+
+/// Fails with a usage error (exit 2) when a file of `outputs` cannot be
 /// written because its directory does not exist: checked before the kernel
 /// is built and booted, so a typo costs no boot.
-pub fn check_outputs(args: &Args) -> Result<(), Failure> {
-    for (path, what) in outputs(args) {
+pub fn check_outputs(outputs: &Outputs<'_>) -> Result<(), Failure> {
+    for (path, what) in requested(outputs) {
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
         if !dir.unwrap_or(Path::new(".")).is_dir() {
             return Err(Failure::usage(format!(
@@ -44,12 +55,12 @@ pub fn check_outputs(args: &Args) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The files `args` asks for, each with what goes in it.
-fn outputs(args: &Args) -> impl Iterator<Item = (&Path, &'static str)> {
+/// The files asked for, each with what goes in it.
+fn requested<'a>(outputs: &Outputs<'a>) -> impl Iterator<Item = (&'a Path, &'static str)> {
     [
-        (args.events.as_deref(), "the event lines"),
-        (args.trace.as_deref(), "the trace"),
-        (args.svg.as_deref(), "the picture"),
+        (outputs.events, "the event lines"),
+        (outputs.trace, "the trace"),
+        (outputs.svg, "the picture"),
     ]
     .into_iter()
     .filter_map(|(path, what)| Some((path?, what)))
@@ -61,17 +72,17 @@ fn write(path: &Path, what: &str, text: &str) -> Result<(), Failure> {
         .map_err(|e| Failure::usage(format!("cannot write {what} to {}: {e}", path.display())))
 }
 
-/// Writes what `args` asks for from the event lines (`text`, as QEMU wrote
+/// Writes `outputs` from the event lines (`text`, as QEMU wrote
 /// them): `--events FILE`, the lines as they came; `--trace FILE.json` and
 /// `--svg FILE.svg`, drawn from one reading of them. The raw lines are
 /// written first, so that a line that does not parse (an error naming it)
 /// still leaves them to look at. A last line cut short is left out of the
 /// drawings, and said.
-pub fn save_outputs(text: &str, args: &Args) -> Result<(), Failure> {
-    if let Some(path) = &args.events {
+pub fn save_outputs(text: &str, outputs: &Outputs<'_>) -> Result<(), Failure> {
+    if let Some(path) = outputs.events {
         write(path, "the event lines", text)?;
     }
-    if args.trace.is_none() && args.svg.is_none() {
+    if outputs.trace.is_none() && outputs.svg.is_none() {
         return Ok(());
     }
     let timeline = picture::Timeline::parse(text)
@@ -79,12 +90,12 @@ pub fn save_outputs(text: &str, args: &Args) -> Result<(), Failure> {
     if let Some(line) = timeline.cut_line {
         eprintln!("boot: {}", cut_note(line));
     }
-    if let Some(path) = &args.trace {
+    if let Some(path) = outputs.trace {
         let json = serde_json::to_string(&picture::trace::chrome_trace(&timeline))
             .expect("a JSON value always serialises");
         write(path, "the trace", &json)?;
     }
-    if let Some(path) = &args.svg {
+    if let Some(path) = outputs.svg {
         write(path, "the picture", &picture::svg::svg(&timeline))?;
     }
     Ok(())
@@ -101,6 +112,7 @@ fn cut_note(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::Args;
     use clap::Parser;
 
     /// The two-coroutine kernel's events (the picture crate's sample).
@@ -123,12 +135,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out.events");
         let args = Args::try_parse_from(["boot", "--events", out.to_str().unwrap()]).unwrap();
-        save_outputs("exit code=success switches=18 tsc=1\n", &args).unwrap();
+        save_outputs("exit code=success switches=18 tsc=1\n", &args.outputs()).unwrap();
         assert_eq!(
             std::fs::read_to_string(&out).unwrap(),
             "exit code=success switches=18 tsc=1\n"
         );
-        save_outputs("", &args).unwrap();
+        save_outputs("", &args.outputs()).unwrap();
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "");
     }
 
@@ -144,7 +156,7 @@ mod tests {
             svg.to_str().unwrap(),
         ])
         .unwrap();
-        save_outputs(text, &args).unwrap();
+        save_outputs(text, &args.outputs()).unwrap();
         let trace = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         (trace, std::fs::read_to_string(&svg).unwrap())
     }
@@ -170,7 +182,7 @@ mod tests {
             svg.to_str().unwrap(),
         ])
         .unwrap();
-        let err = save_outputs("bogus line\n", &args).unwrap_err();
+        let err = save_outputs("bogus line\n", &args.outputs()).unwrap_err();
         assert!(err.message.contains("line 1"), "{}", err.message);
         assert_eq!(std::fs::read_to_string(&raw).unwrap(), "bogus line\n");
     }
@@ -203,7 +215,7 @@ mod tests {
     #[test]
     fn without_the_flag_nothing_is_written() {
         let args = Args::try_parse_from(["boot"]).unwrap();
-        assert_eq!(save_outputs("x\n", &args), Ok(()));
+        assert_eq!(save_outputs("x\n", &args.outputs()), Ok(()));
     }
 
     #[test]
@@ -211,13 +223,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let parse =
             |out: &Path| Args::try_parse_from(["boot", "--events", out.to_str().unwrap()]).unwrap();
-        assert_eq!(check_outputs(&parse(&dir.path().join("out"))), Ok(()));
-        assert_eq!(check_outputs(&parse(Path::new("out.events"))), Ok(()));
+        assert_eq!(
+            check_outputs(&parse(&dir.path().join("out")).outputs()),
+            Ok(())
+        );
+        assert_eq!(
+            check_outputs(&parse(Path::new("out.events")).outputs()),
+            Ok(())
+        );
         let missing = dir.path().join("no-such-dir/out");
-        let err = check_outputs(&parse(&missing)).unwrap_err();
+        let err = check_outputs(&parse(&missing).outputs()).unwrap_err();
         let svg = Args::try_parse_from(["boot", "--svg", missing.to_str().unwrap()]).unwrap();
         assert_eq!(
-            check_outputs(&svg).unwrap_err().message,
+            check_outputs(&svg.outputs()).unwrap_err().message,
             format!(
                 "cannot write the picture to {}: its directory does not exist",
                 missing.display()
@@ -238,7 +256,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("no-such-dir/out.events");
         let args = Args::try_parse_from(["boot", "--events", out.to_str().unwrap()]).unwrap();
-        let err = save_outputs("", &args).unwrap_err();
+        let err = save_outputs("", &args.outputs()).unwrap_err();
         assert_eq!(err.code, crate::error::EXIT_USAGE);
         assert!(
             err.message.starts_with(&format!(

@@ -234,10 +234,6 @@ mod tests {
         verdict(Emulator::Qemu, &end).unwrap_err()
     }
 
-    fn bochs(end: End) -> Failure {
-        verdict(Emulator::Bochs, &end).unwrap_err()
-    }
-
     #[test]
     fn status_33_is_success() {
         assert_eq!(verdict(Emulator::Qemu, &End::of_qemu_status(33)), Ok(()));
@@ -275,27 +271,6 @@ mod tests {
                 f.message
             );
         }
-    }
-
-    #[test]
-    fn a_signal_from_outside_is_said_with_the_lines_printed() {
-        let f = qemu(End::EndedFromOutside {
-            signal: 15,
-            printed: 12,
-        });
-        assert_eq!(f.code, EXIT_ENDED_FROM_OUTSIDE);
-        assert_eq!(
-            f.message,
-            "QEMU was killed by signal 15 from outside; the kernel had printed 12 lines"
-        );
-        let f = bochs(End::EndedFromOutside {
-            signal: 9,
-            printed: 1,
-        });
-        assert_eq!(
-            f.message,
-            "Bochs was killed by signal 9 from outside; the kernel had printed 1 line"
-        );
     }
 
     #[test]
@@ -369,48 +344,82 @@ mod tests {
         assert_eq!(ends, [1, 2, 3, 4, 5, 6, 7, 130]);
     }
 
+    /// Each end under either emulator: its exit status and what is said.
     #[test]
-    fn bochss_reason_decides_between_triple_fault_and_its_own_failure() {
-        let triple = bochs(End::Exited {
+    fn what_is_said_of_each_end() {
+        let bochs_exited = |reason: Option<&str>| End::Exited {
             status: 1,
-            reason: Some("[CPU0  ] exception(): 3rd (13) exception with no resolution".into()),
+            reason: reason.map(str::to_owned),
             messages: Some("/t/k.bochs.out".into()),
-        });
-        assert_eq!(triple.code, EXIT_TRIPLE_FAULT);
-        assert_eq!(
-            triple.message,
-            "Bochs exited (exit status: 1) before the kernel reported its end: \
-             [CPU0  ] exception(): 3rd (13) exception with no resolution (a triple fault)"
-        );
-        let silent = bochs(End::Exited {
-            status: 1,
-            reason: None,
-            messages: Some("/t/k.bochs.out".into()),
-        });
-        assert_eq!(silent.code, EXIT_EMULATOR_FAILED);
-        assert_eq!(
-            silent.message,
-            "Bochs exited (exit status: 1) before the kernel reported its end; see /t/k.bochs.out"
-        );
+        };
+        let triple = "[CPU0  ] exception(): 3rd (13) exception with no resolution";
+        let cases = [
+            (
+                Emulator::Qemu,
+                End::EndedFromOutside {
+                    signal: 15,
+                    printed: 12,
+                },
+                EXIT_ENDED_FROM_OUTSIDE,
+                "QEMU was killed by signal 15 from outside; the kernel had printed 12 lines",
+            ),
+            (
+                Emulator::Bochs,
+                End::EndedFromOutside {
+                    signal: 9,
+                    printed: 1,
+                },
+                EXIT_ENDED_FROM_OUTSIDE,
+                "Bochs was killed by signal 9 from outside; the kernel had printed 1 line",
+            ),
+            (
+                Emulator::Bochs,
+                bochs_exited(Some(triple)),
+                EXIT_TRIPLE_FAULT,
+                "Bochs exited (exit status: 1) before the kernel reported its end: \
+                 [CPU0  ] exception(): 3rd (13) exception with no resolution (a triple fault)",
+            ),
+            (
+                Emulator::Bochs,
+                bochs_exited(None),
+                EXIT_EMULATOR_FAILED,
+                "Bochs exited (exit status: 1) before the kernel reported its end; see /t/k.bochs.out",
+            ),
+            (
+                Emulator::Bochs,
+                End::Kernel(ExitCode::Failed),
+                EXIT_FAILURE,
+                "the kernel reported a failure (its last event line: exit code=failed)",
+            ),
+            (
+                Emulator::Bochs,
+                End::TimedOut {
+                    secs: 3,
+                    last_lines: vec!["a".into()],
+                },
+                EXIT_TIMED_OUT,
+                "timed out after 3 s; Bochs killed. Last serial lines:\n  a",
+            ),
+            (
+                Emulator::Bochs,
+                End::Interrupted,
+                EXIT_INTERRUPTED,
+                "interrupted; Bochs killed",
+            ),
+            (
+                Emulator::Bochs,
+                End::EndedByDebugger,
+                EXIT_GDB_ENDED,
+                "the Bochs debugger session ended before the kernel finished; Bochs stopped",
+            ),
+        ];
+        for (emulator, end, code, message) in cases {
+            let failure = verdict(emulator, &end).unwrap_err();
+            assert_eq!((failure.code, failure.message.as_str()), (code, message));
+        }
         assert_eq!(
             verdict(Emulator::Bochs, &End::Kernel(ExitCode::Success)),
             Ok(())
         );
-        let failed = bochs(End::Kernel(ExitCode::Failed));
-        assert_eq!(failed.code, EXIT_FAILURE);
-        assert_eq!(
-            failed.message,
-            "the kernel reported a failure (its last event line: exit code=failed)"
-        );
-        let timed_out = bochs(End::TimedOut {
-            secs: 3,
-            last_lines: vec!["a".into()],
-        });
-        assert_eq!(
-            timed_out.message,
-            "timed out after 3 s; Bochs killed. Last serial lines:\n  a"
-        );
-        assert_eq!(bochs(End::Interrupted).code, EXIT_INTERRUPTED);
-        assert_eq!(bochs(End::EndedByDebugger).code, EXIT_GDB_ENDED);
     }
 }

@@ -295,3 +295,107 @@ fn missing_qemu() {
         "boot: qemu-system-x86_64 not found; install it with: sudo apt-get install qemu-system-x86"
     );
 }
+
+/// A kernel that cargo builds starts booting while cargo checks it (from
+/// the image made last time, its output held back); what shows is the
+/// kernel cargo leaves, never the one before. A stand-in for cargo (the
+/// `CARGO` variable names the cargo the tool runs) puts a chosen kernel in
+/// place, as a rebuild does, and notes whether QEMU was already booting.
+#[test]
+fn the_early_boot_shows_only_the_kernel_cargo_leaves() {
+    let bin = "boot_test_early_kernel";
+    // Where cargo puts the kernels, beside the runner's own profile directory.
+    let runner = Path::new(env!("CARGO_BIN_EXE_boot"));
+    let target = runner.parent().and_then(Path::parent).unwrap();
+    let elf = target.join("x86_64-target/debug").join(bin);
+    let image = boot::build::image::image_path(&elf, false);
+    /// Removes the kernel and the files made next to it.
+    struct Remove(std::path::PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let name = self.0.file_name().unwrap().to_owned();
+            for entry in std::fs::read_dir(self.0.parent().unwrap()).unwrap() {
+                let entry = entry.unwrap();
+                if entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(&*name.to_string_lossy())
+                {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+    }
+    let _remove = Remove(elf.clone());
+    std::fs::copy(kernel("kernel"), &elf).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let cargo = dir.path().join("cargo");
+    let notes = dir.path().join("notes");
+    std::fs::write(
+        &cargo,
+        format!(
+            r#"#!/bin/sh
+case "$1" in
+metadata) echo '{{"packages":[{{"name":"kernel","targets":[{{"name":"{bin}","kind":["bin"]}}]}}]}}' ;;
+kbuild)
+    if pgrep -f "$IMAGE" >/dev/null; then echo early >>"$NOTES"; else echo late >>"$NOTES"; fi
+    if [ -n "$NEW" ]; then cp "$NEW" "$ELF"; fi
+    echo '{{"reason":"compiler-artifact","target":{{"name":"{bin}"}},"executable":"'"$ELF"'"}}' ;;
+*) exit 1 ;;
+esac
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&cargo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let run = |new: Option<&Path>| {
+        let _turn = ONE_QEMU_AT_A_TIME
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut command = Command::new(runner);
+        command
+            .args(["--bin", bin])
+            .env("CARGO", &cargo)
+            .env("ELF", &elf)
+            .env("IMAGE", &image)
+            .env("NOTES", &notes)
+            .env("NEW", new.unwrap_or(Path::new("")));
+        let output = common::run_within_a_minute(command, "boot");
+        assert_no_qemu_left(&image);
+        let notes = std::fs::read_to_string(&notes).unwrap();
+        let when = notes.lines().last().unwrap().to_owned();
+        eprintln!("--- {when}, {}\n{}", output.status, common::said(&output));
+        (output, when)
+    };
+    let lines = |output: &Output, text: &str| stdout(output).matches(text).count();
+
+    // No image yet: made after cargo, then booted.
+    let (first, when) = run(None);
+    assert_eq!(when, "late");
+    assert_eq!(code(&first), Some(0));
+    let finished = "all coroutines finished";
+    assert_eq!(lines(&first, finished), 1);
+
+    // Cargo leaves the kernel as it was: the early boot is the run, shown once.
+    let (again, when) = run(None);
+    assert_eq!(when, "early");
+    assert_eq!(code(&again), Some(0));
+    assert_eq!(lines(&again, finished), 1);
+    assert_eq!(
+        stdout(&again).lines().count(),
+        stdout(&first).lines().count()
+    );
+
+    // Cargo puts another kernel in place: only that one shows.
+    let (other, when) = run(Some(kernel("test_panic")));
+    assert_eq!(
+        when, "early",
+        "the old image was current when cargo started"
+    );
+    assert_eq!(code(&other), Some(1));
+    for line in PANIC_LINES {
+        assert_eq!(lines(&other, line), 1, "{line}");
+    }
+    assert_eq!(lines(&other, KERNEL_LINE), 0, "the earlier kernel showed");
+}

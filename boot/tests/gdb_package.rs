@@ -117,7 +117,7 @@ fn loading_the_package_registers_the_commands_and_nothing_in_main() {
     assert_eq!(names("names-before"), names("names-after"), "{said}");
     let help = &said[said.find("@@help").expect("help output")..];
     for command in [
-        "list", "bt", "switch", "break", "slots", "where", "regs", "goto", "snapshot",
+        "list", "bt", "switch", "break", "slots", "where", "regs", "goto", "snapshot", "show",
     ] {
         assert!(
             help.contains(&format!("coro {command}, coro-{command} -- ")),

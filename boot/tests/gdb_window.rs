@@ -85,10 +85,10 @@ fn captures(port: u16, elf: &Path, steps: &[&str], width: u32) -> Vec<String> {
     assert!(!tmux_left.status.success(), "a tmux server was left behind");
     assert!(output.status.success(), "{}", said(&output));
     let text = std::fs::read_to_string(out.path()).expect("the captures");
+    // Each capture under its heading, `@@ N after `COMMAND` (WxH)`.
     let found: Vec<String> = text
-        .split("@@ after `")
-        .skip(1)
-        .map(str::to_owned)
+        .split("\n@@ ")
+        .map(|c| c.strip_prefix("@@ ").unwrap_or(c).to_owned())
         .collect();
     assert_eq!(found.len(), steps.len(), "{text}");
     found

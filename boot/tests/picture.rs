@@ -37,10 +37,7 @@ fn boot_pictured(kernel: &str) -> Pictured {
         |p: &Path| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     let run = Run {
         output,
-        lines: read(&path("run.events"))
-            .lines()
-            .map(str::to_owned)
-            .collect(),
+        text: read(&path("run.events")),
     };
     let json: Value = serde_json::from_str(&read(&path("run.json")))
         .unwrap_or_else(|e| panic!("the trace is not JSON: {e}\n{}", run.dump()));
@@ -218,7 +215,7 @@ fn the_kernel_run_as_a_trace_and_a_picture() {
     // killed while the kernel wrote it leaves it: the tool's own saving
     // path still draws a trace and a picture, of the switches before the
     // cut.
-    let text = p.run.lines.join("\n") + "\n";
+    let text = p.run.text.clone();
     let tenth = text.find(" n=10 ").expect("a tenth switch");
     let dir = tempfile::tempdir().expect("scratch directory");
     let (events, json, picture) = (
@@ -236,7 +233,7 @@ fn the_kernel_run_as_a_trace_and_a_picture() {
     ])
     .expect("arguments");
     let cut = boot::outputs::read(&events).expect("read the cut file");
-    boot::outputs::save_outputs(&cut, &args).unwrap_or_else(|e| panic!("{e}: {dump}"));
+    boot::outputs::save_outputs(&cut, &args.outputs()).unwrap_or_else(|e| panic!("{e}: {dump}"));
     let trace: Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("the trace")).expect("JSON");
     let slices = trace["traceEvents"]

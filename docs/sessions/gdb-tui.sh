@@ -1,11 +1,10 @@
 #!/bin/sh
-# Records a run, then captures gdb's `coro` TUI window on its replay with the
-# gdb TUI chapter's own tool (scripts/tui_capture.py), which writes
-# docs/gdb-tui.txt and the `<!-- capture N -->` blocks of docs/gdb-tui.md.
+# Records a run of the kernel, then captures gdb's `coro` window through
+# tmux on its replay, before and after `mov rsp, [coro1_context]`
+# (scripts/tui_capture.py): the listing of docs/gdb-tui.md.
 set -e
 recording=target/docs/gdb-tui
 rm -rf "$recording"
 mkdir -p target/docs
 "$BOOT" --record "$recording" >/dev/null 2>&1
-python3 scripts/tui_capture.py --replay "$recording" --height 40 \
-    --out docs/gdb-tui.txt --chapter docs/gdb-tui.md >/dev/null
+exec scripts/tui_capture.py --replay "$recording" --width 80 --height 40 --windows

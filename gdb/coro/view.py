@@ -122,17 +122,21 @@ def read_stack(routine, rsp, known, memory, layout, trampoline, symbol, is_code)
     else:
         return Stack(routine, what, saved, None, ())
     labels = {}
+    if routine.number and stacks.word(memory, routine.bottom) in (layout.canary, layout.finished):
+        # A stack the switch crate set up: the Yielder stays at its top for
+        # as long as the coroutine lives, above the trampoline's frame.
+        yielder = layout.fresh_frame - len(stacks.FRAME) * stacks.WORD
+        for address in range(routine.top - yielder, routine.top, stacks.WORD):
+            labels[address] = "Yielder (the coroutine's own handle)"
     if what == stacks.SUSPENDED:
         registers = stacks.saved_registers(saved, memory, is_code)
         if "rbx" in registers:
-            labels = frame_labels(saved, "continues at %s" % short(symbol(registers["rip"]) or "?"))
+            labels.update(frame_labels(saved, "continues at %s" % short(symbol(registers["rip"]) or "?")))
         else:
             # Phase 1's switch saves only RSP, at a return address.
-            labels = {saved: "returns to %s" % short(symbol(registers["rip"]) or "?")}
+            labels[saved] = "returns to %s" % short(symbol(registers["rip"]) or "?")
     elif what == stacks.NOT_STARTED and saved < routine.top:
-        labels = frame_labels(saved, "first frame: %s" % (symbol(trampoline) or "?"))
-        for address in range(saved + len(stacks.FRAME) * stacks.WORD, routine.top, stacks.WORD):
-            labels[address] = "Yielder (the coroutine's own handle)"
+        labels.update(frame_labels(saved, "first frame: %s" % (symbol(trampoline) or "?")))
     first = max(routine.bottom, sp - stacks.WORD)
     last = min(routine.top, sp + WORDS_FROM_RSP * stacks.WORD)
     words = []
@@ -173,11 +177,38 @@ def changed_words(before):
     return {w.address: w.value for s in before.stacks for w in s.words}
 
 
-def render(now, before, width):
+def nearest(stack, count):
+    """The `count` words of `stack` nearest its RSP, in address order: the
+    RSP's own word, the one below it, then upwards."""
+    words = stack.words
+    at = next((i for i, w in enumerate(words) if w.address == stack.sp), 0)
+    order = [at] + ([at - 1] if at > 0 else []) + list(range(at + 1, len(words)))
+    return [words[i] for i in sorted(order[:count])]
+
+
+def words_that_fit(now, height):
+    """How many words per stack fit in `height` lines (None: no limit), one
+    at least: the most that fits once the title, each routine's two lines
+    and its notes are drawn, stacks with fewer words leaving room to the
+    others."""
+    if height is None:
+        return None
+    fixed = 1 + sum(2 + (1 if s.note else 0) for s in now.stacks)
+    most = max((len(s.words) for s in now.stacks), default=0)
+    count = 1
+    while count < most and fixed + sum(min(len(s.words), count + 1) for s in now.stacks) <= height:
+        count += 1
+    return count
+
+
+def render(now, before, width, height=None):
     """The view as (line, changed) pairs, each line at most `width` wide;
-    `before` is the view at the previous stop (None: nothing to compare)."""
+    `before` is the view at the previous stop (None: nothing to compare).
+    In `height` lines, each stack shows fewer words, those nearest its RSP;
+    `clip` cuts what still does not fit."""
     if width < MIN_WIDTH:
         return [("coro: this window needs %d columns, it has %d" % (MIN_WIDTH, width), False)]
+    per_stack = words_that_fit(now, height)
     lines = []
 
     def add(line, changed):
@@ -200,7 +231,8 @@ def render(now, before, width):
         )
         if stack.note:
             add("  " + stack.note, False)
-        for word in reversed(stack.words):
+        shown_words = stack.words if per_stack is None else nearest(stack, per_stack)
+        for word in reversed(shown_words):
             if word.address == now.rsp:
                 mark = "RSP>"
             elif word.address == stack.saved:

@@ -43,19 +43,19 @@ class Stops:
 def read():
     """The view now, or the one line that says why there is none. Never
     raises: it runs at every stop, where a traceback would be noise."""
-    said = kernel.where_the_run_is()
-    if said is not None:
-        return said
     try:
+        said = kernel.where_the_run_is()
+        if said is not None:
+            return said
         return kernel.read_view()
     except (gdb.error, gdb.GdbError, view.stacks.Unreadable) as error:
         return str(error)
 
 
-def lines(now, before, width):
+def lines(now, before, width, height=None):
     if isinstance(now, str):
         return [(line, False) for line in textwrap.wrap("coro: " + now, width)]
-    return view.render(now, before, width)
+    return view.render(now, before, width, height)
 
 
 STOPS = Stops()
@@ -79,7 +79,8 @@ class CoroWindow:
         if not self.window.is_valid():
             return
         drawn = []
-        shown = view.clip(lines(STOPS.latest, STOPS.before, self.window.width), self.window.height)
+        height = self.window.height
+        shown = view.clip(lines(STOPS.latest, STOPS.before, self.window.width, height), height)
         for line, changed in shown:
             drawn.append(REVERSE + line + NORMAL if changed else line)
         self.window.erase()
@@ -110,7 +111,7 @@ class CoroShow(Subcommand):
 
 gdb.register_window_type("coro", CoroWindow)
 # The disassembly, the coro window under it, the command line.
-gdb.execute("tui new-layout coro asm 1 coro 2 cmd 1")
+gdb.execute("tui new-layout coro asm 1 coro 3 cmd 1")
 # In a terminal of 150 columns or more: the two side by side.
 gdb.execute("tui new-layout coro-wide {-horizontal asm 1 coro 1} 3 cmd 1")
 CoroShow()

@@ -71,6 +71,17 @@ class Words(unittest.TestCase):
         self.assertIn("Yielder", row(shown, "top-0x20"))
         self.assertIn("paint (never written)", row(shown, "top-0x40"))
 
+    def test_the_yielder_is_named_while_the_trampoline_runs(self):
+        # RSP at top - 32, on the Yielder: the trampoline's first instruction.
+        shown = plain(render(view(kernel(0, stack=painted()), CORO.top - 32), None, 80))
+        self.assertIn("Yielder", row(shown, "top-0x20"))
+        self.assertIn("Yielder", row(shown, "top-0x8"))
+        self.assertNotIn("Yielder", row(shown, "top-0x28"))
+
+    def test_an_unpainted_stack_has_no_yielder(self):
+        shown = plain(render(view(kernel(0, stack=bytearray(4096)), CORO.top - 32), None, 80))
+        self.assertNotIn("Yielder", shown)
+
     def test_the_live_rsp_is_marked_in_the_running_routines_stack(self):
         shown = plain(render(view(kernel(SUSPENDED_AT, stack=suspended_stack()), 0x1_FEC8), None, 80))
         self.assertIn("RSP=0x000000000001fec8 (main_stack top-0x138)", shown.splitlines()[0])
@@ -141,6 +152,36 @@ class Width(unittest.TestCase):
     def test_a_narrower_window_says_how_wide_it_needs_to_be(self):
         shown = render(view(kernel(SUSPENDED_AT), 0x1_FF00), None, MIN_WIDTH - 1)
         self.assertEqual(shown, [("coro: this window needs %d columns, it has %d" % (MIN_WIDTH, MIN_WIDTH - 1), False)])
+
+
+class Height(unittest.TestCase):
+    def test_a_short_window_keeps_the_words_nearest_each_rsp(self):
+        now = view(kernel(SUSPENDED_AT, stack=suspended_stack()), 0x1_FEC8)
+        # Title, two routines of two lines each, two words each.
+        shown = plain(render(now, None, 80, 1 + 2 * (2 + 2)))
+        self.assertEqual(len(shown.splitlines()), 9, shown)
+        # main: its RSP's word and the one below; coroutine1: the saved rbx
+        # its slot points at and the word below.
+        self.assertIn("RSP>  top-0x138", shown)
+        self.assertIn("top-0x140", shown)
+        self.assertIn("slot> top-0x348", shown)
+        self.assertIn("top-0x350", shown)
+        self.assertNotIn("saved rbp", shown)
+
+    def test_a_stack_with_few_words_leaves_its_room_to_the_others(self):
+        # coroutine1 at its top shows two lines: main gets the rest.
+        now = view(kernel(CORO.top, stack=bytearray(4096)), 0x1_FEC8)
+        shown = plain(render(now, None, 80, 1 + 2 * 2 + 5 + 2))
+        self.assertEqual(len(shown.splitlines()), 12, shown)
+        for offset in ("top-0x120", "top-0x138", "top-0x140"):
+            self.assertIn(offset, shown)
+
+    def test_one_word_each_at_least(self):
+        now = view(kernel(SUSPENDED_AT, stack=suspended_stack()), 0x1_FEC8)
+        shown = plain(render(now, None, 80, 3))
+        self.assertIn("RSP>  top-0x138", shown)
+        self.assertIn("slot> top-0x348", shown)
+        self.assertNotIn("top-0x140", shown)
 
 
 class Clip(unittest.TestCase):

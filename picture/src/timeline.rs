@@ -44,7 +44,7 @@ pub use protocol::event::Routine;
 /// even if it parses, a number or a sentence in it may be cut, so it is left
 /// out and returned. Any other line that does not parse is an error naming
 /// its line number (from 1).
-fn parse_events(text: &str) -> Result<(Vec<Event<'_>>, Option<&str>), String> {
+pub fn parse_events(text: &str) -> Result<(Vec<Event<'_>>, Option<&str>), String> {
     let last_start = text.rfind('\n').map_or(0, |newline| newline + 1);
     let (whole, cut) = text.split_at(last_start);
     let mut events = Vec::new();

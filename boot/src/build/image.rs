@@ -4,10 +4,17 @@
 //!
 //! Next to the ELF, so each kernel binary and profile has its own files and
 //! `cargo clean` removes them.
+//!
+//! An image is made again only when the kernel or the runner changed:
+//! `<image>.made-from` notes the kernel ELF, the runner and the image file
+//! it was made from and into ([`make_image`]); making one costs a `rustc`,
+//! an `llvm-objcopy` and the bootloader's disk writer, about 40 ms.
 
 use crate::build::firmware::{Firmware, Ovmf};
+use crate::build::strip;
 use crate::error::Failure;
 use bootloader::{BiosBoot, BootConfig, UefiBoot};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
 
@@ -25,6 +32,79 @@ pub fn serial_log_path(image: &Path) -> PathBuf {
 /// event lines (see `protocol::event`). QEMU truncates it at start.
 pub fn events_path(image: &Path) -> PathBuf {
     image.with_extension("events")
+}
+
+/// `<image>.made-from`: what the image was made from (see [`make_image`]).
+fn made_from_path(image: &Path) -> PathBuf {
+    with_suffix(image, ".made-from")
+}
+
+/// A file's identity as the file system keeps it: device, inode, length,
+/// modification and change times. A rebuild, a copy over it or a `touch`
+/// changes it; reading does not.
+fn identity(path: &Path) -> Option<String> {
+    let m = std::fs::metadata(path).ok()?;
+    Some(format!(
+        "{}:{} {} bytes, modified {}.{:09}, changed {}.{:09}",
+        m.dev(),
+        m.ino(),
+        m.len(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec()
+    ))
+}
+
+/// The record of an image made from a kernel with the identity `kernel`:
+/// that, the runner's own executable (its bootloader and settings went
+/// into the image) and the image file as it is now.
+fn made_from(kernel: &str, image: &Path) -> Option<String> {
+    let runner = identity(&std::env::current_exe().ok()?)?;
+    let image = identity(image)?;
+    Some(format!("kernel {kernel}\nrunner {runner}\nimage {image}\n"))
+}
+
+/// The image of `elf` for `firmware` if it was made from this very file
+/// by this very runner and not changed since (its `.made-from` record
+/// says so), so it can be booted as it is.
+pub fn current_image(elf: &Path, firmware: &Firmware) -> Option<PathBuf> {
+    let image = image_path(elf, firmware.is_uefi());
+    let recorded = std::fs::read_to_string(made_from_path(&image)).ok()?;
+    (made_from(&identity(elf)?, &image)? == recorded).then_some(image)
+}
+
+/// The disk image of `elf` for `firmware`: the one made earlier if it is
+/// current ([`current_image`]); otherwise a new one, from a copy of `elf`
+/// without debug info (see `strip.rs`), with its `.made-from` record.
+/// Also says whether it was made now.
+pub fn make_image(elf: &Path, firmware: &Firmware) -> Result<(PathBuf, bool), Failure> {
+    if let Some(image) = current_image(elf, firmware) {
+        return Ok((image, false));
+    }
+    // Taken before the kernel is read: if it changes meanwhile, the record
+    // no longer matches it and the next run makes the image again.
+    let kernel = identity(elf);
+    let image = create_image(elf, &strip::without_debug_info(elf), firmware)?;
+    let record = made_from_path(&image);
+    // The record only saves the next run some work: without it, that run
+    // makes the image again.
+    let written = kernel
+        .and_then(|kernel| made_from(&kernel, &image))
+        .and_then(|text| write_replacing(&record, text.as_bytes()).ok());
+    if written.is_none() {
+        let _ = std::fs::remove_file(&record);
+    }
+    Ok((image, true))
+}
+
+/// Writes `contents` to `path` through a temporary file and a rename.
+fn write_replacing(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut partial = temp_next_to(path)?;
+    partial.write_all(contents)?;
+    partial.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// `path` with `suffix` appended to its file name.
@@ -132,6 +212,34 @@ mod tests {
             serial_log_path(&bios),
             Path::new("/t/x86_64-target/debug/kernel.bios.serial.log")
         );
+    }
+
+    #[test]
+    fn an_image_is_made_again_only_when_its_kernel_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let elf = dir.path().join("kernel");
+        // Any ELF executable will do for the disk writer: this test's own.
+        std::fs::copy(std::env::current_exe().unwrap(), &elf).unwrap();
+        assert_eq!(current_image(&elf, &Firmware::Bios), None, "none yet");
+        let (image, made) = make_image(&elf, &Firmware::Bios).unwrap();
+        assert!(made);
+        assert_eq!(image, image_path(&elf, false));
+        assert_eq!(current_image(&elf, &Firmware::Bios), Some(image.clone()));
+        assert_eq!(
+            make_image(&elf, &Firmware::Bios).unwrap(),
+            (image.clone(), false)
+        );
+
+        // Rewritten in place (the same inode), the kernel is another one.
+        let bytes = std::fs::read(&elf).unwrap();
+        std::fs::write(&elf, &bytes).unwrap();
+        assert_eq!(current_image(&elf, &Firmware::Bios), None);
+        assert!(make_image(&elf, &Firmware::Bios).unwrap().1);
+        assert!(current_image(&elf, &Firmware::Bios).is_some());
+
+        // So is an image replaced by anything else.
+        std::fs::write(&image, b"not this image").unwrap();
+        assert_eq!(current_image(&elf, &Firmware::Bios), None);
     }
 
     #[test]

@@ -19,6 +19,22 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The name cargo gives the kernel's target directory: the target
+/// specification's file name without `.json` (see the `kbuild` alias in
+/// `.cargo/config.toml`).
+const KERNEL_TARGET: &str = "x86_64-target";
+
+/// Where cargo is expected to put kernel binary `bin`, judging by where this
+/// runner is: `<target>/x86_64-target/<profile>/<bin>` for a runner in
+/// `<target>/<profile>/`. Only a guess, for starting a boot early (see
+/// `run.rs`): the path that cargo reports is the one that counts.
+pub fn expected_elf(bin: &str, release: bool) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let target = exe.parent()?.parent()?;
+    let profile = if release { "release" } else { "debug" };
+    Some(target.join(KERNEL_TARGET).join(profile).join(bin))
+}
+
 /// Runs `$CARGO kbuild --bin NAME` in the workspace root and returns the ELF path.
 /// A NAME that is not a kernel binary is a usage error that lists them.
 pub fn build_kernel(bin: &str, release: bool) -> Result<PathBuf, Failure> {

@@ -5,7 +5,7 @@
 //! dropped (covers every return path: timeout, errors, Ctrl-C).
 
 use crate::build::firmware::{Firmware, Ovmf};
-use crate::emulator::serial::{self, FirmwareFilter, Tail};
+use crate::emulator::serial::{self, Endings, FirmwareFilter, Tail};
 use crate::error::Failure;
 use crate::signals;
 use crate::verdict::End;
@@ -15,6 +15,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -143,6 +144,20 @@ pub struct Qemu {
     serial_file: Option<PathBuf>,
     /// What QEMU said on stderr about its end.
     said: Arc<StderrNotes>,
+    /// For a QEMU started held ([`Qemu::spawn_held`]): what lets each
+    /// forwarding thread go on, until [`Qemu::release`].
+    held: Vec<Sender<()>>,
+}
+
+/// A forwarding thread's gate: `None` for a QEMU whose output goes out
+/// from the start; otherwise the output waits for [`Qemu::release`], and
+/// is thrown away if QEMU is killed first.
+type Gate = Option<Receiver<()>>;
+
+/// Whether a forwarding thread may forward: at once without a gate, else
+/// once released.
+fn opened(gate: Gate) -> bool {
+    gate.is_none_or(|gate| gate.recv().is_ok())
 }
 
 /// What QEMU's stderr said about how it ended.
@@ -162,6 +177,32 @@ impl Qemu {
     /// Must be called from the main thread: the parent-death signal fires
     /// when the *thread* that spawned the child exits.
     pub fn spawn(config: &QemuConfig) -> Result<Self, Failure> {
+        Self::start(config, false)
+    }
+
+    /// [`Qemu::spawn`], its serial output and stderr held back (QEMU runs
+    /// meanwhile) until [`Qemu::release`], and thrown away if it is killed
+    /// first: a run started before the tool knows it is the right one.
+    pub fn spawn_held(config: &QemuConfig) -> Result<Self, Failure> {
+        Self::start(config, true)
+    }
+
+    /// Lets the output of a QEMU from [`Qemu::spawn_held`] through.
+    pub fn release(&mut self) {
+        for gate in self.held.drain(..) {
+            let _ = gate.send(());
+        }
+    }
+
+    fn start(config: &QemuConfig, held: bool) -> Result<Self, Failure> {
+        let mut gates = Vec::new();
+        let mut gate = || -> Gate {
+            held.then(|| {
+                let (open, gate) = mpsc::channel();
+                gates.push(open);
+                gate
+            })
+        };
         let mut command = Command::new(&config.program);
         command
             .args(config.args())
@@ -179,15 +220,30 @@ impl Qemu {
             Failure::usage(format!("cannot start {}: {e}", config.program.display()))
         })?;
         let tail = Arc::new(Mutex::new(Tail::default()));
-        let forwarder = child.stdout.take().map(|stdout| {
+        let forwarder = child.stdout.take().map(|mut stdout| {
             let tail = Arc::clone(&tail);
             let filter = FirmwareFilter::new(config.firmware.is_uefi());
-            std::thread::spawn(move || serial::forward(stdout, filter, &tail))
+            let gate = gate();
+            std::thread::spawn(move || {
+                if opened(gate) {
+                    serial::forward(stdout, filter, Endings::for_stdout(), &tail);
+                } else {
+                    let _ = io::copy(&mut stdout, &mut io::sink());
+                }
+            })
         });
         let said = Arc::new(StderrNotes::default());
         let stderr_forwarder = child.stderr.take().map(|stderr| {
             let said = Arc::clone(&said);
-            std::thread::spawn(move || forward_stderr(stderr, io::stderr(), &said))
+            let gate = gate();
+            std::thread::spawn(move || {
+                let out: Box<dyn Write> = if opened(gate) {
+                    Box::new(io::stderr())
+                } else {
+                    Box::new(io::sink())
+                };
+                forward_stderr(stderr, out, &said);
+            })
         });
         Ok(Qemu {
             child,
@@ -200,6 +256,7 @@ impl Qemu {
                 Serial::File(path) => Some(path.clone()),
             },
             said,
+            held: gates,
         })
     }
 
@@ -285,8 +342,10 @@ impl Qemu {
         }
     }
 
-    /// Kills QEMU (if still running), reaps it and drains its output.
+    /// Kills QEMU (if still running), reaps it and drains its output
+    /// (throwing away what was held back).
     pub fn kill(&mut self) {
+        self.held.clear();
         if self.exit.is_none() {
             // Fails only if it already exited; `wait` below reaps it either way.
             let _ = self.child.kill();

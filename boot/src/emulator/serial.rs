@@ -1,18 +1,67 @@
 //! The guest's serial output on its way to the terminal: forwarded line by
 //! line, cleaned of UEFI firmware chatter, and its last lines kept for reports.
+//!
+//! The kernel ends its lines with CRLF, as a serial terminal wants. A
+//! terminal shows them as they came; a pipe or a file gets LF alone
+//! ([`Endings`]), so that `grep`, `diff` and editors read Unix lines. This
+//! is the one place CRLF becomes LF: the tests compare what the kernel
+//! sent through its event lines (COM2, untouched), and the serial log of
+//! `--gdb` mode is written by QEMU itself, as sent.
 
 use std::collections::VecDeque;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::sync::Mutex;
+
+/// The line endings the guest's lines get on our stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endings {
+    /// As the guest sent them (CRLF): for a terminal.
+    AsSent,
+    /// LF alone: for a pipe or a file.
+    Unix,
+}
+
+impl Endings {
+    /// What our stdout wants: [`Endings::AsSent`] on a terminal,
+    /// [`Endings::Unix`] otherwise.
+    pub fn for_stdout() -> Self {
+        if io::stdout().is_terminal() {
+            Endings::AsSent
+        } else {
+            Endings::Unix
+        }
+    }
+
+    /// `line` (with or without its `\n`) with these endings: for
+    /// [`Endings::Unix`], without the carriage returns before its end.
+    fn apply(self, mut line: Vec<u8>) -> Vec<u8> {
+        if self == Endings::Unix {
+            let newline = line.last() == Some(&b'\n');
+            let body = line.len() - usize::from(newline);
+            let returns = line[..body]
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'\r')
+                .count();
+            line.drain(body - returns..body);
+        }
+        line
+    }
+}
 
 /// How many serial lines are kept for the timeout report.
 pub const TAIL_LINES: usize = 20;
 
 /// Copies serial output (QEMU's stdout) to our stdout line by line as it
-/// arrives, and records the lines in `tail`. Returns at EOF, i.e. when QEMU
-/// is gone. Keeps draining even if our stdout is closed, so QEMU never blocks
-/// on a full pipe.
-pub fn forward(serial: impl Read, mut filter: FirmwareFilter, tail: &Mutex<Tail>) {
+/// arrives, with `endings`, and records the lines in `tail`. Returns at EOF,
+/// i.e. when QEMU is gone. Keeps draining even if our stdout is closed, so
+/// QEMU never blocks on a full pipe.
+pub fn forward(
+    serial: impl Read,
+    mut filter: FirmwareFilter,
+    endings: Endings,
+    tail: &Mutex<Tail>,
+) {
     let mut reader = BufReader::new(serial);
     let mut line = Vec::new();
     let mut stdout_ok = true;
@@ -36,6 +85,7 @@ pub fn forward(serial: impl Read, mut filter: FirmwareFilter, tail: &Mutex<Tail>
         let Some(shown) = filter.filter(&line) else {
             continue;
         };
+        let shown = endings.apply(shown);
         mid_line = !shown.ends_with(b"\n");
         if stdout_ok {
             let mut out = io::stdout().lock();
@@ -191,6 +241,22 @@ mod tests {
         assert_eq!(strip_escape_sequences(b"plain"), b"plain");
         assert_eq!(strip_escape_sequences(b"cut\x1b["), b"cut");
         assert_eq!(strip_escape_sequences(b"\x1b[2JA\r\n"), b"A\r\n");
+    }
+
+    #[test]
+    fn a_pipe_gets_unix_line_endings_and_a_terminal_what_was_sent() {
+        let cases: [(&[u8], &[u8]); 6] = [
+            (b"[INFO ] hello\r\n", b"[INFO ] hello\n"),
+            (b"plain\n", b"plain\n"),
+            (b"two\r\r\n", b"two\n"),
+            (b"cut off\r", b"cut off"),
+            (b"in the \r middle\r\n", b"in the \r middle\n"),
+            (b"", b""),
+        ];
+        for (sent, unix) in cases {
+            assert_eq!(Endings::Unix.apply(sent.to_vec()), unix, "{sent:?}");
+            assert_eq!(Endings::AsSent.apply(sent.to_vec()), sent, "{sent:?}");
+        }
     }
 
     #[test]

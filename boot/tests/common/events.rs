@@ -1,8 +1,10 @@
 //! Booting a kernel with its event lines saved (`boot --events FILE`), and
-//! reading them back with the kernel's own format (`protocol::event`), the
-//! two sides of each switch joined as the picture crate joins them.
+//! reading them back as the tool does: with the picture crate's reading
+//! ([`picture::timeline::parse_events`], [`Timeline`]), which leaves out a
+//! last line cut short, and joins the two sides of each switch.
 
 use picture::Timeline;
+use picture::timeline::parse_events;
 use protocol::event::{Event, Leave, Routine, Switch};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -10,31 +12,28 @@ use std::process::{Command, Output};
 /// A run: the boot tool's output and the event lines the kernel wrote.
 pub struct Run {
     pub output: Output,
-    pub lines: Vec<String>,
+    /// The events file as the kernel left it.
+    pub text: String,
 }
 
 impl Run {
-    /// Every line, parsed; a line that does not parse fails the test.
+    /// Every whole line, parsed; a line that does not parse fails the test.
+    /// A last line cut short (the run stopped while the kernel wrote it) is
+    /// left out, as the tool leaves it out.
     pub fn events(&self) -> Vec<Event<'_>> {
-        self.lines
-            .iter()
-            .enumerate()
-            .map(|(i, line)| {
-                Event::parse(line).unwrap_or_else(|e| panic!("event line {}: {e}: {line:?}", i + 1))
-            })
-            .collect()
+        parse_events(&self.text)
+            .unwrap_or_else(|e| panic!("event {e}\n{}", self.dump()))
+            .0
+    }
+
+    /// The run's timeline, as the tool's trace and picture read it.
+    pub fn timeline(&self) -> Timeline<'_> {
+        Timeline::parse(&self.text).unwrap_or_else(|e| panic!("event {e}\n{}", self.dump()))
     }
 
     /// The routines, in id order (main first).
     pub fn routines(&self) -> Vec<Routine<'_>> {
-        let mut routines: Vec<Routine<'_>> = self
-            .events()
-            .into_iter()
-            .filter_map(|e| match e {
-                Event::Routine(routine) => Some(routine),
-                _ => None,
-            })
-            .collect();
+        let mut routines = self.timeline().routines;
         routines.sort_by_key(|r| r.id);
         for (i, r) in routines.iter().enumerate() {
             assert_eq!(
@@ -47,21 +46,14 @@ impl Run {
 
     /// The switch events, in order.
     pub fn switches(&self) -> Vec<Switch> {
-        self.events()
-            .into_iter()
-            .filter_map(|e| match e {
-                Event::Switch(s) => Some(s),
-                _ => None,
-            })
-            .collect()
+        self.timeline().switches
     }
 
     /// The switches, in order, each with its leaving side: the `leave` line
     /// of its number, joined by [`Timeline::leave_of`]. A switch without
     /// one, or whose `leave` names another routine, fails the test.
     pub fn handovers(&self) -> Vec<(Leave, Switch)> {
-        let events = self.events();
-        let timeline = Timeline::new(&events);
+        let timeline = self.timeline();
         timeline
             .switches
             .iter()
@@ -88,7 +80,7 @@ impl Run {
             self.output.status,
             String::from_utf8_lossy(&self.output.stdout),
             String::from_utf8_lossy(&self.output.stderr),
-            self.lines.join("\n")
+            self.text
         )
     }
 }
@@ -105,9 +97,8 @@ pub fn boot_with_events(kernel: &Path, extra: &[&str]) -> Run {
         .args(extra)
         .output()
         .expect("run boot");
-    let text = std::fs::read_to_string(&events).unwrap_or_default();
     Run {
         output,
-        lines: text.lines().map(str::to_owned).collect(),
+        text: std::fs::read_to_string(&events).unwrap_or_default(),
     }
 }

@@ -7,7 +7,7 @@ use super::config::{Files, Stop, bochsrc, commands, symbol_file};
 use super::install::Installation;
 use super::watch::{EndWatch, Follow};
 use crate::build::elf::Symbols;
-use crate::emulator::serial::{self, FirmwareFilter, Tail};
+use crate::emulator::serial::{self, Endings, FirmwareFilter, Tail};
 use crate::error::Failure;
 use crate::signals;
 use crate::verdict::End;
@@ -128,7 +128,14 @@ impl Bochs {
         let forwarder = debug.is_none().then(|| {
             let com1 = Follow::new(&files.serial, Arc::clone(&stop_forwarding));
             let tail = Arc::clone(&tail);
-            std::thread::spawn(move || serial::forward(com1, FirmwareFilter::new(false), &tail))
+            std::thread::spawn(move || {
+                serial::forward(
+                    com1,
+                    FirmwareFilter::new(false),
+                    Endings::for_stdout(),
+                    &tail,
+                )
+            })
         });
         Ok(Bochs {
             child,

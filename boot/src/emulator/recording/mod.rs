@@ -194,8 +194,46 @@ impl Recording {
             direction: Direction::Replay,
             manifest,
         };
+        recording.check_names()?;
         recording.check(qemu, kernel, uefi)?;
         Ok(recording)
+    }
+
+    /// Refuses a manifest that names a file outside the recording: a
+    /// recording is a directory people hand to each other, and a replay
+    /// must boot what is in it, not `../something` or `/elsewhere` (nor a
+    /// symlink in it that leads out). Checked before anything is read or
+    /// hashed.
+    fn check_names(&self) -> Result<(), Failure> {
+        let m = &self.manifest;
+        let entries = [("kernel", &m.kernel), ("image", &m.image)]
+            .into_iter()
+            .chain(m.firmware_files.iter().map(|c| ("firmware file", c)));
+        let inside = self.dir.canonicalize().ok();
+        for (entry, copied) in entries {
+            let file = &copied.file;
+            let refuse = |why: &str| {
+                Failure::usage(format!(
+                    "the recording in {} names {file:?} as its {entry}, which {why}: \
+                     a recording's files are plain names inside its directory",
+                    self.dir.display()
+                ))
+            };
+            if !is_plain_name(file) {
+                return Err(refuse("is not a plain file name"));
+            }
+            // A missing file is reported when it is hashed.
+            let target = self.dir.join(file).canonicalize().ok();
+            if let (Some(inside), Some(target)) = (&inside, target)
+                && !target.starts_with(inside)
+            {
+                return Err(refuse(&format!(
+                    "leads out of the recording (to {})",
+                    target.display()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The checks of [`Recording::open`].
@@ -458,6 +496,12 @@ impl Recording {
 
 fn shown_status(status: Option<i32>) -> String {
     status.map_or("none (killed)".into(), |s| s.to_string())
+}
+
+/// Whether `name` names a file directly in a directory: one path
+/// component, not `.` or `..`, no separator, no NUL.
+fn is_plain_name(name: &str) -> bool {
+    !matches!(name, "" | "." | "..") && !name.contains(['/', '\0'])
 }
 
 /// The first 12 hex digits of a hash, enough to tell two apart in a message.
@@ -724,6 +768,73 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn a_manifest_names_only_files_inside_the_recording() {
+        let dir = tempfile::tempdir().unwrap();
+        let recording = fake_recording(dir.path());
+        let qemu = crate::discover::find_qemu().unwrap();
+        let rec_dir = dir.path().join("rec");
+        // The recorded image, outside the recording: its hash matches, so
+        // only its name can have it refused.
+        let outside = dir.path().join("outside.img");
+        std::fs::copy(rec_dir.join(IMAGE), &outside).unwrap();
+        let other = dir.path().join("other.img");
+        std::fs::write(&other, b"not the image").unwrap();
+        let open_with_image = |file: &str| {
+            let mut manifest = recording.manifest.clone();
+            manifest.image.file = file.into();
+            let text = serde_json::to_string(&manifest).unwrap();
+            std::fs::write(rec_dir.join(MANIFEST), text).unwrap();
+            Recording::open(&rec_dir, &qemu, None, false)
+        };
+        let refused = |file: &str, why: &str| {
+            let err = open_with_image(file).unwrap_err();
+            assert_eq!(
+                err.code,
+                crate::error::EXIT_USAGE,
+                "{file}: {}",
+                err.message
+            );
+            assert!(
+                err.message
+                    .contains(&format!("names {file:?} as its image"))
+                    && err.message.contains(why),
+                "{file}: {}",
+                err.message
+            );
+            assert_eq!(err.message.lines().count(), 1, "{}", err.message);
+        };
+        let outside_path = outside.to_str().unwrap();
+        let other_path = other.to_str().unwrap();
+        for file in [
+            "../outside.img",
+            "../rec/disk.img",
+            outside_path,
+            // Refused for its name, before its hash could differ.
+            "../other.img",
+            other_path,
+            "sub/disk.img",
+            "./disk.img",
+            "..",
+            ".",
+            "",
+            "disk.img\0",
+        ] {
+            refused(file, "not a plain file name");
+        }
+        open_with_image(IMAGE).unwrap();
+
+        // A symlink in the recording that leads out of it.
+        std::fs::remove_file(rec_dir.join(IMAGE)).unwrap();
+        std::os::unix::fs::symlink(&outside, rec_dir.join(IMAGE)).unwrap();
+        refused(IMAGE, "leads out of the recording");
+        // One that stays inside is a file of the recording.
+        std::fs::remove_file(rec_dir.join(IMAGE)).unwrap();
+        std::fs::copy(&outside, rec_dir.join("image.copy")).unwrap();
+        std::os::unix::fs::symlink("image.copy", rec_dir.join(IMAGE)).unwrap();
+        open_with_image(IMAGE).unwrap();
     }
 
     #[test]
