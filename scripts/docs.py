@@ -23,8 +23,7 @@ Options of the opening comment, all optional, applied in this order:
 
 Subcommands:
   generate [NAME...]  run the commands (all, or the named listings) and
-                      rewrite every block quoting them (`make docs`); a
-                      listing that `writes` its own files rewrites them
+                      rewrite every block quoting them (`make docs`)
   check               run the listings marked `check = true` (cheap ones)
                       and fail with a diff where a committed block differs
                       once the masks of docs/listings.toml are applied
@@ -193,11 +192,8 @@ def generate(names):
     unknown = set(names) - set(listings)
     if unknown:
         fail("docs: no listing named %s in %s" % (", ".join(sorted(unknown)), rel(REGISTRY)))
-    writers = {name for name, listing in listings.items() if listing.get("writes")}
-    wanted = names or sorted({name for _, name, _ in quoted(listings)} | writers)
+    wanted = names or sorted({name for _, name, _ in quoted(listings)})
     outputs = {name: run(name, listings[name], rewrite) for name in wanted}
-    for name in sorted(set(wanted) & writers):
-        print("docs: %s rewrote %s itself" % (name, ", ".join(listings[name]["writes"])), file=sys.stderr)
     for page in pages():
         text, found = blocks(page)
         pieces, last = [], 0
@@ -367,10 +363,7 @@ def list_listings():
         used.setdefault(name, []).append(rel(page))
     for name, listing in listings.items():
         print("%-16s %-6s %s" % (name, "check" if listing.get("check") else "", listing["command"]))
-        if listing.get("writes"):
-            print("%-16s        writes: %s" % ("", ", ".join(listing["writes"])))
-        else:
-            print("%-16s        quoted in: %s" % ("", ", ".join(sorted(set(used.get(name, [])))) or "nowhere"))
+        print("%-16s        quoted in: %s" % ("", ", ".join(sorted(set(used.get(name, [])))) or "nowhere"))
 
 
 def main():
