@@ -78,7 +78,8 @@ fn the_quoted_listings_are_what_the_code_prints() {
 fn an_edited_listing_fails_the_check_with_a_diff() {
     let copy = copy_of_the_pages();
     // A step of the original's trace, edited by hand: RSP one word off.
-    let line = "switch_to_coro1+8   mov rsp,QWORD PTR [coro1_context]  RSP=coroutine1_stack top-0x0";
+    let line =
+        "switch_to_coro1+8   mov rsp,QWORD PTR [coro1_context]  RSP=coroutine1_stack top-0x0";
     let edited = line.replace("top-0x0", "top-0x8");
     edit(&copy.path().join("docs/original.md"), line, &edited);
     let output = docs(Some(copy.path()), &["check", "original"]);
