@@ -70,7 +70,7 @@ book: ## Build the chapters of docs/ as a book (mdBook) into book/ and say where
 	@mdbook --version 2>/dev/null | grep -qx 'mdbook v$(MDBOOK_VERSION)' || \
 		cargo install mdbook --version $(MDBOOK_VERSION) --locked
 	mdbook build
-	@echo "book: open file://$(CURDIR)/book/index.html (or: mdbook serve --open)"
+	@echo "book: built; open file://$(CURDIR)/book/index.html in a browser"
 
 bench: setup ## Our switch vs corosensei vs context; ends with the paired headline
 	python3 scripts/bench.py
