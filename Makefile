@@ -1,7 +1,7 @@
 # Bare-metal coroutines: the two commands a newcomer needs are `make run` and
 # `make test`; both install what is missing first (scripts/setup.sh).
 .DEFAULT_GOAL := help
-.PHONY: help setup run run-uefi bochs bochs-debug test gdb gdb-server record replay gdb-replay picture original docs book bench soak fuzz fmt clippy clean
+.PHONY: help setup run run-uefi bochs bochs-debug test gdb gdb-server record replay gdb-replay picture original docs book bench steady soak fuzz fmt clippy clean
 
 help: ## Show this help
 	@echo "Bare-metal coroutines: make TARGET"
@@ -70,10 +70,13 @@ book: ## Build the chapters of docs/ as a book (mdBook) into book/ and say where
 	@mdbook --version 2>/dev/null | grep -qx 'mdbook v$(MDBOOK_VERSION)' || \
 		cargo install mdbook --version $(MDBOOK_VERSION) --locked
 	mdbook build
-	@echo "book: open file://$(CURDIR)/book/index.html (or: mdbook serve --open)"
+	@echo "book: built; open file://$(CURDIR)/book/index.html in a browser"
 
-bench: setup ## Criterion: our switch vs corosensei vs context, as a table
+bench: setup ## Our switch vs corosensei vs context; ends with the paired headline
 	python3 scripts/bench.py
+
+steady: setup ## 20 consecutive paired lab runs of the safe API vs corosensei, one line each
+	python3 scripts/bench.py --steady
 
 soak: setup ## Boot the kernel N times (N=100) and compare the transcripts
 	python3 scripts/soak.py
@@ -90,6 +93,7 @@ fmt: ## Format every crate
 
 clippy: setup ## Lint the host crates and the kernel, warnings are errors
 	cargo clippy --all-targets -- -D warnings
+	cargo clippy -p switch-bench --all-targets -- -D warnings
 	cargo kclippy --bins -- -D warnings
 
 clean: ## Remove build output

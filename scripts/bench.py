@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""Runs the round-trip benchmarks and prints the table that BENCHMARKS.md quotes.
+"""Runs the round-trip benchmarks and ends with one headline: ours / corosensei.
 
 What it does, in order:
 
 1. Measures the TSC frequency with `cargo bench --bench tsc_freq`: rdtsc
    before and after a 200 ms sleep against the monotonic clock, five times,
-   median (switch/benches/tsc_freq.rs). The kernel's own figure
+   median (bench/benches/tsc_freq.rs). The kernel's own figure
    (/proc/cpuinfo "cpu MHz" on a tsc_known_freq VM) is printed beside it as a
    cross-check.
-2. Runs `cargo bench -p coroutine-switch --bench round_trip`, pinned to one
+2. Runs `cargo bench -p switch-bench --bench round_trip`, pinned to one
    core with `taskset -c <core>` when taskset exists, --runs times (default
    3): criterion measures one resume + yield round trip for ours, corosensei,
    context (fcontext) and the floor (an indirect call).
@@ -18,28 +18,34 @@ What it does, in order:
    run is only ever slowed down by other load, never sped up. Prints, per
    switch: ns per round trip, TSC ticks per round trip (= ns x TSC GHz:
    criterion measures wall time, the TSC converts it), the ratio to ours and
-   every run's median.
-4. Prints ours / corosensei for each run (same run, same load) and the goal
-   check (issue 17: ours / corosensei <= 0.9, on the lowest medians) as
-   information, and says so when the runs disagree about it; the exit code
-   only reflects whether the benchmarks ran.
-5. After each criterion run, runs the design lab once with only the safe API
-   (`LAB=real_safe_api cargo bench --bench variants`): interleaved rounds in
-   which ours, the bare switch and corosensei each run the same number of
-   round trips, timed with rdtsc (switch/benches/variants.rs). Criterion measures one switch for seconds, then the next,
-   and this host's speed drifts by up to 2x over seconds; the lab's ratio of
-   two switches within one round of a few milliseconds does not see that
-   drift. The lab is built with every loop aligned to 64 bytes
-   (`-C llvm-args=-align-loops=64`, in target/lab-aligned): where the linker
-   happens to put the timed loops moved its ratios by up to 20 % from build
-   to build, aligned they stay within a few % (BENCHMARKS.md, "Issue 17,
-   fourth pass"). Prints the median of those paired ratios per run, beside
-   criterion's.
+   every run's median. These are the detail.
+4. The headline: runs the design lab --lab-runs times (default 9) with only
+   the safe API (`LAB=real_safe_api`, bench/benches/variants.rs):
+   interleaved rounds in which ours, the bare switch and corosensei each
+   run the same number of round trips, timed with rdtsc. Criterion measures
+   one switch for seconds, then the next, and a shared host's speed drifts
+   by up to 2x over seconds; the ratio of two switches within one round of
+   a few milliseconds does not see that drift. The lab is built with every
+   loop aligned to 64 bytes (`-C llvm-args=-align-loops=64`, in
+   target/lab-aligned): where the linker happens to put the timed loops
+   moved its ratios by up to 20 % from build to build, aligned they stay
+   within a few % (docs/measuring.md). Prints the median and range of the
+   runs' paired ours / corosensei with the CPU and the load, says in words
+   when the runs disagree by more than 10 %, and compares the median with
+   the goal (0.9) as information; the exit code only reflects whether the
+   benchmarks ran.
 
-Usage: python3 scripts/bench.py [--core N] [--runs N] [--no-run] [--markdown]
-  --runs N    criterion runs to take the lowest median of (default 3)
-  --no-run    only re-read the last criterion results (no cargo bench)
-  --markdown  print the table as Markdown (for BENCHMARKS.md)
+`--steady` does only step 4, --runs times (default 20), one line per run:
+the experiment docs/measuring.md quotes for the switch's steadiness.
+
+Usage: python3 scripts/bench.py [--core N] [--runs N] [--lab-runs N] [--no-run]
+                                [--markdown] [--steady]
+  --runs N      criterion runs to take the lowest median of (default 3);
+                with --steady, lab runs (default 20)
+  --lab-runs N  lab runs for the headline (default 9)
+  --no-run      only re-read the last criterion results (no cargo bench)
+  --markdown    print the table as Markdown
+  --steady      only the lab's consecutive paired runs, one line each
 Standard library only (Python 3.11).
 """
 
@@ -76,7 +82,7 @@ def pinned(cmd: list[str], core: int) -> list[str]:
 
 
 def cargo_bench(name: str, core: int, capture: bool) -> str:
-    cmd = pinned(["cargo", "bench", "-p", "coroutine-switch", "--bench", name], core)
+    cmd = pinned(["cargo", "bench", "-p", "switch-bench", "--bench", name], core)
     print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
     # Criterion's own report goes to stderr, so that stdout is the table alone
     # (`--markdown > table.md`).
@@ -88,24 +94,50 @@ def cargo_bench(name: str, core: int, capture: bool) -> str:
     return result.stdout or ""
 
 
-# The lab's build (step 5): its own target directory, so that the flag does
+# The lab's build (step 4): its own target directory, so that the flag does
 # not rebuild target/ for everything else.
 LAB_ENV = {
-    "LAB": "real_safe_api",
     "RUSTFLAGS": (os.environ.get("RUSTFLAGS", "") + " -C llvm-args=-align-loops=64").strip(),
     "CARGO_TARGET_DIR": str(ROOT / "target" / "lab-aligned"),
 }
+# Spread over the runs beyond which they are said to disagree.
+DISAGREE = 0.10
 
 
-def lab_paired(core: int) -> dict[str, float]:
-    """Runs the lab with the safe API only; returns, for `real_safe_api` and
-    the bare `v2_pair`, the median over the rounds of each round's ratio to
-    corosensei (its "/ corosensei, paired" column)."""
-    cmd = pinned(["cargo", "bench", "-p", "coroutine-switch", "--bench", "variants"], core)
+def lab_executable() -> Path:
+    """Builds the lab (aligned loops) and returns its executable."""
+    cmd = ["cargo", "bench", "-p", "switch-bench", "--bench", "variants", "--no-run",
+           "--message-format=json"]
     shown = " ".join(f"{k}={shlex.quote(v)}" for k, v in LAB_ENV.items())
     print(f"$ {shown} " + " ".join(cmd), file=sys.stderr, flush=True)
     result = subprocess.run(
         cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE, env={**os.environ, **LAB_ENV}
+    )
+    if result.returncode != 0:
+        sys.exit(f"bench.py: building the lab failed with exit code {result.returncode}")
+    for line in result.stdout.splitlines():
+        msg = json.loads(line)
+        if msg.get("reason") == "compiler-artifact" and msg["target"]["name"] == "variants":
+            if msg.get("executable"):
+                return Path(msg["executable"])
+    sys.exit("bench.py: cargo built no lab executable")
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def lab_paired(exe: Path, core: int) -> dict[str, float]:
+    """Runs the lab once with the safe API only; returns, for `real_safe_api`
+    and the bare `v2_pair`, the median over the rounds of each round's ratio
+    to corosensei (its "/ corosensei, paired" column)."""
+    cmd = pinned([str(exe), "--bench"], core)
+    result = subprocess.run(
+        cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE,
+        env={**os.environ, "LAB": "real_safe_api"},
     )
     if result.returncode != 0:
         sys.exit(f"bench.py: the lab ({' '.join(cmd)}) failed with exit code {result.returncode}")
@@ -123,6 +155,52 @@ def lab_paired(core: int) -> dict[str, float]:
     if len(paired) != 2:
         sys.exit(f"bench.py: the lab's table lacks real_safe_api or v2_pair:\n{result.stdout}")
     return paired
+
+
+def lab_runs(core: int, n: int, each: bool) -> list[dict[str, float]]:
+    """Runs the lab n times in a row; with `each`, prints a line per run."""
+    exe = lab_executable()
+    runs = []
+    for i in range(n):
+        paired = lab_paired(exe, core)
+        runs.append(paired)
+        if each:
+            print(
+                f"run {i + 1:2}: ours / corosensei {paired['real_safe_api']:.3f}, "
+                f"bare switch / corosensei {paired['v2_pair']:.3f}, load {load_average()}",
+                flush=True,
+            )
+    return runs
+
+
+def headline(labs: list[dict[str, float]]) -> None:
+    """The figure `make bench` ends with: the median and range over the runs
+    of the paired ours / corosensei, with the CPU, and in words whether the
+    runs agree."""
+    ours = sorted(lab["real_safe_api"] for lab in labs)
+    bare = sorted(lab["v2_pair"] for lab in labs)
+    median = ours[len(ours) // 2]
+    lo, hi = ours[0], ours[-1]
+    spread = max(median - lo, hi - median) / median
+    print()
+    print(
+        f"HEADLINE: ours / corosensei = {median:.2f} (median of {len(ours)} paired lab runs, "
+        f"range {lo:.2f}-{hi:.2f}; bare switch {bare[len(bare) // 2]:.2f}) on {cpu_model()}, "
+        f"load {load_average()}"
+    )
+    if spread > DISAGREE:
+        print(
+            f"The runs DISAGREE: the farthest is {spread:.0%} from their median (more than "
+            f"{DISAGREE:.0%}); quieten the machine and run `make steady` to see each run."
+        )
+    else:
+        print(f"The runs agree: every run within {spread:.0%} of their median.")
+    above = sum(r > 1.0 for r in ours)
+    verdict = "met" if median <= GOAL else "NOT met"
+    print(
+        f"Goal ours / corosensei <= {GOAL}: {verdict} (information, not a failure); "
+        f"{above} of {len(ours)} runs above 1.0"
+    )
 
 
 def measured_tsc_mhz(core: int) -> float:
@@ -154,6 +232,16 @@ def cpuinfo_mhz() -> str:
     )
 
 
+def cpu_model() -> str:
+    """The CPU as lscpu names it, with the number of CPUs the OS sees."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "an unknown CPU"
+    model = re.search(r"^model name\s*:\s*(.*)$", text, re.MULTILINE)
+    return f"{model.group(1).strip() if model else 'an unknown CPU'} ({os.cpu_count()} CPUs)"
+
+
 def median_ns(bench_id: str) -> float:
     path = CRITERION / bench_id / "new" / "estimates.json"
     try:
@@ -167,35 +255,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_core = 1 if (os.cpu_count() or 1) > 1 else 0
     parser.add_argument("--core", type=int, default=default_core)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int)
+    parser.add_argument("--lab-runs", type=int, default=9)
     parser.add_argument("--no-run", action="store_true")
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--steady", action="store_true")
     args = parser.parse_args()
+
+    if args.steady:
+        n = max(1, args.runs or 20)
+        print(f"CPU: {cpuinfo_mhz()}; pinned to CPU {args.core}; load {load_average()}")
+        headline(lab_runs(args.core, n, each=True))
+        return
 
     tsc_mhz = measured_tsc_mhz(args.core)
     runs: dict[str, list[float]] = {i: [] for i in IDS}
-    labs: list[dict[str, float]] = []
-    for _ in range(0 if args.no_run else max(1, args.runs)):
+    for _ in range(0 if args.no_run else max(1, args.runs or 3)):
         cargo_bench("round_trip", args.core, capture=False)
         for i in IDS:
             runs[i].append(median_ns(i))
-        labs.append(lab_paired(args.core))
     if args.no_run:
         for i in IDS:
             runs[i].append(median_ns(i))
     ns = {i: min(runs[i]) for i in IDS}
     ghz = tsc_mhz / 1000.0
-    try:
-        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        load = "unknown"
 
     print()
     print(f"CPU: {cpuinfo_mhz()}")
     print(f"TSC: {tsc_mhz:.1f} MHz, measured (rdtsc over 5 x 200 ms sleeps, median)")
     print(
-        "One round trip = main -> coroutine -> main; criterion median, lowest of "
-        f"{len(runs['ours'])} run(s); ticks = ns x {ghz:.4f} GHz; load average {load}"
+        "criterion (detail): one round trip = main -> coroutine -> main; median, lowest of "
+        f"{len(runs['ours'])} run(s); ticks = ns x {ghz:.4f} GHz; load average {load_average()}"
     )
     head = ["switch", "ns / round trip", "TSC ticks / round trip", "ratio to ours"]
     rows = [
@@ -224,39 +314,14 @@ def main() -> None:
     print()
     for i in IDS:
         print(f"{i}: medians of each run (ns): " + ", ".join(f"{v:.2f}" for v in runs[i]))
+    # Criterion runs one switch for seconds, then the next: this ratio mixes
+    # the host's quiet and busy periods, which the headline's does not.
     print(
-        "ours / corosensei in each run: "
+        "criterion's ours / corosensei in each run (unpaired): "
         + ", ".join(f"{o / c:.2f}" for o, c in zip(runs["ours"], runs["corosensei"]))
     )
-    if labs:
-        # The same kind of figure as the line above, without the drift
-        # between one criterion benchmark and the next (step 5).
-        print(
-            "paired in the lab (interleaved rounds, loops aligned), ours / corosensei in each run: "
-            + ", ".join(f"{lab['real_safe_api']:.2f}" for lab in labs)
-            + "; the bare switch (v2_pair) / corosensei: "
-            + ", ".join(f"{lab['v2_pair']:.2f}" for lab in labs)
-        )
-    ratio = ns["ours"] / ns["corosensei"]
-    verdict = "met" if ratio <= GOAL else "NOT met"
-    print()
-    print(
-        f"goal: ours / corosensei = {ratio:.2f} (target <= {GOAL}): {verdict} "
-        "(information only, not a failure)"
-    )
-    per_run = [o / c for o, c in zip(runs["ours"], runs["corosensei"])]
-    if min(per_run) <= GOAL < max(per_run):
-        # On a shared host the runs fall into quiet and busy periods that do
-        # not slow both switches alike (BENCHMARKS.md, "Issue 17, second
-        # pass"): say so rather than let one verdict stand for all.
-        print(
-            f"the runs disagree ({min(per_run):.2f} to {max(per_run):.2f}): the goal is met in "
-            "some and not in others; compare within a run, or with the lab's paired figures"
-        )
-    if labs:
-        paired = sorted(lab["real_safe_api"] for lab in labs)[len(labs) // 2]
-        verdict = "met" if paired <= GOAL else "NOT met"
-        print(f"goal on the lab's paired figure (median of the runs): {paired:.2f}: {verdict}")
+    if not args.no_run:
+        headline(lab_runs(args.core, max(1, args.lab_runs), each=False))
 
 
 if __name__ == "__main__":

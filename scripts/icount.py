@@ -2,12 +2,12 @@
 """Counts the instructions of one round trip (resume + yield back) of our
 switch and of corosensei's, with valgrind's callgrind.
 
-Builds switch/examples/round_trips.rs (release), runs it under
+Builds bench/examples/round_trips.rs (release), runs it under
 `valgrind --tool=callgrind` with N = 1000 and N = 101000 round trips for each
 switch, and prints (Ir(101000) - Ir(1000)) / 100000: set-up, exit and the
 first resume cancel out, the loop of `round_trip` in the benchmarks stays
 (its black_box stores and loads, the counter). Exact and independent of
-load, unlike a timing; BENCHMARKS.md quotes it.
+load, unlike a timing; docs/measuring.md quotes it.
 
 Usage: python3 scripts/icount.py
 Standard library only (Python 3.11); needs valgrind (`apt-get install valgrind`).
@@ -46,7 +46,7 @@ def main() -> None:
     if not shutil.which("valgrind"):
         print("icount.py: valgrind not found (apt-get install valgrind)", file=sys.stderr)
         sys.exit(2)
-    build = ["cargo", "build", "--release", "-p", "coroutine-switch", "--example", "round_trips"]
+    build = ["cargo", "build", "--release", "-p", "switch-bench", "--example", "round_trips"]
     if subprocess.run(build, cwd=ROOT).returncode != 0:
         sys.exit("icount.py: " + " ".join(build) + " failed")
     for which in ("ours", "corosensei"):

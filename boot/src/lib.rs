@@ -6,7 +6,7 @@
 //!
 //! The steps, each in its own module: parse the command line ([`cli`]),
 //! find the programs on the host ([`discover`]), build the kernel and make
-//! the disk image ([`build`]), boot it in an emulator ([`emulator`]: QEMU,
+//! the disk image ([`bootable`]), boot it in an emulator ([`emulator`]: QEMU,
 //! its record/replay, or Bochs) while forwarding its serial output, possibly
 //! with gdb ([`gdb`]), turn the way the run ended into the tool's exit
 //! ([`verdict`], [`error`]) and save what the user asked for from the
@@ -44,7 +44,7 @@
 //! itself costs nothing measurable. What is left is cargo's CPU time, which
 //! overlaps the boot when a processor is free and adds to it when none is.
 
-pub mod build;
+pub mod bootable;
 pub mod cli;
 pub mod discover;
 pub mod emulator;

@@ -12,7 +12,7 @@
 //! Every coroutine is set up and started outside the timed loop and echoes
 //! the value it receives forever, so one iteration is exactly one resume and
 //! one yield back. `scripts/bench.py` runs this and prints the table that
-//! BENCHMARKS.md quotes.
+//! docs/measuring.md quotes.
 
 use std::hint::black_box;
 use std::time::Duration;

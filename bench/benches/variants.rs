@@ -1,4 +1,4 @@
-//! The design lab behind BENCHMARKS.md: copies of the switch in the designs
+//! The design lab behind docs/measuring.md: copies of the switch in the designs
 //! that were measured, each reduced to the bare round trip (no safe API, no
 //! checks), so that one run compares them side by side with the crate's real
 //! switch (`real_safe_api`, exactly what `round_trip/ours` measures),
@@ -34,7 +34,18 @@
 //! `real_safe_api_match` and `corosensei_match` match each result, as a
 //! caller does, instead of handing it to `black_box` whole.
 //!
-//! Run with `taskset -c 1 cargo bench -p coroutine-switch --bench variants`
+//! What the steadiness experiments of docs/measuring.md added, each changing
+//! one thing: `mix_<echo>_<entry>` (the coroutine side and the resume side
+//! each from the lab or from the crate), `layout_*` (the result in other
+//! representations: a one-byte tag, the value first, aligned to 16),
+//! `gap64_canary_enum` and `gap128_canary_enum` (the switch's frame pushed
+//! 64 or 128 bytes below the caller's locals: `sub rsp` before the `call`,
+//! `add rsp` after), and `real_l0`..`real_l3` (the safe API with the timed loop's frame at a fixed
+//! 16-byte offset in a cache line, whatever the process's stack placement).
+//! `LAB_ROUNDS=1` prints every round's figure too, so that a variant with
+//! two levels shows them.
+//!
+//! Run with `taskset -c 1 cargo bench -p switch-bench --bench variants`
 //! (a few seconds), or only some of the variants with
 //! `LAB=real_safe_api,inline_pair` in the environment (corosensei and
 //! `v2_pair` always run: the paired columns divide by them). `make bench`
@@ -215,6 +226,33 @@ echo!(v2_jmp_echo, v2_jmp_tramp, v2_jmp);
 // `v2_pair`: both ideas together: the shipped switch, bare.
 entry!(v2_pair_resume, call, switch_into, r12_r15_clobbered);
 entry!(v2_pair_suspend, jmp, switch_back, r12_r15_clobbered);
+
+/// `v2_pair_resume` with the switch's frame pushed `GAP` bytes below the
+/// caller's locals: `sub rsp, GAP` before the `call`, `add rsp, GAP` after.
+macro_rules! gap_resume {
+    ($name:ident, $gap:literal) => {
+        #[inline(always)]
+        unsafe fn $name(from: *mut u64, to: *const u64, value: u64) -> u64 {
+            let mut received = value;
+            // SAFETY: as for `v2_pair_resume`; RSP is restored after the call.
+            unsafe {
+                asm!(
+                    concat!("sub rsp, ", $gap),
+                    "call {s}",
+                    concat!("add rsp, ", $gap),
+                    s = sym switch_into,
+                    in("rdi") from, in("rsi") to, in("rdx") value,
+                    inlateout("rax") received,
+                    lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
+                    clobber_abi("sysv64"),
+                )
+            }
+            received
+        }
+    };
+}
+gap_resume!(gap64_resume, "64");
+gap_resume!(gap128_resume, "128");
 echo!(v2_pair_echo, v2_pair_tramp, v2_pair_suspend);
 
 // --- `v6r`: the 6-register frame, but rbp and rbx pushed and the four
@@ -503,6 +541,150 @@ fn canary_lab(as_enum: bool) -> Run {
     }
 }
 
+/// Sets up `mix_<echo>_<entry>`: the canary's check and the `Resumed` result
+/// of `v2_pair_canary_enum`, with the coroutine side and the resume side each
+/// taken from the lab or from the crate, one at a time. `crate_echo`: the
+/// coroutine is set up by `Coroutine::new` and suspends through
+/// `Yielder::suspend` (else the lab's `v2_pair` echo loop); `crate_entry`:
+/// the resume enters through `Context::call_into`, whose `asm!` block ends
+/// with a `nop` after the `call` (else the lab's `v2_pair_resume`).
+fn mix_lab(crate_echo: bool, crate_entry: bool) -> Run {
+    use coroutine_switch::{CANARY, Context, Coroutine, Resumed, Stack, Yielder};
+    let (own, main, bottom): (*mut u64, *mut u64, *const u64) = if crate_echo {
+        fn echo(y: &Yielder, mut v: u64) -> u64 {
+            loop {
+                v = y.suspend(v);
+            }
+        }
+        let stack: &'static Stack<STACK_BYTES> = Box::leak(Box::new(Stack::new()));
+        let own: &'static Context = Box::leak(Box::new(Context::new()));
+        let main: &'static Context = Box::leak(Box::new(Context::new()));
+        // SAFETY: the stack and slots are this variant's alone; it is
+        // only ever resumed through the two slots below. The `Coroutine`
+        // itself is not needed: what it set up lives in the stack and slots.
+        let _ = unsafe { Coroutine::new(stack, own, main, echo) };
+        (own.as_ptr(), main.as_ptr(), stack.bottom() as *const u64)
+    } else {
+        let own: *mut u64 = Box::leak(Box::new(0u64));
+        let main: *mut u64 = Box::leak(Box::new(0u64));
+        let stack = leak_stack();
+        let tramp: unsafe extern "sysv64" fn() -> ! = v2_pair_tramp;
+        let rsp = fresh_stack(stack, Slots { own, caller: main }, tramp as usize as u64, 2);
+        stack[0] = CANARY;
+        // SAFETY: the slot is this variant's alone.
+        unsafe { *own = rsp };
+        (own, main, stack.as_ptr())
+    };
+    let resume = canary_checked(bottom, move |v| {
+        // SAFETY: as in `lab`: both slots are this variant's, and the
+        // coroutine (either echo loop) is suspended in `own`. A `Context` is
+        // a transparent `u64` slot.
+        unsafe {
+            if crate_entry {
+                (*(main as *const Context)).call_into(&*(own as *const Context), v)
+            } else {
+                v2_pair_resume(main, own, v)
+            }
+        }
+    });
+    assert_eq!(resume(5), 5);
+    Box::new(move |n| timed!(n, Resumed::Yielded(resume(black_box(1)))))
+}
+
+/// Sets up `v2_pair_canary_<layout>`: `v2_pair_canary_enum` with the result
+/// in another representation (`wrap` builds it from the value), so that
+/// what the caller's store of the whole result costs can be told apart from
+/// the rest: see the result layouts below.
+fn layout_lab<R: 'static>(wrap: impl Fn(u64) -> R + 'static) -> Run {
+    use coroutine_switch::CANARY;
+    let own: *mut u64 = Box::leak(Box::new(0u64));
+    let main: *mut u64 = Box::leak(Box::new(0u64));
+    let stack = leak_stack();
+    let tramp: unsafe extern "sysv64" fn() -> ! = v2_pair_tramp;
+    let rsp = fresh_stack(stack, Slots { own, caller: main }, tramp as usize as u64, 2);
+    stack[0] = CANARY;
+    let bottom: *const u64 = stack.as_ptr();
+    // SAFETY: the slot is this variant's alone.
+    unsafe { *own = rsp };
+    let resume = canary_checked(bottom, move |v| {
+        // SAFETY: as in `lab`: both slots are this variant's, the echo loop
+        // is suspended in `own`.
+        unsafe { v2_pair_resume(main, own, v) }
+    });
+    assert_eq!(resume(5), 5);
+    Box::new(move |n| timed!(n, wrap(resume(black_box(1)))))
+}
+
+/// Sets up `gap<N>_canary_enum`: `v2_pair_canary_enum` entered through
+/// `gap<N>_resume`, whose switch frame lies N bytes below the caller's locals.
+fn gap_lab(resume_fn: unsafe fn(*mut u64, *const u64, u64) -> u64) -> Run {
+    use coroutine_switch::{CANARY, Resumed};
+    let own: *mut u64 = Box::leak(Box::new(0u64));
+    let main: *mut u64 = Box::leak(Box::new(0u64));
+    let stack = leak_stack();
+    let tramp: unsafe extern "sysv64" fn() -> ! = v2_pair_tramp;
+    let rsp = fresh_stack(stack, Slots { own, caller: main }, tramp as usize as u64, 2);
+    stack[0] = CANARY;
+    let bottom: *const u64 = stack.as_ptr();
+    // SAFETY: the slot is this variant's alone.
+    unsafe { *own = rsp };
+    let resume = canary_checked(bottom, move |v| {
+        // SAFETY: as in `lab`: both slots are this variant's, the echo loop
+        // is suspended in `own`.
+        unsafe { resume_fn(main, own, v) }
+    });
+    assert_eq!(resume(5), 5);
+    Box::new(move |n| timed!(n, Resumed::Yielded(resume(black_box(1)))))
+}
+
+/// The result as `#[repr(u8)]`: a one-byte tag store.
+#[allow(dead_code)]
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum ResumedU8 {
+    Yielded(u64),
+    Returned(u64),
+}
+
+/// The result with the value first and the tag after it.
+#[allow(dead_code)]
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct ValueFirst {
+    value: u64,
+    returned: u64,
+}
+
+/// The result aligned to 16 bytes: one 16-byte store is possible.
+#[allow(dead_code)]
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+struct Aligned16 {
+    returned: u64,
+    value: u64,
+}
+
+/// Runs `run` with the caller's stack pointer at `K * 16` bytes into a
+/// 64-byte cache line, whatever the process's stack placement: a local
+/// aligned to 64 makes the compiler realign this frame, and `K * 16` bytes
+/// of it sit below the call.
+#[inline(never)]
+fn at_line_offset<const K: usize>(run: &mut Run, n: u64) -> u64 {
+    #[repr(C, align(64))]
+    struct Line([u8; 64]);
+    let line = Line([0; 64]);
+    black_box(&line);
+    at_depth::<K>(run, n)
+}
+
+/// Calls `run` from a frame `K * 16` bytes deeper than its caller's.
+#[inline(never)]
+fn at_depth<const K: usize>(run: &mut Run, n: u64) -> u64 {
+    let pad = [0u8; 64];
+    black_box(&pad[..K * 16]);
+    black_box(run(n))
+}
+
 /// Sets up `inline_pair`: [inline_tramp, rbx = 0, rbp = 0] below the Slots.
 /// With `safe_api_parts`, each resume also pays what the safe API adds to
 /// the bare switch, exactly as `v2_pair_canary_enum` does: the canary's
@@ -544,7 +726,7 @@ fn inline_lab(safe_api_parts: bool) -> Run {
 
 /// `LAB_PAD=K` at build time puts K bytes before this benchmark's code,
 /// moving every loop below by K bytes: builds that differ only in where the
-/// linker places the code (BENCHMARKS.md, "Issue 17, second pass").
+/// linker places the code (docs/measuring.md, "The lab's history").
 const PAD: usize = pad(option_env!("LAB_PAD"));
 
 /// Parses `LAB_PAD` at compile time (0 when unset).
@@ -604,7 +786,7 @@ fn main() {
         ));
         // The result matched rather than handed to `black_box` whole: a
         // caller branches on the kind and keeps the value, so only the value
-        // is stored, as in `v2_pair` (see "Issue 17, fourth pass").
+        // is stored, as in `v2_pair` (see "The lab's history" in docs/measuring.md).
         let co = started();
         variants.push((
             "real_safe_api_match",
@@ -661,6 +843,49 @@ fn main() {
     ));
     variants.push(("v2_pair_canary", canary_lab(false)));
     variants.push(("v2_pair_canary_enum", canary_lab(true)));
+    {
+        use coroutine_switch::{Context, Coroutine, Stack, Yielder};
+        fn echo(y: &Yielder, mut v: u64) -> u64 {
+            loop {
+                v = y.suspend(v);
+            }
+        }
+        let started = || {
+            let stack: &'static Stack<STACK_BYTES> = Box::leak(Box::new(Stack::new()));
+            let own: &'static Context = Box::leak(Box::new(Context::new()));
+            let main: &'static Context = Box::leak(Box::new(Context::new()));
+            // SAFETY: the stack and slots are this coroutine's alone.
+            let co = unsafe { Coroutine::new(stack, own, main, echo) };
+            co.resume(0);
+            co
+        };
+        macro_rules! at {
+            ($name:literal, $k:literal) => {{
+                let co = started();
+                let mut run: Run = Box::new(move |n| timed!(n, co.resume(black_box(1))));
+                variants.push(($name, Box::new(move |n| at_line_offset::<$k>(&mut run, n))));
+            }};
+        }
+        at!("real_l0", 0);
+        at!("real_l1", 1);
+        at!("real_l2", 2);
+        at!("real_l3", 3);
+    }
+    variants.push(("gap64_canary_enum", gap_lab(gap64_resume)));
+    variants.push(("gap128_canary_enum", gap_lab(gap128_resume)));
+    variants.push(("layout_u8", layout_lab(ResumedU8::Yielded)));
+    variants.push((
+        "layout_value_first",
+        layout_lab(|value| ValueFirst { value, returned: 0 }),
+    ));
+    variants.push((
+        "layout_align16",
+        layout_lab(|value| Aligned16 { returned: 0, value }),
+    ));
+    variants.push(("mix_lab_lab", mix_lab(false, false)));
+    variants.push(("mix_lab_crate", mix_lab(false, true)));
+    variants.push(("mix_crate_lab", mix_lab(true, false)));
+    variants.push(("mix_crate_crate", mix_lab(true, true)));
     variants.push((
         "v6r_jmp",
         // SAFETY: `lab` only resumes its own suspended echo loop.
@@ -766,6 +991,15 @@ fn main() {
     // and the median of those ratios is the steadiest figure of the lab.
     let paired =
         |i: usize, j: usize| median(ticks[i].iter().zip(&ticks[j]).map(|(a, b)| a / b).collect());
+    // `LAB_ROUNDS=1`: every round's figure, in the order the rounds ran, so
+    // that a variant with two levels shows them (a median hides them).
+    if std::env::var_os("LAB_ROUNDS").is_some() {
+        for (i, (id, _)) in variants.iter().enumerate() {
+            let rounds: Vec<String> = ticks[i].iter().map(|t| format!("{t:.1}")).collect();
+            println!("rounds {id}: {}", rounds.join(" "));
+        }
+        println!();
+    }
     println!("TSC {mhz:.1} MHz (rdtsc against the monotonic clock over the whole run)");
     println!("{ROUNDS} interleaved rounds x {N} round trips; ticks per round trip (median, min)");
     println!("and the median over the rounds of each round's ratio (paired);");

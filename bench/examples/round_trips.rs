@@ -4,9 +4,9 @@
 //! difference in instructions by the difference in N, which gives the
 //! instructions of one round trip (set-up and exit cancel out).
 //!
-//! `cargo run --release -p coroutine-switch --example round_trips -- ours 1000`
-//! (or `corosensei`). Not in the crate package: a measuring tool of this
-//! repository, not an example for users.
+//! `cargo run --release -p switch-bench --example round_trips -- ours 1000`
+//! (or `corosensei`): a measuring tool of this repository, not an example
+//! for users.
 
 use std::hint::black_box;
 use std::process::ExitCode;
