@@ -36,13 +36,15 @@
 //! which spares a `rustc`, an `llvm-objcopy` and the disk writer (about
 //! 40 ms) per run.
 //!
-//! Measured on a 2-vCPU AMD EPYC shared with other builds (load average
-//! 5 to 10), whole process, paired runs against QEMU alone on the same
-//! image with the same devices, medians of 12: `target/debug/boot` took
-//! 1.31 times QEMU's wall time before, 1.22 after; given the ELF
-//! (`target/debug/boot KERNEL_ELF`, no cargo), 0.91 to 1.0, the runner
-//! itself costs nothing measurable. What is left is cargo's CPU time, which
-//! overlaps the boot when a processor is free and adds to it when none is.
+//! Measured on a 2-vCPU AMD EPYC shared with other builds, whole process,
+//! paired runs against QEMU alone on the same image with the same devices
+//! (about 0.8 s), medians: `target/debug/boot` took 1.31 times QEMU's wall
+//! time before (12 pairs, load average 3), 1.17 after (16 pairs, load
+//! average 4 to 5); given the ELF (`target/debug/boot KERNEL_ELF`, no
+//! cargo), 0.91 (10 pairs): the runner itself costs nothing measurable.
+//! What is left is cargo's CPU time (about 0.18 s more than QEMU alone),
+//! which overlaps the boot when a processor is free and adds to it when
+//! none is.
 
 pub mod bootable;
 pub mod cli;
