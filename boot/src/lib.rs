@@ -39,7 +39,7 @@
 //! Measured on a 2-vCPU AMD EPYC shared with other builds, whole process,
 //! paired runs against QEMU alone on the same image with the same devices
 //! (about 0.8 s), medians: `target/debug/boot` took 1.31 times QEMU's wall
-//! time before (12 pairs, load average 3), 1.17 after (16 pairs, load
+//! time before (10 pairs, load average 3), 1.17 after (16 pairs, load
 //! average 4 to 5); given the ELF (`target/debug/boot KERNEL_ELF`, no
 //! cargo), 0.91 (10 pairs): the runner itself costs nothing measurable.
 //! What is left is cargo's CPU time (about 0.18 s more than QEMU alone),
