@@ -32,19 +32,20 @@
 //! it was, the output goes out and the run goes on, and if cargo rebuilt
 //! it, that QEMU is killed and the new kernel booted (`boot_early` in
 //! `run.rs`, [`emulator::qemu::Qemu::spawn_held`]). An image is made again
-//! only when its kernel or the runner changed ([`build::image::make_image`]),
+//! only when its kernel or the runner changed ([`bootable::image::make_image`]),
 //! which spares a `rustc`, an `llvm-objcopy` and the disk writer (about
 //! 40 ms) per run.
 //!
-//! Measured on a 2-vCPU AMD EPYC shared with other builds, whole process,
-//! paired runs against QEMU alone on the same image with the same devices
-//! (about 0.8 s), medians: `target/debug/boot` took 1.31 times QEMU's wall
-//! time before (10 pairs, load average 3), 1.17 after (16 pairs, load
-//! average 4 to 5); given the ELF (`target/debug/boot KERNEL_ELF`, no
-//! cargo), 0.91 (10 pairs): the runner itself costs nothing measurable.
-//! What is left is cargo's CPU time (about 0.18 s more than QEMU alone),
-//! which overlaps the boot when a processor is free and adds to it when
-//! none is.
+//! Measured on a 2-vCPU AMD EPYC, whole process, paired runs against QEMU
+//! alone on the same image with the same devices (0.86 s), medians, load
+//! average about 1: `target/debug/boot` takes 1.08 times QEMU's wall time
+//! (0.92 s, 16 pairs; 1.31 before this overlap, 10 pairs at load average
+//! 3), a warm `cargo run` 1.15 (12 pairs: cargo's own check of the runner
+//! comes first), and the runner given the ELF (`target/debug/boot
+//! KERNEL_ELF`, no cargo) 1.00 (10 pairs): the runner itself costs nothing
+//! measurable. What is left is cargo's CPU time (about 0.3 s more than
+//! QEMU alone), which overlaps the boot when a processor is free and adds
+//! to it when none is: 1.17 at load average 4 to 5.
 
 pub mod bootable;
 pub mod cli;

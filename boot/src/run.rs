@@ -212,7 +212,7 @@ fn command_line(config: &QemuConfig) -> Vec<OsString> {
 
 /// QEMU started at once, on the image made last time for the kernel
 /// binary `args.bin`, if that image is still current: cargo's check that
-/// the kernel is up to date takes about 0.15 s, most of the tool's own
+/// the kernel is up to date (about 0.2 s of CPU) is most of the tool's own
 /// time on a warm run, and this way it overlaps the boot. The output is
 /// held back until [`run`] knows that cargo left the kernel as it was
 /// (its image is current and the command line the same), and thrown away
