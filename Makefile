@@ -1,7 +1,7 @@
 # Bare-metal coroutines: the two commands a newcomer needs are `make run` and
 # `make test`; both install what is missing first (scripts/setup.sh).
 .DEFAULT_GOAL := help
-.PHONY: help setup run run-uefi bochs bochs-debug test gdb gdb-server record replay gdb-replay picture original docs book bench steady soak fmt clippy clean
+.PHONY: help setup run run-uefi bochs bochs-debug test gdb gdb-server record replay gdb-replay picture original docs book bench steady soak fuzz fmt clippy clean
 
 help: ## Show this help
 	@echo "Bare-metal coroutines: make TARGET"
@@ -70,7 +70,7 @@ book: ## Build the chapters of docs/ as a book (mdBook) into book/ and say where
 	@mdbook --version 2>/dev/null | grep -qx 'mdbook v$(MDBOOK_VERSION)' || \
 		cargo install mdbook --version $(MDBOOK_VERSION) --locked
 	mdbook build
-	@echo "book: open file://$(CURDIR)/book/index.html (or: mdbook serve --open)"
+	@echo "book: built; open file://$(CURDIR)/book/index.html in a browser"
 
 bench: setup ## Our switch vs corosensei vs context; ends with the paired headline
 	python3 scripts/bench.py
@@ -80,6 +80,13 @@ steady: setup ## 20 consecutive paired lab runs of the safe API vs corosensei, o
 
 soak: setup ## Boot the kernel N times (N=100) and compare the transcripts
 	python3 scripts/soak.py
+
+# How many cases each property test tries under `make fuzz`; `make test`
+# tries proptest's default, 256.
+CASES ?= 20000
+
+fuzz: setup ## The property tests of the parsers at length (CASES=20000 each)
+	PROPTEST_CASES=$(CASES) cargo test -p protocol -p picture -p boot --lib properties
 
 fmt: ## Format every crate
 	cargo fmt --all

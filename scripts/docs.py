@@ -23,8 +23,7 @@ Options of the opening comment, all optional, applied in this order:
 
 Subcommands:
   generate [NAME...]  run the commands (all, or the named listings) and
-                      rewrite every block quoting them (`make docs`); a
-                      listing that `writes` its own files rewrites them
+                      rewrite every block quoting them (`make docs`)
   check               run the listings marked `check = true` (cheap ones)
                       and fail with a diff where a committed block differs
                       once the masks of docs/listings.toml are applied
@@ -188,27 +187,38 @@ def quoted(listings):
 
 
 def generate(names):
-    listings, rewrite, _ = load_registry()
+    listings, rewrite, mask = load_registry()
     quoted(listings)
     unknown = set(names) - set(listings)
     if unknown:
         fail("docs: no listing named %s in %s" % (", ".join(sorted(unknown)), rel(REGISTRY)))
-    writers = {name for name, listing in listings.items() if listing.get("writes")}
-    wanted = names or sorted({name for _, name, _ in quoted(listings)} | writers)
+    wanted = names or sorted({name for _, name, _ in quoted(listings)})
     outputs = {name: run(name, listings[name], rewrite) for name in wanted}
-    for name in sorted(set(wanted) & writers):
-        print("docs: %s rewrote %s itself" % (name, ", ".join(listings[name]["writes"])), file=sys.stderr)
+    # Each page's blocks, with the text this run gives them.
+    rendered = []
+    changed = set()
     for page in pages():
         text, found = blocks(page)
-        pieces, last = [], 0
+        fresh = []
         for name, options, start, end in found:
-            pieces.append(text[last:start])
             if name in outputs:
                 where = "%s: listing %s" % (rel(page), name)
                 options = parse_options(options, rel(page), name)
-                pieces.append(render(select(outputs[name], options, where), options))
+                block = render(select(outputs[name], options, where), options)
+                if apply(mask, text[start:end]) != apply(mask, block):
+                    changed.add(name)
+                fresh.append(block)
             else:
-                pieces.append(text[start:end])
+                fresh.append(None)
+        rendered.append((page, text, found, fresh))
+    # A listing whose blocks differ only where the masks hide it (an
+    # address, a timing) keeps its committed text everywhere: no churn from
+    # run to run, and all its blocks stay from one run.
+    for page, text, found, fresh in rendered:
+        pieces, last = [], 0
+        for (name, _, start, end), block in zip(found, fresh):
+            pieces.append(text[last:start])
+            pieces.append(block if name in changed else text[start:end])
             last = end
         pieces.append(text[last:])
         new = "".join(pieces)
@@ -367,10 +377,7 @@ def list_listings():
         used.setdefault(name, []).append(rel(page))
     for name, listing in listings.items():
         print("%-16s %-6s %s" % (name, "check" if listing.get("check") else "", listing["command"]))
-        if listing.get("writes"):
-            print("%-16s        writes: %s" % ("", ", ".join(listing["writes"])))
-        else:
-            print("%-16s        quoted in: %s" % ("", ", ".join(sorted(set(used.get(name, [])))) or "nowhere"))
+        print("%-16s        quoted in: %s" % ("", ", ".join(sorted(set(used.get(name, [])))) or "nowhere"))
 
 
 def main():

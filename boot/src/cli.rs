@@ -310,3 +310,79 @@ mod tests {
         assert!(parse(&["k.elf", "-smp"]).is_err());
     }
 }
+
+/// Property tests: any command line, made of the real options, their
+/// values and anything else, is taken or refused with a one-line reason
+/// (clap's `error: ...`, then its usage), and never panics.
+/// `PROPTEST_CASES` sets how many cases (`make fuzz` runs many more).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use clap::error::ErrorKind;
+    use proptest::prelude::*;
+
+    /// A word of a command line: an option, a value, or anything.
+    fn a_word() -> impl Strategy<Value = String> {
+        const OPTIONS: [&str; 18] = [
+            "--bin",
+            "--release",
+            "--uefi",
+            "--bochs",
+            "--bochs-debug",
+            "--timeout",
+            "--gdb",
+            "--gdb-server",
+            "--events",
+            "--trace",
+            "--svg",
+            "--record",
+            "--replay",
+            "--gdb-port",
+            "--",
+            "-",
+            "--timeout=0",
+            "--gdb-port=70000",
+        ];
+        const VALUES: [&str; 12] = [
+            "0",
+            "1",
+            "30",
+            "-1",
+            "65535",
+            "99999999999999999999",
+            "kernel",
+            "k.elf",
+            "x.svg",
+            "",
+            " ",
+            "-S",
+        ];
+        prop_oneof![
+            3 => prop::sample::select(&OPTIONS[..]).prop_map(str::to_owned),
+            2 => prop::sample::select(&VALUES[..]).prop_map(str::to_owned),
+            1 => any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_command_line_is_taken_or_refused_in_one_line(
+            words in prop::collection::vec(a_word(), 0..8),
+        ) {
+            let argv = std::iter::once("boot".to_owned()).chain(words);
+            if let Err(error) = Args::try_parse_from(argv) {
+                // Help and version are answers, not refusals.
+                prop_assume!(!matches!(
+                    error.kind(),
+                    ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+                ));
+                let text = error.to_string();
+                let first = text.lines().next().unwrap_or_default();
+                prop_assert!(
+                    first.starts_with("error: ") && first.len() > "error: ".len(),
+                    "{text}"
+                );
+            }
+        }
+    }
+}

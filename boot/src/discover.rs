@@ -5,7 +5,7 @@
 //! unit tests can point it at fake directories without changing the
 //! environment of the test process, which tests running in parallel share.
 
-use crate::build::firmware::Ovmf;
+use crate::bootable::firmware::Ovmf;
 use crate::error::Failure;
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;

@@ -1,7 +1,7 @@
 //! The kernel's event lines (COM2, see `protocol::event`) after QEMU ended,
 //! and the files the user asked for that are made from them.
 //!
-//! QEMU writes COM2 to a file next to the image ([`crate::build::image::events_path`]).
+//! QEMU writes COM2 to a file next to the image ([`crate::bootable::image::events_path`]).
 //! [`save_outputs`] runs on every path that ran QEMU, the failing ones
 //! included (a fault, a timeout, Ctrl-C, a gdb session), so the events
 //! written up to the end are never lost: the raw lines (`--events`), the

@@ -4,8 +4,8 @@
 //! save what the user asked for from the event lines, whichever way the
 //! emulator ended.
 
-use crate::build::firmware::Firmware;
-use crate::build::{self, elf, image};
+use crate::bootable::firmware::Firmware;
+use crate::bootable::{self, elf, image};
 use crate::cli::Args;
 use crate::discover::{self, OvmfEnv};
 use crate::emulator::bochs;
@@ -105,7 +105,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             Some(recording),
         ),
         None => {
-            let elf = kernel_elf(args)?;
+            let elf = kernel_elf(args.kernel.as_deref(), &args.bin, args.release)?;
             let image;
             (image, made) = image::make_image(&elf, &firmware)?;
             match &args.record {
@@ -218,7 +218,7 @@ fn command_line(config: &QemuConfig) -> Vec<OsString> {
 /// (its image is current and the command line the same), and thrown away
 /// with the early QEMU otherwise. `None` when there is no such image.
 fn boot_early(args: &Args, program: &Path, firmware: &Firmware) -> Option<Early> {
-    let elf = build::kernel::expected_elf(&args.bin, args.release)?;
+    let elf = bootable::kernel::expected_elf(&args.bin, args.release)?;
     let image = image::current_image(&elf, firmware)?;
     let config = QemuConfig {
         program: program.to_path_buf(),
@@ -237,12 +237,13 @@ fn boot_early(args: &Args, program: &Path, firmware: &Firmware) -> Option<Early>
     })
 }
 
-/// The kernel ELF: the one given, or the one built.
-fn kernel_elf(args: &Args) -> Result<PathBuf, Failure> {
-    match &args.kernel {
-        Some(kernel) => Ok(kernel.clone()),
+/// The kernel ELF: the one given, or binary `bin` built (`release`: with
+/// the release profile).
+fn kernel_elf(given: Option<&Path>, bin: &str, release: bool) -> Result<PathBuf, Failure> {
+    match given {
+        Some(kernel) => Ok(kernel.to_path_buf()),
         None => {
-            let built = build::kernel::build_kernel(&args.bin, args.release)?;
+            let built = bootable::kernel::build_kernel(bin, release)?;
             elf::validate_kernel(&built)?;
             Ok(built)
         }
@@ -253,7 +254,7 @@ fn kernel_elf(args: &Args) -> Result<PathBuf, Failure> {
 /// then the outputs from its event lines, as after QEMU.
 fn run_bochs(args: &Args) -> Result<(), Failure> {
     let installation = bochs::Installation::find()?;
-    let elf = kernel_elf(args)?;
+    let elf = kernel_elf(args.kernel.as_deref(), &args.bin, args.release)?;
     let (image, _) = image::make_image(&elf, &Firmware::Bios)?;
     let files = bochs::Files::next_to(&image);
     eprintln!("boot: booting {} (BIOS) in Bochs", shown(&image).display());
@@ -281,7 +282,7 @@ fn combine(verdict: Result<(), Failure>, saved: Result<(), Failure>) -> Result<(
 /// exit however long that takes (Ctrl-C kills it).
 fn serve_gdb(qemu: &mut Qemu, elf: &Path, port: u16) -> Result<(), Failure> {
     gdb::wait_for_listener(qemu, port)?;
-    let script = gdb::script(&build::kernel::workspace_root());
+    let script = gdb::script(&bootable::kernel::workspace_root());
     let command = gdb::attach_command(shown(elf), port, script.as_deref().map(shown));
     eprintln!("boot: QEMU is paused; attach with:");
     eprintln!("boot:   {command}");
@@ -304,7 +305,7 @@ fn debug_with_gdb(
         "boot: serial output goes to {}",
         shown(serial_log).display()
     );
-    let script = gdb::script(&build::kernel::workspace_root());
+    let script = gdb::script(&bootable::kernel::workspace_root());
     let gdb_status = gdb::run_gdb(gdb, elf, port, script.as_deref())?;
     // Ctrl-C presses while gdb ran were meant for gdb.
     signals::clear();

@@ -27,6 +27,9 @@
 //! after a gdb `kill` and after a SIGTERM, SIGINT or SIGHUP from outside;
 //! it then says so on stderr ("Terminated via GDBstub", "terminating on
 //! signal 15"), which is how [`crate::emulator::qemu`] tells them apart.
+//! Bochs, headless, catches a SIGTERM or SIGINT in its display (SDL) and
+//! exits with 1, saying "User requested shutdown": the only way that
+//! display is asked to quit without a window.
 
 use crate::error::{
     EXIT_EMULATOR_FAILED, EXIT_ENDED_FROM_OUTSIDE, EXIT_FAILURE, EXIT_GDB_ENDED, EXIT_INTERRUPTED,
@@ -73,8 +76,10 @@ pub enum End {
         messages: Option<PathBuf>,
     },
     /// A signal from outside ended the emulator, after the kernel had
-    /// printed `printed` lines.
-    EndedFromOutside { signal: i32, printed: usize },
+    /// printed `printed` lines. `signal` is `None` when the emulator caught
+    /// it and only said it was asked to stop (Bochs's display, SDL, turns a
+    /// SIGTERM or SIGINT into "User requested shutdown").
+    EndedFromOutside { signal: Option<i32>, printed: usize },
     /// We stopped the emulator after `secs` seconds; `last_lines` is the
     /// serial tail.
     TimedOut { secs: u64, last_lines: Vec<String> },
@@ -140,7 +145,11 @@ pub fn verdict(emulator: Emulator, end: &End) -> Result<(), Failure> {
         End::EndedFromOutside { signal, printed } => fail(
             EXIT_ENDED_FROM_OUTSIDE,
             format!(
-                "{emulator} was killed by signal {signal} from outside; the kernel had printed {printed} line{}",
+                "{emulator} was {} from outside; the kernel had printed {printed} line{}",
+                match signal {
+                    Some(signal) => format!("killed by signal {signal}"),
+                    None => "ended by a signal (SIGTERM or SIGINT)".into(),
+                },
                 if *printed == 1 { "" } else { "s" }
             ),
         ),
@@ -335,7 +344,7 @@ mod tests {
             qemu(End::of_qemu_status(1)).code,
             qemu(End::EndedByDebugger).code,
             qemu(End::EndedFromOutside {
-                signal: 15,
+                signal: Some(15),
                 printed: 0,
             })
             .code,
@@ -357,7 +366,7 @@ mod tests {
             (
                 Emulator::Qemu,
                 End::EndedFromOutside {
-                    signal: 15,
+                    signal: Some(15),
                     printed: 12,
                 },
                 EXIT_ENDED_FROM_OUTSIDE,
@@ -366,11 +375,20 @@ mod tests {
             (
                 Emulator::Bochs,
                 End::EndedFromOutside {
-                    signal: 9,
+                    signal: Some(9),
                     printed: 1,
                 },
                 EXIT_ENDED_FROM_OUTSIDE,
                 "Bochs was killed by signal 9 from outside; the kernel had printed 1 line",
+            ),
+            (
+                Emulator::Bochs,
+                End::EndedFromOutside {
+                    signal: None,
+                    printed: 2,
+                },
+                EXIT_ENDED_FROM_OUTSIDE,
+                "Bochs was ended by a signal (SIGTERM or SIGINT) from outside; the kernel had printed 2 lines",
             ),
             (
                 Emulator::Bochs,

@@ -19,10 +19,13 @@
 
 mod common;
 
+use boot::error::EXIT_ENDED_FROM_OUTSIDE;
 use boot::leftover::{leftover_bochs, leftover_qemus};
-use common::KernelCopy;
 use common::events::{Run, boot_with_events};
+use common::{KernelCopy, child_running, output_within};
 use protocol::event::{Event, Kind};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// What marks the lines of the emulator's clock, whatever they say after.
 const CLOCK_LINES: [&str; 2] = ["cycles per switch:", "round trip:"];
@@ -231,4 +234,48 @@ fn the_round_trip_line_is_the_emulators_too() {
         normalise(bochs),
         ["[INFO ] round trip: <the emulator's figure>"]
     );
+}
+
+/// A Bochs ended from outside is not Bochs failing: SDL turns a SIGTERM
+/// into "User requested shutdown", and Bochs exits with 1.
+#[test]
+fn bochs_ended_by_a_signal_from_outside_is_said_so() {
+    let kernel = KernelCopy::new("fault_hang");
+    let boot = Command::new(env!("CARGO_BIN_EXE_boot"))
+        .args(["--bochs", "--timeout", "120", kernel.arg()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start boot --bochs");
+    let start = Instant::now();
+    let bochs = loop {
+        if let Some(pid) = child_running(boot.id(), "bochs-bin") {
+            break pid;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no Bochs started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // The kernel's first lines, then the signal (the kernel never ends).
+    std::thread::sleep(Duration::from_secs(3));
+    let killed = Command::new("kill")
+        .arg(bochs.to_string())
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    let output = output_within(boot, Duration::from_secs(60), "boot --bochs");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("boot: Bochs was ended by a signal (SIGTERM or SIGINT) from outside"),
+        "{said}"
+    );
+    assert!(said.contains("; the kernel had printed "), "{said}");
+    assert_eq!(
+        output.status.code(),
+        Some(EXIT_ENDED_FROM_OUTSIDE.into()),
+        "{said}"
+    );
+    assert!(leftover_bochs(&kernel.dir().to_string_lossy()).is_empty());
 }

@@ -105,7 +105,7 @@ fn triple_fault_is_a_failure() {
 /// Also covers building the kernel from `--bin` when no ELF path is given.
 #[test]
 fn triple_fault_under_uefi_built_by_boot() {
-    let image = boot::build::image::image_path(kernel("test_triple_fault"), true);
+    let image = boot::bootable::image::image_path(kernel("test_triple_fault"), true);
     let output = boot(&["--uefi", "--bin", "test_triple_fault"], Some(&image));
     assert_eq!(code(&output), Some(EXIT_TRIPLE_FAULT.into()));
     assert!(stderr(&output).contains("triple fault"));
@@ -154,7 +154,7 @@ fn events_are_saved_when_the_kernel_fails_and_on_timeout() {
         args.push(elf.arg());
         let output = boot(&args, Some(&elf.image(false)));
         assert_eq!(code(&output), Some(exit.into()), "{name}");
-        let written_by_qemu = boot::build::image::events_path(&elf.image(false));
+        let written_by_qemu = boot::bootable::image::events_path(&elf.image(false));
         let text = boot::outputs::read(&written_by_qemu).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert!(written_by_qemu.is_file(), "{name}: QEMU wrote no COM2 file");
@@ -308,7 +308,7 @@ fn the_early_boot_shows_only_the_kernel_cargo_leaves() {
     let runner = Path::new(env!("CARGO_BIN_EXE_boot"));
     let target = runner.parent().and_then(Path::parent).unwrap();
     let elf = target.join("x86_64-target/debug").join(bin);
-    let image = boot::build::image::image_path(&elf, false);
+    let image = boot::bootable::image::image_path(&elf, false);
     /// Removes the kernel and the files made next to it.
     struct Remove(std::path::PathBuf);
     impl Drop for Remove {

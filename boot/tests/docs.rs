@@ -9,7 +9,12 @@ mod common;
 use common::{output_within, said, workspace_root};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
 use std::time::Duration;
+
+/// Held while a check reruns listings: two at once would both write
+/// target/original/ (`make original`).
+static LISTINGS: Mutex<()> = Mutex::new(());
 
 /// `scripts/docs.py ARGS`, with the boot tool this test built; the pages
 /// are read from `pages` when given (an edited copy), else the repository.
@@ -66,6 +71,7 @@ fn edit(file: &Path, from: &str, to: &str) {
 
 #[test]
 fn the_quoted_listings_are_what_the_code_prints() {
+    let _one_at_a_time = LISTINGS.lock().unwrap_or_else(|e| e.into_inner());
     let output = docs(None, &["check"]);
     assert!(
         output.status.success(),
@@ -78,9 +84,11 @@ fn the_quoted_listings_are_what_the_code_prints() {
 fn an_edited_listing_fails_the_check_with_a_diff() {
     let copy = copy_of_the_pages();
     // A step of the original's trace, edited by hand: RSP one word off.
-    let line = "switch_to_coro1+8   mov rsp,QWORD PTR [coro1_context]  RSP=coroutine1_stack top-0x0";
+    let line =
+        "switch_to_coro1+8   mov rsp,QWORD PTR [coro1_context]  RSP=coroutine1_stack top-0x0";
     let edited = line.replace("top-0x0", "top-0x8");
     edit(&copy.path().join("docs/original.md"), line, &edited);
+    let _one_at_a_time = LISTINGS.lock().unwrap_or_else(|e| e.into_inner());
     let output = docs(Some(copy.path()), &["check", "original"]);
     let text = said(&output);
     assert!(!output.status.success(), "the check passed:\n{text}");

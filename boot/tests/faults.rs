@@ -39,7 +39,7 @@ fn boot(name: &str, timeout_secs: u32) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run boot");
-    let image = boot::build::image::image_path(elf, false);
+    let image = boot::bootable::image::image_path(elf, false);
     let left = leftover_qemus(&image.to_string_lossy());
     FINISHED.fetch_add(1, Ordering::SeqCst);
     touch();

@@ -105,11 +105,18 @@ unsafe fn cycles_per_switch(borrowed: Borrowed) -> u64 {
 ///
 /// Under QEMU's `-icount shift=S` the TSC is the instruction count times
 /// 2^S, exact at every `rdtsc` (Bochs's counts one per instruction), so a
-/// difference of two readings counts the instructions between them. Here: the TSC ticks around one `resume` (the
-/// coroutine yields straight back) minus those around nothing, divided by
-/// the ticks of one instruction, measured on 64 `nop`s. Without `-icount`
-/// the TSC measures time, and the 64 `nop`s do not take a whole, repeatable
-/// power-of-two number of ticks each: then there is no count.
+/// difference of two readings counts the instructions between them. Here:
+/// the TSC ticks around one `resume` (the coroutine yields straight back)
+/// minus those around nothing, divided by the ticks of one instruction,
+/// measured on 64 `nop`s. Without `-icount` the TSC measures time, and the
+/// 64 `nop`s do not take a whole, repeatable power-of-two number of ticks
+/// each: then there is no count.
+///
+/// The count includes the few moves the compiler places around the call
+/// (the coroutine's fields into argument registers, the check of its slot
+/// after), which depend on the code around it: the same switch counts one
+/// or two instructions more or less when this function or its caller
+/// changes.
 ///
 /// # Safety
 ///

@@ -12,3 +12,6 @@ pub mod timeline;
 pub mod trace;
 
 pub use timeline::Timeline;
+
+#[cfg(test)]
+mod properties;

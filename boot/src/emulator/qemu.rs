@@ -4,7 +4,7 @@
 //! the tool being killed outright), and [`Qemu`] kills and reaps it when
 //! dropped (covers every return path: timeout, errors, Ctrl-C).
 
-use crate::build::firmware::{Firmware, Ovmf};
+use crate::bootable::firmware::{Firmware, Ovmf};
 use crate::emulator::serial::{self, Endings, FirmwareFilter, Tail};
 use crate::error::Failure;
 use crate::signals;
@@ -49,7 +49,7 @@ pub struct QemuConfig {
     /// The raw disk image to boot.
     pub image: PathBuf,
     /// The firmware, with a private OVMF variable store when it has one
-    /// (see [`crate::build::image::private_firmware`]).
+    /// (see [`crate::bootable::image::private_firmware`]).
     pub firmware: Firmware,
     /// Where COM1, the kernel's transcript, goes.
     pub serial: Serial,
@@ -401,14 +401,11 @@ fn end_of(status: ExitStatus, said: &StderrNotes, printed: usize) -> End {
     match (status.code(), status.signal()) {
         (Some(0), _) if said.killed_by_gdb.load(Ordering::SeqCst) => End::EndedByDebugger,
         (Some(0), _) if terminated_by != 0 => End::EndedFromOutside {
-            signal: terminated_by,
+            signal: Some(terminated_by),
             printed,
         },
         (Some(code), _) => End::of_qemu_status(code),
-        (_, signal) => End::EndedFromOutside {
-            signal: signal.unwrap_or(0),
-            printed,
-        },
+        (_, signal) => End::EndedFromOutside { signal, printed },
     }
 }
 
@@ -548,7 +545,7 @@ mod tests {
         assert_eq!(
             end_of(zero, &said, 3),
             End::EndedFromOutside {
-                signal: 15,
+                signal: Some(15),
                 printed: 3
             }
         );
@@ -563,7 +560,7 @@ mod tests {
         assert_eq!(
             end_of(killed, &StderrNotes::default(), 0),
             End::EndedFromOutside {
-                signal: 9,
+                signal: Some(9),
                 printed: 0
             }
         );

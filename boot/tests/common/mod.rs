@@ -15,14 +15,14 @@ use std::time::{Duration, Instant};
 
 pub mod events;
 
-pub use boot::build::kernel::workspace_root;
+pub use boot::bootable::kernel::workspace_root;
 
 /// The ELF of every kernel binary (`kernel`, `test_*`, `fault_*`), by name,
 /// built once per test binary with the boot tool's own `cargo kbuild --bins`.
 fn kernels() -> &'static HashMap<String, PathBuf> {
     static KERNELS: OnceLock<HashMap<String, PathBuf>> = OnceLock::new();
     KERNELS.get_or_init(|| {
-        boot::build::kernel::build_all_kernels().unwrap_or_else(|failure| panic!("{failure}"))
+        boot::bootable::kernel::build_all_kernels().unwrap_or_else(|failure| panic!("{failure}"))
     })
 }
 
@@ -66,7 +66,7 @@ impl KernelCopy {
 
     /// The image `boot` makes for this copy (BIOS or UEFI).
     pub fn image(&self, uefi: bool) -> PathBuf {
-        boot::build::image::image_path(&self.elf, uefi)
+        boot::bootable::image::image_path(&self.elf, uefi)
     }
 
     /// The directory holding the copy.
@@ -171,23 +171,27 @@ impl GdbServer {
         (status, self.seen.join("\n"))
     }
 
-    /// The process id of the QEMU that `boot` started: its child named
-    /// `qemu-system-x86_64` (Linux only: reads `/proc`).
+    /// The process id of the QEMU that `boot` started.
     pub fn qemu_pid(&self) -> u32 {
-        let boot = self.child.id();
-        let children = std::fs::read_to_string(format!("/proc/{boot}/task/{boot}/children"))
-            .expect("the children of boot");
-        children
-            .split_whitespace()
-            .filter_map(|pid| pid.parse().ok())
-            .find(|pid: &u32| {
-                std::fs::read_to_string(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
-                    let program = Path::new(cmdline.split('\0').next().unwrap_or_default());
-                    program.file_name() == Some(boot::discover::QEMU.as_ref())
-                })
-            })
-            .unwrap_or_else(|| panic!("no QEMU among boot's children {children:?}"))
+        child_running(self.child.id(), boot::discover::QEMU)
+            .unwrap_or_else(|| panic!("no QEMU among the children of boot"))
     }
+}
+
+/// The child of process `parent` that runs `program` (the file name of its
+/// first argument), if any (Linux only: reads `/proc`).
+pub fn child_running(parent: u32, program: &str) -> Option<u32> {
+    let children =
+        std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).ok()?;
+    children
+        .split_whitespace()
+        .filter_map(|pid| pid.parse().ok())
+        .find(|pid: &u32| {
+            std::fs::read_to_string(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+                let first = Path::new(cmdline.split('\0').next().unwrap_or_default());
+                first.file_name() == Some(program.as_ref())
+            })
+        })
 }
 
 impl Drop for GdbServer {

@@ -225,11 +225,15 @@ impl<'t> StackChart<'t> {
 /// The bytes below a stack's top that its chart spans: the whole stack,
 /// unless all that was seen of it (`deepest`) stays within its top
 /// sixteenth, which would draw as slivers of under 4 px: then the smallest
-/// power of two, at least 256, that holds it with a quarter to spare.
-/// main's 65,536-byte stack is used to about 1.4 KiB.
+/// power of two, at least 256, that holds it with a quarter to spare (and
+/// never more than the stack). main's 65,536-byte stack is used to about
+/// 1.4 KiB.
 pub(super) fn chart_span(size: u64, deepest: u64) -> u64 {
     if deepest.saturating_mul(16) >= size {
         return size;
     }
-    (deepest + deepest / 4).next_power_of_two().clamp(256, size)
+    (deepest + deepest / 4)
+        .next_power_of_two()
+        .max(256)
+        .min(size)
 }

@@ -308,6 +308,9 @@ fn the_chart_span_zooms_only_on_a_stack_used_near_its_top() {
     assert_eq!(chart_span(4096, 1968), 4096);
     assert_eq!(chart_span(4096, 616), 4096);
     assert_eq!(chart_span(4096, 200), 256);
+    // A stack smaller than 256 bytes (from event lines nobody checked) is
+    // drawn whole.
+    assert_eq!(chart_span(100, 1), 100);
     assert_eq!(chart_span(4096, 4096), 4096);
 }
 

@@ -2,7 +2,7 @@
 //! (the bochsrc) and the debugger's first commands.
 
 use super::install::Installation;
-use crate::build::elf::Symbols;
+use crate::bootable::elf::Symbols;
 use crate::error::Failure;
 use std::path::{Path, PathBuf};
 
@@ -173,7 +173,10 @@ mod tests {
         assert_eq!(files.commands, Path::new("/t/kernel.bios.bochs.rc"));
         assert_eq!(files.serial, Path::new("/t/kernel.bios.bochs.serial.log"));
         assert_eq!(files.events, Path::new("/t/kernel.bios.bochs.events"));
-        assert_ne!(files.events, crate::build::image::events_path(&files.image));
+        assert_ne!(
+            files.events,
+            crate::bootable::image::events_path(&files.image)
+        );
     }
 
     #[test]

@@ -45,7 +45,7 @@ mod watch;
 pub use config::{Files, IPS, Stop};
 pub use install::Installation;
 
-use crate::build::elf::Symbols;
+use crate::bootable::elf::Symbols;
 use crate::error::Failure;
 use crate::paths::shown;
 use crate::signals;

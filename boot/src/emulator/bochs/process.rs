@@ -6,7 +6,7 @@ use super::POLL_INTERVAL;
 use super::config::{Files, Stop, bochsrc, commands, symbol_file};
 use super::install::Installation;
 use super::watch::{EndWatch, Follow};
-use crate::build::elf::Symbols;
+use crate::bootable::elf::Symbols;
 use crate::emulator::serial::{self, Endings, FirmwareFilter, Tail};
 use crate::error::Failure;
 use crate::signals;
@@ -25,6 +25,9 @@ use std::time::{Duration, Instant};
 const TERM_GRACE: Duration = Duration::from_secs(2);
 /// What Bochs prints on stderr before the reason it stops.
 const EXIT_BANNER: &str = "Bochs is exiting with the following message:";
+/// Bochs's reason when its display (SDL, which catches SIGTERM and SIGINT)
+/// was asked to quit: headless, only a signal from outside asks that.
+const ASKED_TO_QUIT: &str = "User requested shutdown";
 
 /// Bochs's reason for stopping: the lines after [`EXIT_BANNER`] in its
 /// output, up to the closing rule, on one line.
@@ -210,20 +213,28 @@ impl Bochs {
 
     /// Bochs ended with `status` without being stopped by us: the rest of
     /// COM1 forwarded, and its reason read from its output; or a signal
-    /// from outside ended it.
+    /// from outside ended it, which it died of or caught.
     fn exited(&mut self, status: ExitStatus) -> End {
         self.finish_forwarding();
+        let com1 = std::fs::read(&self.files.serial).unwrap_or_default();
+        let printed = com1.iter().filter(|&&b| b == b'\n').count();
         let Some(code) = status.code() else {
-            let com1 = std::fs::read(&self.files.serial).unwrap_or_default();
             return End::EndedFromOutside {
-                signal: status.signal().unwrap_or(0),
-                printed: com1.iter().filter(|&&b| b == b'\n').count(),
+                signal: status.signal(),
+                printed,
             };
         };
         let output = std::fs::read(&self.files.output).unwrap_or_default();
+        let reason = exit_reason(&String::from_utf8_lossy(&output));
+        if reason.as_deref().is_some_and(|r| r.contains(ASKED_TO_QUIT)) {
+            return End::EndedFromOutside {
+                signal: None,
+                printed,
+            };
+        }
         End::Exited {
             status: code,
-            reason: exit_reason(&String::from_utf8_lossy(&output)),
+            reason,
             messages: Some(self.files.output.clone()),
         }
     }

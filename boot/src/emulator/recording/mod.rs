@@ -23,25 +23,27 @@
 //! `-global apic-common.vapic=off`, without which reverse steps lock QEMU
 //! up (the kvmvapic reset waits for the vCPU while the replay lock is held).
 
-use crate::build::firmware::{Firmware, Ovmf};
-use crate::emulator::qemu::{Direction, Qemu, RecordReplay};
+mod manifest;
+mod progress;
+
+use manifest::FORMAT;
+pub use manifest::{Copied, Manifest};
+pub use progress::watch_progress;
+
+use crate::bootable::firmware::{Firmware, Ovmf};
+use crate::emulator::qemu::{Direction, RecordReplay};
 use crate::error::Failure;
 use crate::verdict::End;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 /// The `-icount` shift of every recording: each guest instruction counts
 /// 2^7 ns of virtual time. A fixed value (not `auto`) keeps UEFI's log small
 /// (about 6.5 MB; `auto` gave 67 MB, 0 gave 730 MB) and makes the TSC
 /// advance exactly 2^7 per instruction.
 pub const SHIFT: u32 = 7;
-
-/// The manifest's layout version; a replay refuses any other.
-const FORMAT: u32 = 1;
 
 /// The files of a recording directory.
 const MANIFEST: &str = "manifest.json";
@@ -51,53 +53,6 @@ const KERNEL: &str = "kernel.elf";
 const OVMF_CODE: &str = "OVMF_CODE.fd";
 const OVMF_VARS: &str = "OVMF_VARS.fd";
 const OVMF_COMBINED: &str = "OVMF.fd";
-
-/// A replay that uses this much CPU time without reading further in its
-/// log has stopped for good: QEMU waits for an event the log does not hold.
-/// (A UEFI replay's longest pause between two 4 KiB reads of its log was
-/// 1.8 s of wall time.)
-const STALL_LIMIT: Duration = Duration::from_secs(10);
-/// How often [`watch_progress`] looks.
-const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
-
-/// How the recording was made: what [`Recording::open`] checks before a
-/// replay, and what it needs to rebuild the recorded command line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
-    /// [`FORMAT`].
-    pub format: u32,
-    /// The first line of `qemu-system-x86_64 --version`: another QEMU may
-    /// replay the log differently.
-    pub qemu: String,
-    /// `BIOS` or `UEFI` ([`Firmware::name`]).
-    pub firmware: String,
-    /// The `-icount` shift ([`SHIFT`] when recorded by this tool).
-    pub shift: u32,
-    /// How many `-serial` options the command line had.
-    pub serial_ports: usize,
-    /// The kernel ELF the image was made from (a copy, with debug info).
-    pub kernel: Copied,
-    /// The disk image.
-    pub image: Copied,
-    /// The firmware files (none for BIOS).
-    pub firmware_files: Vec<Copied>,
-    /// The user's extra QEMU arguments (after `--`), replayed as they were.
-    pub qemu_args: Vec<String>,
-    /// QEMU's exit status when the recorded run ended by itself; `None`
-    /// when it was killed (timeout, Ctrl-C): such a log has no end.
-    pub status: Option<i32>,
-}
-
-/// A file copied into the recording, with where it came from and its hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Copied {
-    /// Its name in the recording directory.
-    pub file: String,
-    /// The path it was copied from (for messages only).
-    pub from: PathBuf,
-    /// SHA-256 of its contents, in hex.
-    pub sha256: String,
-}
 
 /// A replay's own files (see [`Recording::replay_files`]).
 pub struct ReplayFiles {
@@ -202,8 +157,8 @@ impl Recording {
     /// Refuses a manifest that names a file outside the recording: a
     /// recording is a directory people hand to each other, and a replay
     /// must boot what is in it, not `../something` or `/elsewhere` (nor a
-    /// symlink in it that leads out). Checked before anything is read or
-    /// hashed.
+    /// symlink in it that leads out), or whose hashes are not hashes.
+    /// Checked before anything is read or hashed.
     fn check_names(&self) -> Result<(), Failure> {
         let m = &self.manifest;
         let entries = [("kernel", &m.kernel), ("image", &m.image)]
@@ -221,6 +176,14 @@ impl Recording {
             };
             if !is_plain_name(file) {
                 return Err(refuse("is not a plain file name"));
+            }
+            if !is_sha256(&copied.sha256) {
+                return Err(Failure::usage(format!(
+                    "the recording in {} gives {:?} as the SHA-256 of its {entry}: \
+                     not 64 hex digits, so not a manifest this tool wrote",
+                    self.dir.display(),
+                    copied.sha256
+                )));
             }
             // A missing file is reported when it is hashed.
             let target = self.dir.join(file).canonicalize().ok();
@@ -506,7 +469,15 @@ fn is_plain_name(name: &str) -> bool {
 
 /// The first 12 hex digits of a hash, enough to tell two apart in a message.
 fn short(hash: &str) -> &str {
-    &hash[..hash.len().min(12)]
+    hash.char_indices()
+        .nth(12)
+        .map_or(hash, |(end, _)| &hash[..end])
+}
+
+/// Whether `hash` is a SHA-256 as [`sha256_of`] writes it: 64 lowercase
+/// hex digits.
+fn is_sha256(hash: &str) -> bool {
+    hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Makes `dir` ready to receive a recording: created if missing; an
@@ -582,367 +553,12 @@ fn qemu_version(qemu: &Path) -> Result<String, Failure> {
         .ok_or_else(|| Failure::usage(format!("{} --version printed nothing", qemu.display())))
 }
 
-/// Waits for a replay to end like [`Qemu::wait`] without a timeout: a
-/// replay of a whole recording always ends, and its speed depends on the
-/// log (a UEFI replay takes twice as long as its recording or more, and
-/// longer on a busy machine). Instead it watches how far QEMU has read its
-/// replay `log` (the file position, in /proc): a replay that spends
-/// [`STALL_LIMIT`] of CPU time without reading on waits for an event the
-/// log does not hold (it spins meanwhile). QEMU is then killed (SIGKILL: a
-/// stuck replay ignores SIGTERM) and the failure names the likely cause.
-///
-/// CPU time rather than wall time, so that a machine too busy to run QEMU
-/// is not taken for a stall; not QEMU's own instruction count over QMP,
-/// because a QMP socket alone makes a UEFI replay take 30 s instead of 18.
-pub fn watch_progress(
-    qemu: &mut Qemu,
-    log: &Path,
-    extra_args: &[OsString],
-) -> Result<End, Failure> {
-    let pid = qemu.id();
-    // Where the log was last seen read, and QEMU's CPU time then.
-    let mut last: Option<(u64, Duration)> = None;
-    let mut asked = Instant::now();
-    qemu.wait_while(None, || {
-        if asked.elapsed() < PROGRESS_INTERVAL {
-            return Ok(());
-        }
-        asked = Instant::now();
-        // Either may be missing while QEMU starts or exits: the wait
-        // notices the exit.
-        let (Some(read), Some(cpu)) = (position_in(pid, log), cpu_time(pid)) else {
-            return Ok(());
-        };
-        match last {
-            Some((before, since)) if before == read => {
-                if cpu.saturating_sub(since) >= STALL_LIMIT {
-                    return Err(stalled(read, log, extra_args));
-                }
-            }
-            _ => last = Some((read, cpu)),
-        }
-        Ok(())
-    })
-}
-
-/// The failure of a replay that stopped at byte `read` of its `log`.
-fn stalled(read: u64, log: &Path, extra_args: &[OsString]) -> Failure {
-    let size = std::fs::metadata(log).map_or(0, |m| m.len());
-    let extra = if extra_args.is_empty() {
-        String::new()
-    } else {
-        format!("; the extra QEMU arguments {extra_args:?} may change the machine")
-    };
-    Failure::failed(format!(
-        "the replay stopped making progress at byte {read} of its {size}-byte log \
-         ({} s of QEMU's CPU time without reading on); QEMU killed. QEMU waits for an \
-         event its log does not hold: the replayed machine differs from the recorded one{extra}",
-        STALL_LIMIT.as_secs()
-    ))
-}
-
-/// How far process `pid` has read the file `path`: the position of the
-/// descriptor it has open on it (/proc/PID/fdinfo), if any.
-fn position_in(pid: u32, path: &Path) -> Option<u64> {
-    let path = path.canonicalize().ok()?;
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
-    let fd = fds
-        .flatten()
-        .find(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))?;
-    let info =
-        std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", fd.file_name().to_str()?)).ok()?;
-    info.lines()
-        .find_map(|line| line.strip_prefix("pos:"))?
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// The CPU time process `pid` has used so far, all its threads, user and
-/// system (/proc/PID/stat).
-fn cpu_time(pid: u32) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // `pid (comm) state ...`: utime and stime are the 12th and 13th fields
-    // after the command name, which may contain spaces.
-    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
-    let ticks: u64 = fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?;
-    // SAFETY: sysconf only reads a configuration value.
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    let per_second = u64::try_from(per_second).ok().filter(|&t| t > 0)?;
-    Some(Duration::from_millis(ticks * 1000 / per_second))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
+mod tests;
 
-    fn joined(args: &[OsString]) -> String {
-        args.iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-
-    #[test]
-    fn record_and_replay_differ_only_in_rr() {
-        let rr = |direction| RecordReplay {
-            direction,
-            shift: 7,
-            log: "/r/replay.log".into(),
-        };
-        assert_eq!(
-            joined(&rr(Direction::Record).args()),
-            "-icount shift=7,rr=record,rrfile=/r/replay.log -global apic-common.vapic=off"
-        );
-        assert_eq!(
-            joined(&rr(Direction::Replay).args()),
-            "-icount shift=7,rr=replay,rrfile=/r/replay.log -global apic-common.vapic=off"
-        );
-        assert_eq!(
-            joined(&RecordReplay::drive_args(Path::new("/r/disk.img"))),
-            "-drive file=/r/disk.img,if=none,id=img-direct,format=raw,snapshot=on \
-             -drive driver=blkreplay,if=none,image=img-direct,id=img-blkreplay \
-             -device ide-hd,drive=img-blkreplay"
-        );
-    }
-
-    /// A recording of fake files in a fresh directory, made with this
-    /// machine's QEMU (its version is part of the manifest).
-    fn fake_recording(dir: &Path) -> Recording {
-        let src = dir.join("src");
-        std::fs::create_dir(&src).unwrap();
-        std::fs::write(src.join("kernel"), b"elf").unwrap();
-        std::fs::write(src.join("kernel.bios.img"), b"image").unwrap();
-        let qemu = crate::discover::find_qemu().unwrap();
-        let rec_dir = dir.join("rec");
-        let mut recording = Recording::create(
-            &rec_dir,
-            &qemu,
-            &src.join("kernel"),
-            &src.join("kernel.bios.img"),
-            &Firmware::Bios,
-            &[],
-        )
-        .unwrap();
-        std::fs::write(rec_dir.join(LOG), b"log").unwrap();
-        recording.finish(Some(33)).unwrap();
-        recording
-    }
-
-    #[test]
-    fn a_recording_opens_until_a_file_changes() {
-        let dir = tempfile::tempdir().unwrap();
-        let recording = fake_recording(dir.path());
-        let qemu = crate::discover::find_qemu().unwrap();
-        let rec_dir = dir.path().join("rec");
-        let opened = Recording::open(&rec_dir, &qemu, None, false).unwrap();
-        assert_eq!(opened.manifest, recording.manifest);
-        assert_eq!(opened.firmware(), Firmware::Bios);
-        assert_eq!(opened.image(), rec_dir.join(IMAGE));
-
-        let err = Recording::open(&rec_dir, &qemu, None, true).unwrap_err();
-        assert_eq!(err.code, crate::error::EXIT_USAGE);
-        assert!(
-            err.message.starts_with("--uefi, but the recording"),
-            "{}",
-            err.message
-        );
-
-        let other = dir.path().join("other");
-        std::fs::write(&other, b"another elf").unwrap();
-        let err = Recording::open(&rec_dir, &qemu, Some(&other), false).unwrap_err();
-        assert!(
-            err.message.contains("was made for another kernel"),
-            "{}",
-            err.message
-        );
-        let same = dir.path().join("src/kernel");
-        Recording::open(&rec_dir, &qemu, Some(&same), false).unwrap();
-
-        std::fs::write(rec_dir.join(IMAGE), b"imagE").unwrap();
-        let err = Recording::open(&rec_dir, &qemu, None, false).unwrap_err();
-        assert_eq!(err.code, crate::error::EXIT_USAGE);
-        assert!(
-            err.message
-                .contains("disk.img has changed since it was recorded"),
-            "{}",
-            err.message
-        );
-    }
-
-    #[test]
-    fn a_manifest_names_only_files_inside_the_recording() {
-        let dir = tempfile::tempdir().unwrap();
-        let recording = fake_recording(dir.path());
-        let qemu = crate::discover::find_qemu().unwrap();
-        let rec_dir = dir.path().join("rec");
-        // The recorded image, outside the recording: its hash matches, so
-        // only its name can have it refused.
-        let outside = dir.path().join("outside.img");
-        std::fs::copy(rec_dir.join(IMAGE), &outside).unwrap();
-        let other = dir.path().join("other.img");
-        std::fs::write(&other, b"not the image").unwrap();
-        let open_with_image = |file: &str| {
-            let mut manifest = recording.manifest.clone();
-            manifest.image.file = file.into();
-            let text = serde_json::to_string(&manifest).unwrap();
-            std::fs::write(rec_dir.join(MANIFEST), text).unwrap();
-            Recording::open(&rec_dir, &qemu, None, false)
-        };
-        let refused = |file: &str, why: &str| {
-            let err = open_with_image(file).unwrap_err();
-            assert_eq!(
-                err.code,
-                crate::error::EXIT_USAGE,
-                "{file}: {}",
-                err.message
-            );
-            assert!(
-                err.message
-                    .contains(&format!("names {file:?} as its image"))
-                    && err.message.contains(why),
-                "{file}: {}",
-                err.message
-            );
-            assert_eq!(err.message.lines().count(), 1, "{}", err.message);
-        };
-        let outside_path = outside.to_str().unwrap();
-        let other_path = other.to_str().unwrap();
-        for file in [
-            "../outside.img",
-            "../rec/disk.img",
-            outside_path,
-            // Refused for its name, before its hash could differ.
-            "../other.img",
-            other_path,
-            "sub/disk.img",
-            "./disk.img",
-            "..",
-            ".",
-            "",
-            "disk.img\0",
-        ] {
-            refused(file, "not a plain file name");
-        }
-        open_with_image(IMAGE).unwrap();
-
-        // A symlink in the recording that leads out of it.
-        std::fs::remove_file(rec_dir.join(IMAGE)).unwrap();
-        std::os::unix::fs::symlink(&outside, rec_dir.join(IMAGE)).unwrap();
-        refused(IMAGE, "leads out of the recording");
-        // One that stays inside is a file of the recording.
-        std::fs::remove_file(rec_dir.join(IMAGE)).unwrap();
-        std::fs::copy(&outside, rec_dir.join("image.copy")).unwrap();
-        std::os::unix::fs::symlink("image.copy", rec_dir.join(IMAGE)).unwrap();
-        open_with_image(IMAGE).unwrap();
-    }
-
-    #[test]
-    fn a_replay_notes_a_kernel_rebuilt_since_the_recording() {
-        let dir = tempfile::tempdir().unwrap();
-        let recording = fake_recording(dir.path());
-        assert_eq!(recording.rebuilt_since(), None, "recording, not replaying");
-        let qemu = crate::discover::find_qemu().unwrap();
-        let open = || Recording::open(&dir.path().join("rec"), &qemu, None, false).unwrap();
-        assert_eq!(open().rebuilt_since(), None, "the same kernel");
-        let source = dir.path().join("src/kernel");
-        std::fs::write(&source, b"elf, rebuilt").unwrap();
-        let note = open().rebuilt_since().expect("a note");
-        assert!(
-            note.contains(&format!(
-                "{} has changed since this recording",
-                source.display()
-            )),
-            "{note}"
-        );
-        assert!(note.contains("this replays the recorded kernel"), "{note}");
-        std::fs::remove_file(&source).unwrap();
-        assert_eq!(open().rebuilt_since(), None, "nothing to compare with");
-    }
-
-    #[test]
-    fn an_unfinished_recording_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut recording = fake_recording(dir.path());
-        recording.finish(None).unwrap();
-        let qemu = crate::discover::find_qemu().unwrap();
-        let err = Recording::open(&dir.path().join("rec"), &qemu, None, false).unwrap_err();
-        assert!(err.message.contains("is incomplete"), "{}", err.message);
-    }
-
-    #[test]
-    fn record_refuses_a_directory_that_holds_something_else() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
-        let err = prepare_dir(dir.path()).unwrap_err();
-        assert_eq!(err.code, crate::error::EXIT_USAGE);
-        assert!(
-            err.message.contains("is not empty and holds no recording"),
-            "{}",
-            err.message
-        );
-        // An earlier recording may be replaced, and a new directory is made.
-        let dir = tempfile::tempdir().unwrap();
-        fake_recording(dir.path());
-        prepare_dir(&dir.path().join("rec")).unwrap();
-        prepare_dir(&dir.path().join("new/sub")).unwrap();
-    }
-
-    #[test]
-    fn serial_ports_must_match() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut recording = fake_recording(dir.path());
-        let two: Vec<OsString> = ["-serial", "stdio", "-serial", "file:x"]
-            .map(Into::into)
-            .into();
-        recording.serial_ports(&two).unwrap();
-        recording.finish(Some(33)).unwrap();
-        let qemu = crate::discover::find_qemu().unwrap();
-        let mut replay = Recording::open(&dir.path().join("rec"), &qemu, None, false).unwrap();
-        replay.serial_ports(&two).unwrap();
-        let three: Vec<OsString> = [&two[..], &["-serial".into(), "null".into()]].concat();
-        let err = replay.serial_ports(&three).unwrap_err();
-        assert!(
-            err.message.contains("has 3 serial ports"),
-            "{}",
-            err.message
-        );
-    }
-
-    #[test]
-    fn how_far_a_process_has_read_a_file_and_its_cpu_time() {
-        use std::io::{Read, Seek, SeekFrom};
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log");
-        std::fs::write(&path, [7u8; 100]).unwrap();
-        let mut file = std::fs::File::open(&path).unwrap();
-        let me = std::process::id();
-        assert_eq!(position_in(me, &path), Some(0));
-        file.read_exact(&mut [0; 30]).unwrap();
-        assert_eq!(position_in(me, &path), Some(30));
-        file.seek(SeekFrom::Start(90)).unwrap();
-        assert_eq!(position_in(me, &path), Some(90));
-        assert_eq!(position_in(me, &dir.path().join("other")), None);
-        let before = cpu_time(me).unwrap();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_millis(300) {
-            std::hint::black_box(start.elapsed());
-        }
-        assert!(cpu_time(me).unwrap() > before);
-    }
-
-    #[test]
-    fn a_different_end_is_a_divergence() {
-        let dir = tempfile::tempdir().unwrap();
-        fake_recording(dir.path());
-        let qemu = crate::discover::find_qemu().unwrap();
-        let mut replay = Recording::open(&dir.path().join("rec"), &qemu, None, false).unwrap();
-        replay.end(&End::of_qemu_status(33)).unwrap();
-        let err = replay.end(&End::of_qemu_status(35)).unwrap_err();
-        assert!(
-            err.message.contains("the replay diverged"),
-            "{}",
-            err.message
-        );
-    }
-}
+/// Property tests of the manifest reader: any bytes, a real manifest edited
+/// as text, and a real manifest with any value in any field, are a
+/// recording that opens or a refusal in one line, and never a panic.
+/// `PROPTEST_CASES` sets how many cases (`make fuzz` runs many more).
+#[cfg(test)]
+mod properties;

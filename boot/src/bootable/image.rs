@@ -10,8 +10,8 @@
 //! it was made from and into ([`make_image`]); making one costs a `rustc`,
 //! an `llvm-objcopy` and the bootloader's disk writer, about 40 ms.
 
-use crate::build::firmware::{Firmware, Ovmf};
-use crate::build::strip;
+use crate::bootable::firmware::{Firmware, Ovmf};
+use crate::bootable::strip;
 use crate::error::Failure;
 use bootloader::{BiosBoot, BootConfig, UefiBoot};
 use std::os::unix::fs::MetadataExt;

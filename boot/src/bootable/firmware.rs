@@ -1,5 +1,5 @@
 //! The firmware a boot uses: the one model shared by image creation
-//! ([`crate::build::image`]), discovery ([`crate::discover`]) and QEMU's command
+//! ([`crate::bootable::image`]), discovery ([`crate::discover`]) and QEMU's command
 //! line ([`crate::emulator::qemu`]).
 
 use std::path::PathBuf;
@@ -18,7 +18,7 @@ pub enum Firmware {
 pub enum Ovmf {
     /// Separate code and variable-store images, loaded as two pflash drives.
     /// The firmware writes to the variable store, so before a boot `vars` is
-    /// replaced by a private copy ([`crate::build::image::private_firmware`]).
+    /// replaced by a private copy ([`crate::bootable::image::private_firmware`]).
     Split {
         /// The read-only firmware code.
         code: PathBuf,

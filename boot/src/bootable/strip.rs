@@ -7,7 +7,7 @@
 //! symbols. The `llvm-objcopy` comes from the `llvm-tools-preview` component
 //! that `rust-toolchain.toml` installs; without it the original ELF is used.
 
-use crate::build::kernel::workspace_root;
+use crate::bootable::kernel::workspace_root;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use tempfile::NamedTempFile;

@@ -1,0 +1,2 @@
+# `help coro` for docs/gdb.md.
+help coro
