@@ -43,7 +43,8 @@
 //! `add rsp` after), and `real_l0`..`real_l3` (the safe API with the timed loop's frame at a fixed
 //! 16-byte offset in a cache line, whatever the process's stack placement).
 //! `LAB_ROUNDS=1` prints every round's figure too, so that a variant with
-//! two levels shows them.
+//! two levels shows them; `LAB_RSP=1` prints where each timed loop's stack
+//! pointer falls in a cache line.
 //!
 //! Run with `taskset -c 1 cargo bench -p switch-bench --bench variants`
 //! (a few seconds), or only some of the variants with
@@ -450,10 +451,17 @@ fn tsc() -> u64 {
     }
 }
 
+/// The stack pointer of the last timed loop that started, for `LAB_RSP=1`.
+static LOOP_RSP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// The timed loop: what criterion's `iter` does, without criterion.
 macro_rules! timed {
     ($n:expr, $round_trip:expr) => {{
         let n = $n;
+        let rsp: u64;
+        // SAFETY: reads RSP into a register, nothing else.
+        unsafe { asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack, preserves_flags)) };
+        LOOP_RSP.store(rsp, std::sync::atomic::Ordering::Relaxed);
         let start = tsc();
         for _ in 0..n {
             black_box($round_trip);
@@ -958,8 +966,14 @@ fn main() {
         let keep: Vec<&str> = only.split(',').collect();
         variants.retain(|(id, _)| keep.contains(id) || ["corosensei", "v2_pair"].contains(id));
     }
-    for (_, run) in &mut variants {
+    for (id, run) in &mut variants {
         run(N); // warm up caches and predictors
+        // `LAB_RSP=1`: where each timed loop's stack pointer falls in a
+        // cache line (the loop keeps its `black_box` slots just above it).
+        if std::env::var_os("LAB_RSP").is_some() {
+            let rsp = LOOP_RSP.load(std::sync::atomic::Ordering::Relaxed);
+            println!("rsp {id}: {rsp:#x} ({} mod 64)", rsp % 64);
+        }
     }
     let (t0, c0) = (Instant::now(), tsc());
     let mut ticks: Vec<Vec<f64>> = vec![Vec::with_capacity(ROUNDS); variants.len()];

@@ -1,7 +1,7 @@
 //! A second emulator: the same BIOS image booted in QEMU and in Bochs
 //! (`boot --bochs`) tells the same story. The two boots of each test run at
 //! once, and the two tests run in parallel, so the file costs about one
-//! Bochs boot of wall time (see README, "Other emulators").
+//! Bochs boot of wall time (see docs/emulators.md).
 //!
 //! What may differ, and is normalised before the transcripts are compared:
 //!

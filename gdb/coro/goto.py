@@ -1,6 +1,6 @@
 """`coro goto N` and `coro snapshot`: moving through a run by its switches,
 backwards too when QEMU replays a recording (`make record`, then `make
-gdb-replay`; see "Time travel" in README.md). Registered when imported.
+gdb-replay`; see docs/time-travel.md). Registered when imported.
 """
 
 import gdb

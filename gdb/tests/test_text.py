@@ -1,5 +1,5 @@
 """coro.text: the lines the commands print, which the gdb session tests
-and the README's transcript read."""
+and the book's transcripts read."""
 
 import unittest
 

@@ -14,7 +14,7 @@
 //! coroutine2 yield back to main in the middle of their work and main resumes
 //! them, turn by turn, until both return.
 //!
-//! Every step is logged on COM1 (see README.md for a transcript), and each
+//! Every step is logged on COM1 (docs/output.md reads a transcript), and each
 //! switch is also an event line on COM2 for the host tool's trace and
 //! picture. The file follows the order of the NASM listing: `.bss` first,
 //! then `_start`, then the functions in the order the listing defines them,

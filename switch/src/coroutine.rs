@@ -34,8 +34,9 @@ use core::sync::atomic::Ordering;
 
 use crate::context::{Context, SwitchedBack, call_into};
 use crate::stack::{CANARY, FINISHED, PAINT, STACK_SIZE, Stack};
-use crate::switch::{FRAME_WORDS, TOMBSTONE};
+use crate::switch::FRAME_WORDS;
 use crate::trampoline::{TRAMPOLINE_ENTRY, coroutine_trampoline};
+use crate::yielder::{Body, Yielder};
 
 /// The number of bytes [`Coroutine::new`] places on a fresh stack: the
 /// [`Yielder`] (32) plus the frame the switches pop (24).
@@ -54,47 +55,6 @@ pub enum Resumed {
     Returned(u64),
 }
 
-/// The body of a coroutine: it receives its [`Yielder`] and the value of the
-/// first [`Coroutine::resume`], and returns its final value.
-pub type Body = fn(&Yielder, u64) -> u64;
-
-/// What a running coroutine uses to give control back to its resumer. It
-/// lives at the top of the coroutine's own stack, written there by
-/// [`Coroutine::new`].
-#[repr(C)]
-pub struct Yielder {
-    /// The coroutine's own slot, where suspending saves its RSP.
-    own: *const Context,
-    /// The resumer's slot, saved by [`Coroutine::resume`].
-    caller: *const Context,
-    /// The function the trampoline runs.
-    body: Body,
-    /// The canary at the bottom of the stack, which `coroutine_main`
-    /// replaces with [`FINISHED`] when the body returns.
-    canary: *mut u64,
-}
-
-impl Yielder {
-    /// Suspends the coroutine and hands `value` to the [`Coroutine::resume`]
-    /// that started this run. Returns the value passed to the next `resume`.
-    #[inline(always)]
-    pub fn suspend(&self, value: u64) -> u64 {
-        // SAFETY: a `Yielder` only exists on a coroutine stack that
-        // `Coroutine::new` set up, and only the running coroutine can reach
-        // it. Its resumer stored its RSP in `caller` when it resumed us and is
-        // suspended until we switch back; `own` outlives the coroutine (the
-        // `Coroutine` borrows it).
-        unsafe { (*self.own).return_to(&*self.caller, value) }
-    }
-
-    /// The coroutine's own context slot.
-    #[inline]
-    pub fn context(&self) -> &Context {
-        // SAFETY: see `suspend`: `own` outlives the coroutine.
-        unsafe { &*self.own }
-    }
-}
-
 /// A coroutine on a borrowed [`Stack`], with its own [`Context`] slot and the
 /// slot of whoever resumes it (`main_context` in the original).
 pub struct Coroutine<'a, const N: usize = STACK_SIZE> {
@@ -104,6 +64,12 @@ pub struct Coroutine<'a, const N: usize = STACK_SIZE> {
 }
 
 impl<'a, const N: usize> Coroutine<'a, N> {
+    // Checked at compile time for every N a coroutine is set up on.
+    const FITS: () = assert!(
+        N >= INITIAL_FRAME_SIZE + 8,
+        "a coroutine's stack must hold its first frame and the canary"
+    );
+
     /// Prepares `stack` so that the first [`resume`](Self::resume) runs
     /// `body` on it: paints it, writes the canary, the [`Yielder`] and the
     /// frame the switches pop (see "A fresh stack" in trampoline.rs), and
@@ -123,6 +89,7 @@ impl<'a, const N: usize> Coroutine<'a, N> {
         caller: &'a Context,
         body: Body,
     ) -> Self {
+        let () = Self::FITS;
         let base = stack.bottom() as *mut u8;
         let top = stack.top();
         let yielder = Yielder {
@@ -230,34 +197,4 @@ fn overflowed(stack_bottom: u64) -> ! {
     panic!(
         "the coroutine on the stack at {stack_bottom:#x} overflowed it: its canary was overwritten"
     )
-}
-
-/// Runs the body, marks the coroutine finished and switches back to its
-/// resumer for the last time.
-pub(crate) extern "sysv64" fn coroutine_main(yielder: &Yielder, first: u64) -> ! {
-    let result = (yielder.body)(yielder, first);
-    // What tells `resume` that we returned, in the word it checks anyway.
-    // An overwritten canary stays as it is, so that the overflow is what
-    // `resume` reports.
-    //
-    // SAFETY: `canary` is the bottom word of the stack we run on, inside it
-    // and aligned; volatile, as every access to it.
-    unsafe {
-        if yielder.canary.read_volatile() == CANARY {
-            yielder.canary.write_volatile(FINISHED);
-        }
-    }
-    // From now on a resume continues at the tombstone, not on this stack.
-    yielder
-        .context()
-        .rsp
-        .store(&raw const TOMBSTONE as u64, Ordering::Relaxed);
-    // The switch saves our final RSP somewhere: in a slot that nobody ever
-    // loads.
-    let discarded = Context::new();
-    // SAFETY: as in `Yielder::suspend`: the resumer is suspended in
-    // `caller`. Nothing can switch to `discarded`, so this never returns.
-    // The body has returned, so the RSB's top is again the resumer's `call`.
-    unsafe { discarded.return_to(&*yielder.caller, result) };
-    unreachable!("a coroutine's final switch was continued")
 }

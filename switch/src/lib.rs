@@ -51,8 +51,10 @@
 //! - `stack.rs`: [`Stack`], its paint, and the canary at its bottom.
 //! - `context.rs`: [`Context`], the slot of one saved RSP, and the two
 //!   `asm!` blocks that enter the switches.
-//! - `coroutine.rs`: [`Coroutine`] and [`Yielder`], the safe API, and its
-//!   one check per round trip.
+//! - `coroutine.rs`: [`Coroutine`], the safe API, and its one check per
+//!   round trip.
+//! - `yielder.rs`: the coroutine's side: [`Yielder`], with which it
+//!   suspends, and the function the trampoline runs its body in.
 
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -65,12 +67,14 @@ mod coroutine;
 mod stack;
 mod switch;
 mod trampoline;
+mod yielder;
 
 pub use context::Context;
-pub use coroutine::{Body, Coroutine, INITIAL_FRAME_SIZE, Resumed, Yielder};
+pub use coroutine::{Coroutine, INITIAL_FRAME_SIZE, Resumed};
 pub use stack::{CANARY, FINISHED, PAINT, STACK_SIZE, Stack};
 pub use switch::{FRAME_WORDS, switch_back, switch_into};
 pub use trampoline::TRAMPOLINE_ENTRY;
+pub use yielder::{Body, Yielder};
 
 /// The code blocks of `README.md`, run as doc tests so that its example
 /// stays true.

@@ -89,7 +89,7 @@
 
 use core::arch::naked_asm;
 
-use crate::coroutine::coroutine_main;
+use crate::yielder::coroutine_main;
 #[cfg(doc)]
 use crate::{Context, Coroutine, Yielder, switch_into};
 

@@ -22,7 +22,7 @@
 //!   (38400 baud) takes 260 us of emulated time per byte, which the kernel
 //!   spends polling; at `ips=50000000` each byte costs 13,000 instructions and a
 //!   run of the kernel costs 21.6 s of CPU here; at [`IPS`], the lowest Bochs
-//!   accepts, 1.5 s (README, "Other emulators").
+//!   accepts, 1.5 s (docs/emulators.md).
 //! - **A triple fault** resets the CPU by default; `reset_on_triple_fault=0`
 //!   makes it a panic, which `panic: action=fatal` turns into Bochs's exit,
 //!   as `-no-reboot` turns it into QEMU's.
