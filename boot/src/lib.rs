@@ -36,7 +36,7 @@
 //! which spares a `rustc`, an `llvm-objcopy` and the disk writer (about
 //! 40 ms) per run.
 //!
-//! Measured on a 2-vCPU AMD EPYC, whole process, paired runs against QEMU
+//! Measured on a 2-vCPU Intel Xeon VM (KVM guest), whole process, paired runs against QEMU
 //! alone on the same image with the same devices (0.86 s), medians, load
 //! average about 1: `target/debug/boot` takes 1.08 times QEMU's wall time
 //! (0.92 s, 16 pairs; 1.31 before this overlap, 10 pairs at load average
