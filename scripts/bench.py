@@ -214,32 +214,30 @@ def measured_tsc_mhz(core: int) -> float:
     return float(match.group(1))
 
 
-def cpuinfo_mhz() -> str:
+def cpuinfo(field: str) -> str | None:
+    """The first value of `field` in /proc/cpuinfo, if there is one."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return "unknown"
-    model = re.search(r"^model name\s*:\s*(.*)$", text, re.MULTILINE)
-    mhz = re.search(r"^cpu MHz\s*:\s*(.*)$", text, re.MULTILINE)
-    flags = re.search(r"^flags\s*:\s*(.*)$", text, re.MULTILINE)
+        return None
+    match = re.search(rf"^{re.escape(field)}\s*:\s*(.*)$", text, re.MULTILINE)
+    return match.group(1).strip() if match else None
+
+
+def cpuinfo_mhz() -> str:
     tsc_flags = [
-        f for f in (flags.group(1).split() if flags else [])
+        f for f in (cpuinfo("flags") or "").split()
         if f in ("constant_tsc", "nonstop_tsc", "tsc_known_freq")
     ]
     return (
-        f"{model.group(1) if model else '?'}, /proc/cpuinfo cpu MHz "
-        f"{mhz.group(1) if mhz else '?'} ({' '.join(tsc_flags) or 'no TSC flags'})"
+        f"{cpuinfo('model name') or '?'}, /proc/cpuinfo cpu MHz "
+        f"{cpuinfo('cpu MHz') or '?'} ({' '.join(tsc_flags) or 'no TSC flags'})"
     )
 
 
 def cpu_model() -> str:
     """The CPU as lscpu names it, with the number of CPUs the OS sees."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "an unknown CPU"
-    model = re.search(r"^model name\s*:\s*(.*)$", text, re.MULTILINE)
-    return f"{model.group(1).strip() if model else 'an unknown CPU'} ({os.cpu_count()} CPUs)"
+    return f"{cpuinfo('model name') or 'an unknown CPU'} ({os.cpu_count()} CPUs)"
 
 
 def median_ns(bench_id: str) -> float:
