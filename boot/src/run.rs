@@ -92,7 +92,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     // A plain run of a kernel that cargo builds boots the image made last
     // time while cargo checks the kernel (see `boot_early`).
     let early = match (&mode, &replay, &args.record, &args.kernel) {
-        (Mode::Plain, None, None, None) => boot_early(args, &qemu_program, &firmware),
+        (Mode::Plain, None, None, None) => bootable::kernel::expected_elf(&args.bin, args.release)
+            .and_then(|elf| boot_early(&elf, &qemu_program, &firmware, &args.qemu_args)),
         _ => None,
     };
     // Whether the image was made in this run (not booted as it was).
@@ -210,16 +211,21 @@ fn command_line(config: &QemuConfig) -> Vec<OsString> {
     [vec![config.program.clone().into()], config.args()].concat()
 }
 
-/// QEMU started at once, on the image made last time for the kernel
-/// binary `args.bin`, if that image is still current: cargo's check that
-/// the kernel is up to date (about 0.2 s of CPU) is most of the tool's own
+/// QEMU (`program`, with the user's `extra_args`) started at once, on the
+/// image made last time for the kernel `elf` that cargo builds, if that
+/// image is still current: cargo's check that the kernel is up to date
+/// (about 0.2 s of CPU) is most of the tool's own
 /// time on a warm run, and this way it overlaps the boot. The output is
 /// held back until [`run`] knows that cargo left the kernel as it was
 /// (its image is current and the command line the same), and thrown away
 /// with the early QEMU otherwise. `None` when there is no such image.
-fn boot_early(args: &Args, program: &Path, firmware: &Firmware) -> Option<Early> {
-    let elf = bootable::kernel::expected_elf(&args.bin, args.release)?;
-    let image = image::current_image(&elf, firmware)?;
+fn boot_early(
+    elf: &Path,
+    program: &Path,
+    firmware: &Firmware,
+    extra_args: &[OsString],
+) -> Option<Early> {
+    let image = image::current_image(elf, firmware)?;
     let config = QemuConfig {
         program: program.to_path_buf(),
         firmware: image::private_firmware(firmware, &image).ok()?,
@@ -228,7 +234,7 @@ fn boot_early(args: &Args, program: &Path, firmware: &Firmware) -> Option<Early>
         image,
         gdb_port: None,
         record_replay: None,
-        extra_args: args.qemu_args.clone(),
+        extra_args: extra_args.to_vec(),
     };
     let qemu = Qemu::spawn_held(&config).ok()?;
     Some(Early {
