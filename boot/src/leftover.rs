@@ -69,9 +69,11 @@ mod tests {
             .unwrap();
         // Our test binary is not called `boot`, so the child counts as left
         // over, once it runs `sh`: until its exec, /proc shows the forked
-        // test binary's command line, so look for up to two seconds.
+        // test binary's command line, so look again until it shows (a loaded
+        // machine once took over two seconds to get there), for up to as
+        // long as the child sleeps.
         let mut found = leftover_qemus(&needle);
-        for _ in 0..100 {
+        for _ in 0..1500 {
             if !found.is_empty() {
                 break;
             }
