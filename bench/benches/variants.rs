@@ -517,14 +517,12 @@ fn canary_checked(bottom: *const u64, resume: impl Fn(u64) -> u64) -> impl Fn(u6
     }
 }
 
-/// Sets up `v2_pair_canary` (`as_enum` false) or `v2_pair_canary_enum`
-/// (true): `v2_pair` and, after every resume, the safe API's one check (the
-/// stack's bottom word against the canary, a cold panic if it differs),
-/// with nothing else of the safe API; `_enum` also hands the value on as a
-/// `Resumed`, as `resume` does. Between `v2_pair` and `real_safe_api`, they
-/// split what the safe API costs into the check and the rest.
-fn canary_lab(as_enum: bool) -> Run {
-    use coroutine_switch::{CANARY, Resumed};
+/// A `v2_pair` echo loop on a fresh stack with the crate's canary in its
+/// bottom word, as the variants that add the safe API's check use it: its
+/// own slot (holding the loop's first RSP), the resumer's slot, and the
+/// stack's bottom word, which the check reads.
+fn v2_pair_with_canary() -> (*mut u64, *mut u64, *const u64) {
+    use coroutine_switch::CANARY;
     let own: *mut u64 = Box::leak(Box::new(0u64));
     let main: *mut u64 = Box::leak(Box::new(0u64));
     let stack = leak_stack();
@@ -536,6 +534,18 @@ fn canary_lab(as_enum: bool) -> Run {
     let bottom: *const u64 = stack.as_ptr();
     // SAFETY: the slot is this variant's alone.
     unsafe { *own = rsp };
+    (own, main, bottom)
+}
+
+/// Sets up `v2_pair_canary` (`as_enum` false) or `v2_pair_canary_enum`
+/// (true): `v2_pair` and, after every resume, the safe API's one check (the
+/// stack's bottom word against the canary, a cold panic if it differs),
+/// with nothing else of the safe API; `_enum` also hands the value on as a
+/// `Resumed`, as `resume` does. Between `v2_pair` and `real_safe_api`, they
+/// split what the safe API costs into the check and the rest.
+fn canary_lab(as_enum: bool) -> Run {
+    use coroutine_switch::Resumed;
+    let (own, main, bottom) = v2_pair_with_canary();
     let resume = canary_checked(bottom, move |v| {
         // SAFETY: as in `lab`: both slots are this variant's, the echo loop
         // is suspended in `own`.
@@ -557,7 +567,7 @@ fn canary_lab(as_enum: bool) -> Run {
 /// the resume enters through `Context::call_into`, whose `asm!` block ends
 /// with a `nop` after the `call` (else the lab's `v2_pair_resume`).
 fn mix_lab(crate_echo: bool, crate_entry: bool) -> Run {
-    use coroutine_switch::{CANARY, Context, Coroutine, Resumed, Stack, Yielder};
+    use coroutine_switch::{Context, Coroutine, Resumed, Stack, Yielder};
     let (own, main, bottom): (*mut u64, *mut u64, *const u64) = if crate_echo {
         fn echo(y: &Yielder, mut v: u64) -> u64 {
             loop {
@@ -573,15 +583,7 @@ fn mix_lab(crate_echo: bool, crate_entry: bool) -> Run {
         let _ = unsafe { Coroutine::new(stack, own, main, echo) };
         (own.as_ptr(), main.as_ptr(), stack.bottom() as *const u64)
     } else {
-        let own: *mut u64 = Box::leak(Box::new(0u64));
-        let main: *mut u64 = Box::leak(Box::new(0u64));
-        let stack = leak_stack();
-        let tramp: unsafe extern "sysv64" fn() -> ! = v2_pair_tramp;
-        let rsp = fresh_stack(stack, Slots { own, caller: main }, tramp as usize as u64, 2);
-        stack[0] = CANARY;
-        // SAFETY: the slot is this variant's alone.
-        unsafe { *own = rsp };
-        (own, main, stack.as_ptr())
+        v2_pair_with_canary()
     };
     let resume = canary_checked(bottom, move |v| {
         // SAFETY: as in `lab`: both slots are this variant's, and the
@@ -604,16 +606,7 @@ fn mix_lab(crate_echo: bool, crate_entry: bool) -> Run {
 /// what the caller's store of the whole result costs can be told apart from
 /// the rest: see the result layouts below.
 fn layout_lab<R: 'static>(wrap: impl Fn(u64) -> R + 'static) -> Run {
-    use coroutine_switch::CANARY;
-    let own: *mut u64 = Box::leak(Box::new(0u64));
-    let main: *mut u64 = Box::leak(Box::new(0u64));
-    let stack = leak_stack();
-    let tramp: unsafe extern "sysv64" fn() -> ! = v2_pair_tramp;
-    let rsp = fresh_stack(stack, Slots { own, caller: main }, tramp as usize as u64, 2);
-    stack[0] = CANARY;
-    let bottom: *const u64 = stack.as_ptr();
-    // SAFETY: the slot is this variant's alone.
-    unsafe { *own = rsp };
+    let (own, main, bottom) = v2_pair_with_canary();
     let resume = canary_checked(bottom, move |v| {
         // SAFETY: as in `lab`: both slots are this variant's, the echo loop
         // is suspended in `own`.
