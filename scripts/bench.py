@@ -130,31 +130,59 @@ def load_average() -> str:
         return "unknown"
 
 
+PLACEMENTS = ["0", "16", "32", "48"]
+
+
 def lab_paired(exe: Path, core: int) -> dict[str, float]:
-    """Runs the lab once with the safe API only; returns, for `real_safe_api`
-    and the bare `v2_pair`, the median over the rounds of each round's ratio
-    to corosensei (its "/ corosensei, paired" column)."""
+    """Runs the lab once with the safe API only; returns, from its "/
+    corosensei, paired" column (the median over the rounds of each round's
+    ratio to corosensei at the same placement):
+
+    - "ours" and "bare": `real_safe_api@all` and `v2_pair@all`, the mean of
+      the four placements of the timed loop's stack in a cache line, the
+      run's headline figure;
+    - "ours@0" .. "ours@48": the safe API at each placement, and
+      "ticks ours@K", "ticks corosensei@K" their ticks per round trip;
+    - "landed": `real_safe_api` as the process's stack placed it, and
+      "landed at" that placement (RSP mod 64), as every run measured before
+      the lab placed its loops."""
     cmd = pinned([str(exe), "--bench"], core)
     result = subprocess.run(
         cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE,
-        env={**os.environ, "LAB": "real_safe_api"},
+        env={**os.environ, "LAB": "real_safe_api", "LAB_RSP": "1"},
     )
     if result.returncode != 0:
         sys.exit(f"bench.py: the lab ({' '.join(cmd)}) failed with exit code {result.returncode}")
-    header = next(
-        (line for line in result.stdout.splitlines() if line.startswith("| variant |")), None
-    )
+    lines = result.stdout.splitlines()
+    header = next((line for line in lines if line.startswith("| variant |")), None)
     if header is None:
         sys.exit(f"bench.py: no table in the lab's output:\n{result.stdout}")
-    column = [c.strip() for c in header.strip("|").split("|")].index("/ corosensei, paired")
-    paired = {}
-    for line in result.stdout.splitlines():
+    names = [c.strip() for c in header.strip("|").split("|")]
+    paired_at, ticks_at = names.index("/ corosensei, paired"), names.index("ticks median")
+    table = {}
+    for line in lines:
         cells = [c.strip() for c in line.strip("|").split("|")]
-        if cells[0] in ("real_safe_api", "v2_pair"):
-            paired[cells[0]] = float(cells[column])
-    if len(paired) != 2:
-        sys.exit(f"bench.py: the lab's table lacks real_safe_api or v2_pair:\n{result.stdout}")
-    return paired
+        if len(cells) == len(names) and cells[0] != "variant" and not cells[0].startswith("-"):
+            table[cells[0]] = (float(cells[paired_at]), float(cells[ticks_at]))
+    landed = re.search(r"^rsp real_safe_api: 0x[0-9a-f]+ \((\d+) mod 64\)", result.stdout, re.M)
+    wanted = ["real_safe_api", "real_safe_api@all", "v2_pair@all"] + [
+        f"{name}@{at}" for name in ("real_safe_api", "corosensei") for at in PLACEMENTS
+    ]
+    missing = [name for name in wanted if name not in table]
+    if missing or landed is None:
+        sys.exit(f"bench.py: the lab's output lacks {missing or 'rsp real_safe_api'}:\n"
+                 f"{result.stdout}")
+    run = {
+        "ours": table["real_safe_api@all"][0],
+        "bare": table["v2_pair@all"][0],
+        "landed": table["real_safe_api"][0],
+        "landed at": float(landed.group(1)),
+    }
+    for at in PLACEMENTS:
+        run[f"ours@{at}"] = table[f"real_safe_api@{at}"][0]
+        run[f"ticks ours@{at}"] = table[f"real_safe_api@{at}"][1]
+        run[f"ticks corosensei@{at}"] = table[f"corosensei@{at}"][1]
+    return run
 
 
 def lab_runs(core: int, n: int, each: bool) -> list[dict[str, float]]:
@@ -162,44 +190,66 @@ def lab_runs(core: int, n: int, each: bool) -> list[dict[str, float]]:
     exe = lab_executable()
     runs = []
     for i in range(n):
-        paired = lab_paired(exe, core)
-        runs.append(paired)
+        run = lab_paired(exe, core)
+        runs.append(run)
         if each:
             print(
-                f"run {i + 1:2}: ours / corosensei {paired['real_safe_api']:.3f}, "
-                f"bare switch / corosensei {paired['v2_pair']:.3f}, load {load_average()}",
+                f"run {i + 1:2}: ours / corosensei {run['ours']:.3f} (every placement), "
+                f"bare switch {run['bare']:.3f}; as the process landed (RSP mod 64 = "
+                f"{run['landed at']:2.0f}) {run['landed']:.3f}; load {load_average()}",
                 flush=True,
             )
     return runs
 
 
+def spread(values: list[float]) -> tuple[float, float, float, float]:
+    """The median, lowest and highest of `values`, and how far the farthest
+    is from the median, as a fraction of it."""
+    ordered = sorted(values)
+    median = ordered[len(ordered) // 2]
+    lo, hi = ordered[0], ordered[-1]
+    return median, lo, hi, max(median - lo, hi - median) / median
+
+
 def headline(labs: list[dict[str, float]]) -> None:
     """The figure `make bench` ends with: the median and range over the runs
-    of the paired ours / corosensei, with the CPU, and in words whether the
-    runs agree."""
-    ours = sorted(lab["real_safe_api"] for lab in labs)
-    bare = sorted(lab["v2_pair"] for lab in labs)
-    median = ours[len(ours) // 2]
-    lo, hi = ours[0], ours[-1]
-    spread = max(median - lo, hi - median) / median
+    of the paired ours / corosensei at every placement, with the CPU, in
+    words whether the runs agree, what each placement costs, and the same
+    runs as each process's stack happened to land."""
+    median, lo, hi, far = spread([lab["ours"] for lab in labs])
+    bare = spread([lab["bare"] for lab in labs])[0]
     print()
     print(
-        f"HEADLINE: ours / corosensei = {median:.2f} (median of {len(ours)} paired lab runs, "
-        f"range {lo:.2f}-{hi:.2f}; bare switch {bare[len(bare) // 2]:.2f}) on {cpu_model()}, "
-        f"load {load_average()}"
+        f"HEADLINE: ours / corosensei = {median:.2f} (median of {len(labs)} paired lab runs, "
+        f"range {lo:.2f}-{hi:.2f}, each the mean of the four placements of the caller's stack "
+        f"in a cache line; bare switch {bare:.2f}) on {cpu_model()}, load {load_average()}"
     )
-    if spread > DISAGREE:
+    if far > DISAGREE:
         print(
-            f"The runs DISAGREE: the farthest is {spread:.0%} from their median (more than "
+            f"The runs DISAGREE: the farthest is {far:.0%} from their median (more than "
             f"{DISAGREE:.0%}); quieten the machine and run `make steady` to see each run."
         )
     else:
-        print(f"The runs agree: every run within {spread:.0%} of their median.")
-    above = sum(r > 1.0 for r in ours)
+        print(f"The runs agree: every run within {far:.1%} of their median.")
+    above = sum(lab["ours"] > 1.0 for lab in labs)
     verdict = "met" if median <= GOAL else "NOT met"
     print(
         f"Goal ours / corosensei <= {GOAL}: {verdict} (information, not a failure); "
-        f"{above} of {len(ours)} runs above 1.0"
+        f"{above} of {len(labs)} runs above 1.0"
+    )
+    at = lambda key: spread([lab[key] for lab in labs])[0]  # noqa: E731
+    print(
+        "Per placement (the caller's RSP mod 64; medians over the runs): "
+        + ", ".join(
+            f"{p}: {at(f'ours@{p}'):.2f} ({at(f'ticks ours@{p}'):.1f} against "
+            f"{at(f'ticks corosensei@{p}'):.1f} ticks)"
+            for p in PLACEMENTS
+        )
+    )
+    landed, lo, hi, far = spread([lab["landed"] for lab in labs])
+    print(
+        f"As each process's stack landed, unplaced: {landed:.2f}, range {lo:.2f}-{hi:.2f} "
+        f"(farthest {far:.0%} from the median): the figure a single run used to give."
     )
 
 

@@ -40,9 +40,16 @@
 //! representations: a one-byte tag, the value first, aligned to 16),
 //! `gap64_canary_enum` and `gap128_canary_enum` (the switch's frame pushed
 //! 64 or 128 bytes below the caller's locals: `sub rsp` before the `call`,
-//! `add rsp` after), and `real_l0`..`real_l3` (the safe API with the timed loop's frame at a fixed
-//! 16-byte offset in a cache line, whatever the process's stack placement).
-//! `LAB_ROUNDS=1` prints every round's figure too, so that a variant with
+//! `add rsp` after).
+//!
+//! Placement: where the timed loop's stack pointer falls in a 64-byte cache
+//! line decides the level of some variants (docs/measuring.md, "Why some
+//! runs were slow"), and the process's stack lands at a random one of the
+//! four 16-byte offsets. So the safe API, the bare switch and corosensei are
+//! also measured at each offset (`real_safe_api@0` .. `@48`, through
+//! `placed`), and `name@all` is each round's mean over the four: the same
+//! in every run. `LAB_PLACED=1` measures every other variant kept that way
+//! too. `LAB_ROUNDS=1` prints every round's figure, so that a variant with
 //! two levels shows them; `LAB_RSP=1` prints where each timed loop's stack
 //! pointer falls in a cache line.
 //!
@@ -665,25 +672,42 @@ struct Aligned16 {
     value: u64,
 }
 
-/// Runs `run` with the caller's stack pointer at `K * 16` bytes into a
-/// 64-byte cache line, whatever the process's stack placement: a local
-/// aligned to 64 makes the compiler realign this frame, and `K * 16` bytes
-/// of it sit below the call.
+/// Runs `run` from a frame realigned to 64 bytes (a local aligned to 64
+/// makes the compiler realign it) and `PAD` bytes deeper, so that the timed
+/// loop's stack pointer falls at the same offset of a cache line in every
+/// run, whatever the process's stack placement. `PAD` = 0, 16, 32, 48 gives
+/// the four offsets a 16-byte-aligned stack pointer can take; `LAB_RSP=1`
+/// and the variant's name (`@` and the offset) say which is which.
 #[inline(never)]
-fn at_line_offset<const K: usize>(run: &mut Run, n: u64) -> u64 {
+fn placed<const PAD: usize>(run: &mut Run, n: u64) -> u64 {
     #[repr(C, align(64))]
     struct Line([u8; 64]);
     let line = Line([0; 64]);
     black_box(&line);
-    at_depth::<K>(run, n)
+    below::<PAD>(run, n)
 }
 
-/// Calls `run` from a frame `K * 16` bytes deeper than its caller's.
+/// Calls `run` from a frame that holds `PAD` bytes more than `below::<0>`.
 #[inline(never)]
-fn at_depth<const K: usize>(run: &mut Run, n: u64) -> u64 {
-    let pad = [0u8; 64];
-    black_box(&pad[..K * 16]);
+fn below<const PAD: usize>(run: &mut Run, n: u64) -> u64 {
+    let pad = [0u8; PAD];
+    black_box(&pad);
     black_box(run(n))
+}
+
+/// `run` four times over, each time through `placed` at another of the
+/// four offsets (one coroutine: only the caller's placement changes); named
+/// `name@?` until the warm-up run tells the offset.
+fn every_placement(name: &str, run: Run) -> Vec<(String, Run)> {
+    let run = std::rc::Rc::new(std::cell::RefCell::new(run));
+    let at: [fn(&mut Run, u64) -> u64; 4] = [placed::<0>, placed::<16>, placed::<32>, placed::<48>];
+    at.into_iter()
+        .map(|place| {
+            let run = std::rc::Rc::clone(&run);
+            let placed: Run = Box::new(move |n| place(&mut run.borrow_mut(), n));
+            (format!("{name}@?"), placed)
+        })
+        .collect()
 }
 
 /// Sets up `inline_pair`: [inline_tramp, rbx = 0, rbp = 0] below the Slots.
@@ -760,7 +784,7 @@ fn main() {
     // Kept in the binary, so that the linker places it.
     black_box(lab_pad as *const ());
     // `cargo bench` passes `--bench`; there is nothing else to parse.
-    let mut variants: Vec<(&str, Run)> = Vec::new();
+    let mut variants: Vec<(String, Run)> = Vec::new();
 
     // The crate's own switch through its safe API: what `round_trip/ours`
     // measures, and the same used as a caller uses it (`_match`, below).
@@ -780,17 +804,18 @@ fn main() {
             co.resume(0);
             co
         };
-        let co = started();
-        variants.push((
-            "real_safe_api",
-            Box::new(move |n| timed!(n, co.resume(black_box(1)))),
-        ));
+        let safe_api = move || -> Run {
+            let co = started();
+            Box::new(move |n| timed!(n, co.resume(black_box(1))))
+        };
+        variants.push(("real_safe_api".into(), safe_api()));
+        variants.extend(every_placement("real_safe_api", safe_api()));
         // The result matched rather than handed to `black_box` whole: a
         // caller branches on the kind and keeps the value, so only the value
         // is stored, as in `v2_pair` (see "The lab's history" in docs/measuring.md).
         let co = started();
         variants.push((
-            "real_safe_api_match",
+            "real_safe_api_match".into(),
             Box::new(move |n| {
                 timed!(
                     n,
@@ -803,22 +828,22 @@ fn main() {
         ));
     }
     variants.push((
-        "v6_jmp",
+        "v6_jmp".into(),
         // SAFETY: `lab` only resumes its own suspended echo loop.
         lab(|f, t, v| unsafe { v6_jmp(f, t, v) }, v6_jmp_tramp, 6),
     ));
     variants.push((
-        "v6_ret",
+        "v6_ret".into(),
         // SAFETY: `lab` only resumes its own suspended echo loop.
         lab(|f, t, v| unsafe { v6_ret(f, t, v) }, v6_ret_tramp, 6),
     ));
     variants.push((
-        "v2_jmp",
+        "v2_jmp".into(),
         // SAFETY: `lab` only resumes its own suspended echo loop.
         lab(|f, t, v| unsafe { v2_jmp(f, t, v) }, v2_jmp_tramp, 2),
     ));
     variants.push((
-        "v6_pair",
+        "v6_pair".into(),
         lab(
             // SAFETY: `lab` only resumes its own suspended echo loop.
             |f, t, v| unsafe { v6_pair_resume(f, t, v) },
@@ -826,74 +851,47 @@ fn main() {
             6,
         ),
     ));
-    variants.push((
-        "v2_pair",
+    let bare = || {
         lab(
             // SAFETY: `lab` only resumes its own suspended echo loop.
             |f, t, v| unsafe { v2_pair_resume(f, t, v) },
             v2_pair_tramp,
             2,
-        ),
-    ));
-    variants.push(("inline_pair", inline_lab(false)));
-    variants.push(("inline_pair_canary_enum", inline_lab(true)));
+        )
+    };
+    variants.push(("v2_pair".into(), bare()));
+    variants.extend(every_placement("v2_pair", bare()));
+    variants.push(("inline_pair".into(), inline_lab(false)));
+    variants.push(("inline_pair_canary_enum".into(), inline_lab(true)));
     variants.push((
-        "half_inline",
+        "half_inline".into(),
         // SAFETY: `lab` only resumes its own suspended echo loop.
         lab(|f, t, v| unsafe { half_resume(f, t, v) }, half_tramp, 2),
     ));
-    variants.push(("v2_pair_canary", canary_lab(false)));
-    variants.push(("v2_pair_canary_enum", canary_lab(true)));
-    {
-        use coroutine_switch::{Context, Coroutine, Stack, Yielder};
-        fn echo(y: &Yielder, mut v: u64) -> u64 {
-            loop {
-                v = y.suspend(v);
-            }
-        }
-        let started = || {
-            let stack: &'static Stack<STACK_BYTES> = Box::leak(Box::new(Stack::new()));
-            let own: &'static Context = Box::leak(Box::new(Context::new()));
-            let main: &'static Context = Box::leak(Box::new(Context::new()));
-            // SAFETY: the stack and slots are this coroutine's alone.
-            let co = unsafe { Coroutine::new(stack, own, main, echo) };
-            co.resume(0);
-            co
-        };
-        macro_rules! at {
-            ($name:literal, $k:literal) => {{
-                let co = started();
-                let mut run: Run = Box::new(move |n| timed!(n, co.resume(black_box(1))));
-                variants.push(($name, Box::new(move |n| at_line_offset::<$k>(&mut run, n))));
-            }};
-        }
-        at!("real_l0", 0);
-        at!("real_l1", 1);
-        at!("real_l2", 2);
-        at!("real_l3", 3);
-    }
-    variants.push(("gap64_canary_enum", gap_lab(gap64_resume)));
-    variants.push(("gap128_canary_enum", gap_lab(gap128_resume)));
-    variants.push(("layout_u8", layout_lab(ResumedU8::Yielded)));
+    variants.push(("v2_pair_canary".into(), canary_lab(false)));
+    variants.push(("v2_pair_canary_enum".into(), canary_lab(true)));
+    variants.push(("gap64_canary_enum".into(), gap_lab(gap64_resume)));
+    variants.push(("gap128_canary_enum".into(), gap_lab(gap128_resume)));
+    variants.push(("layout_u8".into(), layout_lab(ResumedU8::Yielded)));
     variants.push((
-        "layout_value_first",
+        "layout_value_first".into(),
         layout_lab(|value| ValueFirst { value, returned: 0 }),
     ));
     variants.push((
-        "layout_align16",
+        "layout_align16".into(),
         layout_lab(|value| Aligned16 { returned: 0, value }),
     ));
-    variants.push(("mix_lab_lab", mix_lab(false, false)));
-    variants.push(("mix_lab_crate", mix_lab(false, true)));
-    variants.push(("mix_crate_lab", mix_lab(true, false)));
-    variants.push(("mix_crate_crate", mix_lab(true, true)));
+    variants.push(("mix_lab_lab".into(), mix_lab(false, false)));
+    variants.push(("mix_lab_crate".into(), mix_lab(false, true)));
+    variants.push(("mix_crate_lab".into(), mix_lab(true, false)));
+    variants.push(("mix_crate_crate".into(), mix_lab(true, true)));
     variants.push((
-        "v6r_jmp",
+        "v6r_jmp".into(),
         // SAFETY: `lab` only resumes its own suspended echo loop.
         lab(|f, t, v| unsafe { v6r_jmp(f, t, v) }, v6r_jmp_tramp, 6),
     ));
     variants.push((
-        "v6r_pair",
+        "v6r_pair".into(),
         lab(
             // SAFETY: `lab` only resumes its own suspended echo loop.
             |f, t, v| unsafe { v6r_pair_resume(f, t, v) },
@@ -917,14 +915,15 @@ fn main() {
             // Never dropped: it loops forever, and dropping would unwind it.
             Box::leak(Box::new(co))
         };
+        let corosensei = move || -> Run {
+            let co = started();
+            Box::new(move |n| timed!(n, co.resume(black_box(1))))
+        };
+        variants.push(("corosensei".into(), corosensei()));
+        variants.extend(every_placement("corosensei", corosensei()));
         let co = started();
         variants.push((
-            "corosensei",
-            Box::new(move |n| timed!(n, co.resume(black_box(1)))),
-        ));
-        let co = started();
-        variants.push((
-            "corosensei_match",
+            "corosensei_match".into(),
             Box::new(move |n| {
                 timed!(
                     n,
@@ -943,7 +942,7 @@ fn main() {
         }
         let f: fn(u64) -> u64 = identity;
         variants.push((
-            "floor",
+            "floor".into(),
             Box::new(move |n| timed!(n, black_box(f)(black_box(1)))),
         ));
     }
@@ -953,18 +952,36 @@ fn main() {
     // falls on all of them alike instead of on whichever ran at a bad time.
     const ROUNDS: usize = 61;
     const N: u64 = 200_000;
-    // `LAB=real_safe_api,floor` keeps only those (and the two references the
-    // paired columns divide by), for quicker runs.
+    // `LAB=real_safe_api,floor` keeps only those and the references: the
+    // two the paired columns divide by, and the three measured at every
+    // placement (the headline's), for quicker runs.
     if let Ok(only) = std::env::var("LAB") {
         let keep: Vec<&str> = only.split(',').collect();
-        variants.retain(|(id, _)| keep.contains(id) || ["corosensei", "v2_pair"].contains(id));
+        let reference = |id: &str| ["corosensei", "v2_pair"].contains(&id) || id.ends_with("@?");
+        variants.retain(|(id, _)| keep.contains(&id.as_str()) || reference(id));
+    }
+    // `LAB_PLACED=1`: every other variant kept is measured at the four
+    // placements instead of where the process's stack put it.
+    if std::env::var_os("LAB_PLACED").is_some() {
+        for (id, run) in std::mem::take(&mut variants) {
+            if id.contains('@') || ["corosensei", "v2_pair", "real_safe_api"].contains(&id.as_str())
+            {
+                variants.push((id, run));
+            } else {
+                variants.extend(every_placement(&id, run));
+            }
+        }
     }
     for (id, run) in &mut variants {
         run(N); // warm up caches and predictors
+        let rsp = LOOP_RSP.load(std::sync::atomic::Ordering::Relaxed);
+        // A placed variant is named by the offset its loop ran at.
+        if let Some(name) = id.strip_suffix("@?") {
+            *id = format!("{name}@{}", rsp % 64);
+        }
         // `LAB_RSP=1`: where each timed loop's stack pointer falls in a
         // cache line (the loop keeps its `black_box` slots just above it).
         if std::env::var_os("LAB_RSP").is_some() {
-            let rsp = LOOP_RSP.load(std::sync::atomic::Ordering::Relaxed);
             println!("rsp {id}: {rsp:#x} ({} mod 64)", rsp % 64);
         }
     }
@@ -982,27 +999,64 @@ fn main() {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let index = |name: &str| variants.iter().position(|(id, _)| *id == name).unwrap();
-    let (coro, bare) = (index("corosensei"), index("v2_pair"));
+    let mut rows: Vec<(String, Vec<f64>)> =
+        variants.into_iter().map(|(id, _)| id).zip(ticks).collect();
+    // `name@all`: each round's mean over the four placements of `name`,
+    // the figure a run of a process placed at random is expected to give
+    // (its stack pointer takes each offset equally often), in every run.
+    let mut bases: Vec<String> = rows
+        .iter()
+        .filter_map(|(id, _)| Some(id.split_once('@')?.0.to_string()))
+        .collect();
+    bases.dedup();
+    for name in bases {
+        let name = name.as_str();
+        let placed: Vec<&Vec<f64>> = rows
+            .iter()
+            .filter(|(id, _)| id.strip_prefix(name).is_some_and(|at| at.starts_with('@')))
+            .map(|(_, t)| t)
+            .collect();
+        let all = (0..ROUNDS)
+            .map(|r| placed.iter().map(|t| t[r]).sum::<f64>() / placed.len() as f64)
+            .collect();
+        rows.push((format!("{name}@all"), all));
+    }
+    let index = |name: &str| rows.iter().position(|(id, _)| id == name).unwrap();
+    // A placed row is compared with the reference at the same placement
+    // (`@16` with `corosensei@16`, `@all` with `corosensei@all`), the
+    // others with the references as the process placed them.
+    let reference = |id: &str, name: &str| match id.split_once('@') {
+        Some((_, at)) => index(&format!("{name}@{at}")),
+        None => index(name),
+    };
+    let coro = index("corosensei");
     // Rounds in which corosensei ran within 10 % of its fastest: the machine
     // was quiet then (it alternates with busier periods that slow every
     // variant, but not all by as much).
-    let fastest = ticks[coro].iter().copied().fold(f64::INFINITY, f64::min);
+    let fastest = rows[coro].1.iter().copied().fold(f64::INFINITY, f64::min);
     let quiet: Vec<usize> = (0..ROUNDS)
-        .filter(|&r| ticks[coro][r] <= 1.1 * fastest)
+        .filter(|&r| rows[coro].1[r] <= 1.1 * fastest)
         .collect();
     // The machine's speed drifts by up to 2x over seconds (other tenants of
     // the host), so comparing medians taken over the whole run mixes slow
     // and fast periods. A round takes a few milliseconds: the ratio of two
     // variants within one round compares them under the same conditions,
     // and the median of those ratios is the steadiest figure of the lab.
-    let paired =
-        |i: usize, j: usize| median(ticks[i].iter().zip(&ticks[j]).map(|(a, b)| a / b).collect());
+    let paired = |i: usize, j: usize| {
+        median(
+            rows[i]
+                .1
+                .iter()
+                .zip(&rows[j].1)
+                .map(|(a, b)| a / b)
+                .collect(),
+        )
+    };
     // `LAB_ROUNDS=1`: every round's figure, in the order the rounds ran, so
     // that a variant with two levels shows them (a median hides them).
     if std::env::var_os("LAB_ROUNDS").is_some() {
-        for (i, (id, _)) in variants.iter().enumerate() {
-            let rounds: Vec<String> = ticks[i].iter().map(|t| format!("{t:.1}")).collect();
+        for (id, ticks) in &rows {
+            let rounds: Vec<String> = ticks.iter().map(|t| format!("{t:.1}")).collect();
             println!("rounds {id}: {}", rounds.join(" "));
         }
         println!();
@@ -1018,21 +1072,17 @@ fn main() {
         "| variant | ticks median | ticks min | ns median | / corosensei | / corosensei, paired | / v2_pair, paired | / corosensei, quiet rounds |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for (i, (id, _)) in variants.iter().enumerate() {
-        let m = median(ticks[i].clone());
+    for (i, (id, ticks)) in rows.iter().enumerate() {
+        let (coro, bare) = (reference(id, "corosensei"), reference(id, "v2_pair"));
+        let m = median(ticks.clone());
         println!(
             "| {id} | {m:.1} | {:.1} | {:.2} | {:.2} | {:.3} | {:.3} | {:.3} |",
-            ticks[i].iter().copied().fold(f64::INFINITY, f64::min),
+            ticks.iter().copied().fold(f64::INFINITY, f64::min),
             m / (mhz / 1000.0),
-            m / median(ticks[coro].clone()),
+            m / median(rows[coro].1.clone()),
             paired(i, coro),
             paired(i, bare),
-            median(
-                quiet
-                    .iter()
-                    .map(|&r| ticks[i][r] / ticks[coro][r])
-                    .collect()
-            ),
+            median(quiet.iter().map(|&r| ticks[r] / rows[coro].1[r]).collect()),
         );
     }
 }
