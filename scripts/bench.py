@@ -29,11 +29,15 @@ What it does, in order:
    loop aligned to 64 bytes (`-C llvm-args=-align-loops=64`, in
    target/lab-aligned): where the linker happens to put the timed loops
    moved its ratios by up to 20 % from build to build, aligned they stay
-   within a few % (docs/measuring.md). Prints the median and range of the
-   runs' paired ours / corosensei with the CPU and the load, says in words
-   when the runs disagree by more than 10 %, and compares the median with
-   the goal (0.9) as information; the exit code only reflects whether the
-   benchmarks ran.
+   within a few % (docs/measuring.md). Each of the three also runs with its
+   loop's stack pointer at each of the four 16-byte offsets of a cache line
+   (where a process's stack lands decides the level of a caller that
+   stores the whole result); the run's figure is ours / corosensei over the
+   mean of the four. Prints the median and range of the runs' figures with
+   the CPU and the load, says in words when the runs disagree by more than
+   10 %, compares the median with the goal (0.9) as information, and gives
+   each placement's figure and the same runs as each process landed
+   (unplaced); the exit code only reflects whether the benchmarks ran.
 
 `--steady` does only step 4, --runs times (default 20), one line per run:
 the experiment docs/measuring.md quotes for the switch's steadiness.
