@@ -7,25 +7,20 @@
 //! The BIOS recording of the main kernel is made once and shared; each
 //! test that changes it works on a copy.
 
-mod common;
+use crate::common;
 
 use common::{GdbServer, KernelCopy, assert_no_qemu_left, kernel, run_gdb};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-/// Held while a test runs QEMU: on two cores, parallel TCG guests slow
-/// each other down (see boot.rs).
-static ONE_QEMU_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-/// Runs `boot ARGS` and returns its output; checks afterwards that no QEMU
-/// with `needle` (a path of the run) on its command line is left running.
+/// Runs `boot ARGS`, sharing the machine, and returns its output; checks
+/// afterwards that no QEMU with `needle` (a path of the run) on its
+/// command line is left running.
 fn boot(args: &[&str], needle: &Path) -> Output {
-    let _turn = ONE_QEMU_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _sharing = common::sharing_the_machine();
     let output = Command::new(env!("CARGO_BIN_EXE_boot"))
         .args(args)
         .stdin(Stdio::null())
@@ -247,9 +242,7 @@ fn where_after<'a>(text: &'a str, marker: &str) -> &'a str {
 #[test]
 fn gdb_steps_backwards_across_the_switches_of_a_replay() {
     let recorded = bios();
-    let _turn = ONE_QEMU_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _sharing = common::sharing_the_machine();
     let mut server = GdbServer::start_with(&["--replay", path(&recorded.dir)]);
     let elf = recorded.dir.join("kernel.elf");
     let text = run_gdb(
@@ -390,9 +383,7 @@ fn gdb_steps_backwards_across_the_switches_of_a_replay() {
 #[test]
 fn coro_goto_cannot_go_backwards_live() {
     let elf = KernelCopy::new("kernel");
-    let _turn = ONE_QEMU_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _sharing = common::sharing_the_machine();
     let mut server = GdbServer::start(elf.elf(), false);
     let text = run_gdb(
         elf.elf(),

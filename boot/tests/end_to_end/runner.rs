@@ -1,21 +1,20 @@
 //! End-to-end tests: run the built `boot` binary on real kernels in QEMU.
 //!
 //! The kernels (the main one and the test kernels in `kernel/src/bin/`) are
-//! built once per test binary with `cargo kbuild --bins`. Each test boots its
+//! built once for the suite with `cargo kbuild --bins`. Each test boots its
 //! own copy of a kernel ELF, so its disk image (made next to the ELF) is used
 //! by no other test nor by someone's `cargo run` in the same tree, and each
 //! test checks afterwards that no QEMU using its image is left running.
-//! Boots run one at a time: on two cores, parallel TCG guests slow each other
-//! down enough to make a 3-second timeout meaningless.
+//! The hang test has the machine alone: a parallel guest could slow its
+//! kernel down enough to print nothing within its 3-second timeout.
 
-mod common;
+use crate::common;
 
 use boot::error::{EXIT_FAILURE, EXIT_TIMED_OUT, EXIT_TRIPLE_FAULT};
 use common::{KernelCopy, assert_no_qemu_left, kernel};
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::Mutex;
 
 /// A line the main kernel prints on every successful boot. Its program will
 /// change; update this one constant when its output does.
@@ -28,17 +27,23 @@ const PANIC_LINES: [&str; 2] = [
 /// What `test_hang` prints before halting forever.
 const HANG_LINE: &str = "test_hang: halting forever";
 
-/// Held while a test boots a kernel (see the module comment).
-static ONE_QEMU_AT_A_TIME: Mutex<()> = Mutex::new(());
-
 /// Runs `boot` with `args`, then checks that no QEMU using `image` survived.
-/// With an `image`, the run boots QEMU and waits for the other boots.
+/// With an `image`, the run boots QEMU, sharing the machine.
 fn boot(args: &[&str], image: Option<&Path>) -> Output {
-    let _turn = image.map(|_| {
-        ONE_QEMU_AT_A_TIME
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    });
+    let _sharing = image.map(|_| common::sharing_the_machine());
+    run(args, image)
+}
+
+/// Runs `boot` as [`boot`] does, with the machine alone (a timing-sensitive
+/// test).
+fn boot_alone(args: &[&str], image: &Path) -> Output {
+    let _alone = common::the_machine_alone();
+    run(args, Some(image))
+}
+
+/// Runs `boot` with `args`; with an `image`, checks that no QEMU using it
+/// survived.
+fn run(args: &[&str], image: Option<&Path>) -> Output {
     let output = Command::new(env!("CARGO_BIN_EXE_boot"))
         .args(args)
         .stdin(Stdio::null())
@@ -114,7 +119,7 @@ fn triple_fault_under_uefi_built_by_boot() {
 #[test]
 fn hang_times_out_with_the_last_line() {
     let elf = KernelCopy::new("test_hang");
-    let run = |timeout: &str| boot(&["--timeout", timeout, elf.arg()], Some(&elf.image(false)));
+    let run = |timeout: &str| boot_alone(&["--timeout", timeout, elf.arg()], &elf.image(false));
     let output = run("3");
     assert_eq!(code(&output), Some(EXIT_TIMED_OUT.into()));
     assert!(stderr(&output).contains("boot: timed out after 3 s; QEMU killed. Last serial lines:"));
@@ -350,9 +355,7 @@ esac
     .unwrap();
     std::fs::set_permissions(&cargo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let run = |new: Option<&Path>| {
-        let _turn = ONE_QEMU_AT_A_TIME
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _sharing = common::sharing_the_machine();
         let mut command = Command::new(runner);
         command
             .args(["--bin", bin])

@@ -17,7 +17,7 @@
 //!   per instruction, so Bochs counts the round trip's instructions and
 //!   QEMU without `-icount` does not), with the emulator's name.
 
-mod common;
+use crate::common;
 
 use boot::error::EXIT_ENDED_FROM_OUTSIDE;
 use boot::leftover::{leftover_bochs, leftover_qemus};
@@ -89,6 +89,10 @@ fn normalise(transcript: &str) -> Vec<String> {
 /// with its event lines; checks that neither emulator is left running.
 fn boot_both(name: &str) -> (Run, Run) {
     let copy = KernelCopy::new(name);
+    // Two guests, sharing the machine as one test: two tests of this file
+    // and the one beside them make three guests on two cores, which only
+    // slows them down (nothing here is timed).
+    let _sharing = common::sharing_the_machine();
     let (qemu, bochs) = std::thread::scope(|s| {
         let qemu = s.spawn(|| boot_with_events(copy.elf(), &[]));
         let bochs = s.spawn(|| boot_with_events(copy.elf(), &["--bochs"]));
@@ -241,6 +245,7 @@ fn the_round_trip_line_is_the_emulators_too() {
 #[test]
 fn bochs_ended_by_a_signal_from_outside_is_said_so() {
     let kernel = KernelCopy::new("fault_hang");
+    let _sharing = common::sharing_the_machine();
     let boot = Command::new(env!("CARGO_BIN_EXE_boot"))
         .args(["--bochs", "--timeout", "120", kernel.arg()])
         .stdout(Stdio::piped())
