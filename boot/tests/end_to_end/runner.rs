@@ -244,6 +244,27 @@ fn timeout_zero_is_a_usage_error() {
     assert!(stderr(&output).contains("--timeout"), "{}", stderr(&output));
 }
 
+/// A replay's stall limit as well: `--stall-after 0`, or given without a
+/// replay to watch (the parser says `--replay` is missing).
+#[test]
+fn a_stall_limit_of_zero_or_without_a_replay_is_a_usage_error() {
+    for (args, says) in [
+        (
+            &["--replay", "recording", "--stall-after", "0"][..],
+            "invalid value '0' for '--stall-after <SECS>'",
+        ),
+        (
+            &["--stall-after", "5", "kernel.elf"],
+            "required arguments were not provided:\n  --replay <DIR>",
+        ),
+    ] {
+        let output = boot(args, None);
+        assert_eq!(code(&output), Some(2), "{args:?}");
+        assert!(stderr(&output).contains(says), "{}", stderr(&output));
+        assert!(stdout(&output).is_empty());
+    }
+}
+
 #[test]
 fn unknown_flag() {
     let output = boot(&["--frobnicate"], None);

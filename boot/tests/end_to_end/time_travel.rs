@@ -209,12 +209,18 @@ fn a_changed_image_is_refused() {
 #[test]
 fn a_replay_that_stalls_is_ended_with_its_likely_cause() {
     let recorded = bios();
-    // Twice the memory: the replayed machine is not the recorded one.
-    let (output, _) = recorded.replay(&["--", "-m", "256M"]);
+    // Twice the memory: the replayed machine is not the recorded one. It
+    // stops reading its log at byte 4096, soon after it starts: 2 s of CPU
+    // time without reading on tell it as surely as the default 10.
+    let (output, _) = recorded.replay(&["--stall-after", "2", "--", "-m", "256M"]);
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert!(
         err.contains("the replay stopped making progress at byte 4096 of its"),
+        "{err}"
+    );
+    assert!(
+        err.contains("(2 s of QEMU's CPU time without reading on)"),
         "{err}"
     );
     assert!(
