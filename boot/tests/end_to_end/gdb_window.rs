@@ -11,46 +11,24 @@
 //! `frame` name it (not `<signal handler called>`) and `bt` still reaches
 //! the kernel's entry; and `coro list` at the end agrees with the
 //! high-water marks the kernel's summary printed.
+//!
+//! The replays are of the main kernel's BIOS recording that time_travel's
+//! tests replay too (`common::recording::bios`).
 
 use crate::common;
 
+use common::recording::bios;
 use common::{GdbServer, KernelCopy, assert_no_qemu_left, run_gdb, said, workspace_root};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-
-/// The main kernel's BIOS recording, made once for every test here: the
-/// kernel's copy, the recording, and its event lines.
-fn recording() -> &'static (KernelCopy, PathBuf, String) {
-    static RECORDED: OnceLock<(KernelCopy, PathBuf, String)> = OnceLock::new();
-    RECORDED.get_or_init(|| {
-        let copy = KernelCopy::new("kernel");
-        let dir = copy.dir().join("recording");
-        let events = copy.dir().join("recorded.events");
-        let _sharing = common::sharing_the_machine();
-        let output = Command::new(env!("CARGO_BIN_EXE_boot"))
-            .arg(copy.arg())
-            .arg("--record")
-            .arg(&dir)
-            .arg("--events")
-            .arg(&events)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run boot --record");
-        assert_no_qemu_left(&dir);
-        assert!(output.status.success(), "{}", said(&output));
-        let events = std::fs::read_to_string(&events).expect("the recorded events");
-        (copy, dir, events)
-    })
-}
 
 /// A replay of the recording under `--gdb-server` and the recorded ELF,
 /// with the machine as `take` takes it ([`common::sharing_the_machine`] or
 /// [`common::the_machine_alone`]), taken once the recording is made.
 fn replay<G>(take: fn() -> G) -> (G, GdbServer, PathBuf) {
-    let (_, dir, _) = recording();
+    let dir = &bios().dir;
     let machine = take();
     let server = GdbServer::start_with(&["--replay", dir.to_str().expect("UTF-8 path")]);
     (machine, server, dir.join("kernel.elf"))
@@ -349,7 +327,7 @@ fn every_command_says_where_the_run_is_before_the_kernel_and_after_the_end() {
 
 #[test]
 fn coro_list_at_the_end_agrees_with_the_kernels_high_water_marks() {
-    let (_, _, events) = recording();
+    let events = &bios().events;
     let (_sharing, mut server, elf) = replay(common::sharing_the_machine);
     let text = gdb_in_order(
         &elf,

@@ -4,124 +4,15 @@
 //! switches and `coro-goto` goes both ways; a recording that does not fit
 //! is refused before QEMU starts, and one that stalls is ended.
 //!
-//! The BIOS recording of the main kernel is made once and shared; each
+//! The BIOS recording of the main kernel is made once for the suite
+//! (`common::recording::bios`, which gdb_window's TUI replays too); each
 //! test that changes it works on a copy.
 
 use crate::common;
 
-use common::{GdbServer, KernelCopy, assert_no_qemu_left, kernel, run_gdb};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use common::recording::{Recorded, bios, boot, path, stderr, stdout};
+use common::{GdbServer, KernelCopy, kernel, run_gdb};
 use std::time::Duration;
-
-/// Runs `boot ARGS`, sharing the machine, and returns its output; checks
-/// afterwards that no QEMU with `needle` (a path of the run) on its
-/// command line is left running.
-fn boot(args: &[&str], needle: &Path) -> Output {
-    let _sharing = common::sharing_the_machine();
-    let output = Command::new(env!("CARGO_BIN_EXE_boot"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run boot");
-    assert_no_qemu_left(needle);
-    eprintln!("--- boot {args:?}: {}", output.status);
-    eprintln!("stderr:\n{}", String::from_utf8_lossy(&output.stderr));
-    output
-}
-
-/// One `--record` and what it printed and saved.
-struct Recorded {
-    /// Keeps the kernel copy, its image and the recording directory.
-    copy: KernelCopy,
-    dir: PathBuf,
-    output: Output,
-    /// COM2, saved with `--events`.
-    events: String,
-}
-
-impl Recorded {
-    /// Records kernel binary `name` (BIOS, or UEFI with `uefi`).
-    fn new(name: &str, uefi: bool) -> Self {
-        let copy = KernelCopy::new(name);
-        let dir = copy.dir().join("recording");
-        let events = copy.dir().join("recorded.events");
-        let mut args = vec![
-            copy.arg(),
-            "--record",
-            path(&dir),
-            "--events",
-            path(&events),
-        ];
-        if uefi {
-            args.push("--uefi");
-        }
-        let output = boot(&args, &dir);
-        let events = std::fs::read_to_string(&events).expect("the recorded events");
-        Recorded {
-            copy,
-            dir,
-            output,
-            events,
-        }
-    }
-
-    /// Replays it; the replay's output and its COM2.
-    fn replay(&self, extra: &[&str]) -> (Output, String) {
-        // A file of its own: tests replay the shared recording side by side.
-        static REPLAYS: AtomicUsize = AtomicUsize::new(0);
-        let n = REPLAYS.fetch_add(1, Ordering::Relaxed);
-        let events = self.copy.dir().join(format!("replayed-{n}.events"));
-        let mut args = vec!["--replay", path(&self.dir), "--events", path(&events)];
-        args.extend(extra);
-        let output = boot(&args, &self.dir);
-        let replayed = std::fs::read_to_string(&events).unwrap_or_default();
-        (output, replayed)
-    }
-
-    /// Replays it and checks that COM1, COM2 and the status are the
-    /// recorded ones; returns COM1.
-    fn replay_matches(&self) -> String {
-        let (replay, events) = self.replay(&[]);
-        assert_eq!(stdout(&replay), stdout(&self.output), "COM1 differs");
-        assert_eq!(events, self.events, "COM2 differs");
-        assert_eq!(replay.status.code(), self.output.status.code());
-        assert!(
-            stderr(&replay).contains("boot: replaying"),
-            "{}",
-            stderr(&replay)
-        );
-        stdout(&replay)
-    }
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 path")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// The main kernel's BIOS recording, made once for every test here.
-fn bios() -> &'static Recorded {
-    static RECORDED: OnceLock<Recorded> = OnceLock::new();
-    RECORDED.get_or_init(|| {
-        let recorded = Recorded::new("kernel", false);
-        assert_eq!(
-            recorded.output.status.code(),
-            Some(0),
-            "the recorded run succeeds"
-        );
-        recorded
-    })
-}
 
 #[test]
 fn a_bios_replay_repeats_the_recording_and_counts_a_round_trip() {

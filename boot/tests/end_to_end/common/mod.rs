@@ -12,6 +12,7 @@ use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 pub mod events;
+pub mod recording;
 
 pub use boot::bootable::kernel::workspace_root;
 
@@ -30,18 +31,19 @@ fn kernels() -> &'static HashMap<String, PathBuf> {
 }
 
 /// The machine the tests share. libtest runs as many tests at once as the
-/// machine has cores (two here; `--test-threads` changes it), and a test that
-/// boots a guest (QEMU or Bochs, both emulating every instruction) or runs
-/// another busy program (gdb stepping, cargo, a script) keeps about a core
-/// busy: with [`sharing_the_machine`] held meanwhile, it runs beside at most
-/// one more such test per spare core. A test whose assertion depends on how
-/// fast its guest runs (a timeout the kernel must print something within, a
-/// pause the TUI must redraw in) takes [`the_machine_alone`] instead, so a
-/// neighbour's guest cannot make it fail.
+/// machine has cores (two here; `--test-threads` changes it), and a test
+/// that boots a guest (QEMU or Bochs, both emulating every instruction) or
+/// runs another busy program (gdb, cargo, a script) keeps about a core busy
+/// meanwhile, so about as many guests run as there are cores. Such a test
+/// holds [`sharing_the_machine`] while it does. A test whose assertion
+/// depends on how fast its guest runs (a timeout within which the kernel
+/// must print a line, a pause in which gdb's TUI must redraw) holds
+/// [`the_machine_alone`] instead: no other test's guest or busy program runs
+/// beside it, so a neighbour cannot make it fail.
 ///
 /// Never wait for another test's work while holding either (a shared
-/// recording made by another test, say): get it first. A waiting
-/// [`the_machine_alone`] holds back new sharers, so that wait could be
+/// recording that another test is making, say): get it first. A waiting
+/// [`the_machine_alone`] holds back new sharers, so such a wait could be
 /// circular.
 static MACHINE: RwLock<()> = RwLock::new(());
 
