@@ -12,7 +12,7 @@
 //! the kernel's entry; and `coro list` at the end agrees with the
 //! high-water marks the kernel's summary printed.
 //!
-//! The replays are of the main kernel's BIOS recording that time_travel's
+//! The replays are of the main kernel's BIOS recording that record_replay's
 //! tests replay too (`common::recording::bios`).
 
 use crate::common;
