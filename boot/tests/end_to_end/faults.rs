@@ -34,7 +34,7 @@ fn touch() {
 fn boot(name: &str, timeout_secs: u32) -> Output {
     let elf = common::kernel(name);
     let _sharing = common::sharing_the_machine();
-    boot_as_it_is(elf, timeout_secs)
+    boot_shared_elf(elf, timeout_secs)
 }
 
 /// Boots kernel `name` with `boot --timeout SECS` as [`boot`] does, with
@@ -42,12 +42,12 @@ fn boot(name: &str, timeout_secs: u32) -> Output {
 fn boot_alone(name: &str, timeout_secs: u32) -> Output {
     let elf = common::kernel(name);
     let _alone = common::the_machine_alone();
-    boot_as_it_is(elf, timeout_secs)
+    boot_shared_elf(elf, timeout_secs)
 }
 
-/// Boots the shared ELF `elf` (each fault kernel is booted by one test
-/// alone) and checks that no QEMU running its image is left.
-fn boot_as_it_is(elf: &Path, timeout_secs: u32) -> Output {
+/// Boots the shared ELF `elf` (each fault kernel is booted by one test of
+/// the suite, here) and checks that no QEMU running its image is left.
+fn boot_shared_elf(elf: &Path, timeout_secs: u32) -> Output {
     let name = elf.file_name().expect("a file name").to_string_lossy();
     STARTED.fetch_add(1, Ordering::SeqCst);
     touch();

@@ -21,8 +21,9 @@ pub use boot::bootable::kernel::workspace_root;
 ///
 /// These ELFs are shared: a test that boots one makes its disk image and
 /// event file next to it, so a kernel booted by tests that may run at the
-/// same time is booted from a [`KernelCopy`] (only the fault tests and the
-/// book's `run` listing boot the shared ELFs, each its own).
+/// same time is booted from a [`KernelCopy`]. Only a few boot shared ELFs,
+/// each a different one: the fault tests, `runner`'s test of `--bin` and
+/// the book's `run` listing.
 fn kernels() -> &'static HashMap<String, PathBuf> {
     static KERNELS: OnceLock<HashMap<String, PathBuf>> = OnceLock::new();
     KERNELS.get_or_init(|| {

@@ -92,14 +92,17 @@ impl Recorded {
     }
 }
 
+/// `p` as an argument.
 pub fn path(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
 }
 
+/// What `output` printed on stdout.
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// What `output` printed on stderr.
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
