@@ -11,7 +11,7 @@ the slots on arrival, rax and main's RSP back in _start). In the sequence,
 addresses in main's stack are given relative to M, where main's RSP stood at
 the first switch: main's stack here is the one Linux gives the process, the
 kernel's another, and only the offsets from M are the program's own.
-boot/tests/original.rs compares the sequence with the kernel's.
+boot/tests/end_to_end/original.rs compares the sequence with the kernel's.
 
 main_stack here is the process stack, its top taken to be RSP at _start;
 coroutine1_stack and coroutine2_stack are the .bss labels, 4096 bytes each.

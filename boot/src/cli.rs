@@ -3,6 +3,7 @@
 //! Kept apart from `run.rs` so that the unit tests can check parsing with
 //! `try_parse_from` without booting anything.
 
+use crate::emulator::recording::STALL_AFTER_SECS;
 use crate::outputs::Outputs;
 use clap::Parser;
 use std::ffi::OsString;
@@ -55,9 +56,19 @@ pub struct Args {
         long,
         value_name = "SECS",
         default_value_t = 30,
-        value_parser = seconds
+        value_parser = timeout
     )]
     pub timeout: u64,
+
+    /// With --replay (not under gdb): end the replay as stalled once QEMU has used this many seconds of CPU time without reading on in its log, at least 1.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = STALL_AFTER_SECS,
+        value_parser = stall_after,
+        requires = "replay"
+    )]
+    pub stall_after: u64,
 
     /// Start QEMU paused with a gdbstub on 127.0.0.1 and run gdb on the kernel; serial goes to a log file.
     #[arg(long, conflicts_with = "gdb_server")]
@@ -110,9 +121,20 @@ const BOCHS_CONFLICTS: [&str; 7] = [
 
 /// `--timeout`'s value: whole seconds, at least one (0 would end every run
 /// before the kernel starts).
-fn seconds(text: &str) -> Result<u64, String> {
+fn timeout(text: &str) -> Result<u64, String> {
+    seconds(text, "a timeout of 0 s would stop the run at once")
+}
+
+/// `--stall-after`'s value: whole seconds, at least one (0 would end every
+/// replay at its first look).
+fn stall_after(text: &str) -> Result<u64, String> {
+    seconds(text, "a stall limit of 0 s would end every replay at once")
+}
+
+/// Whole seconds, at least one; `zero` says what 0 would do.
+fn seconds(text: &str, zero: &str) -> Result<u64, String> {
     match text.parse::<u64>() {
-        Ok(0) => Err("a timeout of 0 s would stop the run at once: give 1 or more seconds".into()),
+        Ok(0) => Err(format!("{zero}: give 1 or more seconds")),
         Ok(secs) => Ok(secs),
         Err(_) => Err(format!("`{text}` is not a whole number of seconds")),
     }
@@ -150,6 +172,7 @@ mod tests {
         assert_eq!(args.bin, "kernel");
         assert!(!args.release && !args.uefi && !args.gdb && !args.gdb_server);
         assert_eq!(args.timeout, 30);
+        assert_eq!(args.stall_after, 10);
         assert_eq!(args.gdb_port, None);
         assert_eq!(args.events, None);
         assert!(args.qemu_args.is_empty());
@@ -183,6 +206,33 @@ mod tests {
             args.qemu_args,
             vec![OsString::from("-smp"), OsString::from("2")]
         );
+    }
+
+    #[test]
+    fn stall_after_is_whole_seconds_for_a_replay() {
+        let args = parse(&["--replay", "rec", "--stall-after", "2"]).unwrap();
+        assert_eq!(args.stall_after, 2);
+        for (bad, kind, says) in [
+            (
+                &["--replay", "rec", "--stall-after", "0"][..],
+                ErrorKind::ValueValidation,
+                "a stall limit of 0 s",
+            ),
+            (
+                &["--replay", "rec", "--stall-after", "soon"],
+                ErrorKind::ValueValidation,
+                "not a whole number",
+            ),
+            (
+                &["--stall-after", "2", "k.elf"],
+                ErrorKind::MissingRequiredArgument,
+                "--replay",
+            ),
+        ] {
+            let error = parse(bad).unwrap_err();
+            assert_eq!(error.kind(), kind, "{bad:?}");
+            assert!(error.to_string().contains(says), "{bad:?}: {error}");
+        }
     }
 
     #[test]

@@ -180,7 +180,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             // A replay is watched for progress instead of timed.
             let outcome = match &recording {
                 Some(r) if r.direction() == Direction::Replay => {
-                    recording::watch_progress(&mut qemu, &r.log(), &args.qemu_args)?
+                    let stall_limit = Duration::from_secs(args.stall_after);
+                    recording::watch_progress(&mut qemu, &r.log(), &args.qemu_args, stall_limit)?
                 }
                 _ => qemu.wait(Some(timeout))?,
             };

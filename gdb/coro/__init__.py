@@ -18,7 +18,7 @@ One module per concern:
 
 `roster`, `stacks`, `switches`, `text` and `view` do not import gdb:
 gdb/tests runs their unit tests with plain python3 (`cargo test -p boot
---test gdb_package`). `frames`, `commands`, `goto` and `window` register
+--test end_to_end gdb_package`). `frames`, `commands`, `goto` and `window` register
 themselves with gdb when imported; a new command is one more `Subcommand`
 class in `commands` (`coro NAME`, and `coro-NAME` as its alias), or in a
 module of its own that registers its classes, as `goto` and `window` do.

@@ -6,7 +6,7 @@
 //! yields it `ROUNDS` times; after every resume it checks that the total is
 //! still what it left there, while seven other coroutines ran on their own
 //! stacks in between. A wrong value panics (the run fails), so the test that
-//! boots this kernel (boot/tests/round_robin.rs) only needs the exit status
+//! boots this kernel (boot/tests/end_to_end/round_robin.rs) only needs the exit status
 //! and the event lines: the order of the switches and the stack of every
 //! RSP.
 //!

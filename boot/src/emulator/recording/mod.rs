@@ -28,7 +28,7 @@ mod progress;
 
 use manifest::FORMAT;
 pub use manifest::{Copied, Manifest};
-pub use progress::watch_progress;
+pub use progress::{STALL_AFTER_SECS, watch_progress};
 
 use crate::bootable::firmware::{Firmware, Ovmf};
 use crate::emulator::qemu::{Direction, RecordReplay};

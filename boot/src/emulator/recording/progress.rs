@@ -9,11 +9,11 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// A replay that uses this much CPU time without reading further in its
-/// log has stopped for good: QEMU waits for an event the log does not hold.
-/// (A UEFI replay's longest pause between two 4 KiB reads of its log was
-/// 1.8 s of wall time.)
-const STALL_LIMIT: Duration = Duration::from_secs(10);
+/// The default of `--stall-after`, in seconds: a replay that uses this much
+/// CPU time without reading further in its log has stopped for good: QEMU
+/// waits for an event the log does not hold. (A UEFI replay's longest pause
+/// between two 4 KiB reads of its log was 1.8 s of wall time.)
+pub const STALL_AFTER_SECS: u64 = 10;
 /// How often [`watch_progress`] looks.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -22,8 +22,9 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
 /// log (a UEFI replay takes twice as long as its recording or more, and
 /// longer on a busy machine). Instead it watches how far QEMU has read its
 /// replay `log` (the file position, in /proc): a replay that spends
-/// [`STALL_LIMIT`] of CPU time without reading on waits for an event the
-/// log does not hold (it spins meanwhile). QEMU is then killed (SIGKILL: a
+/// `stall_limit` of CPU time (`--stall-after`, [`STALL_AFTER_SECS`] unless
+/// given) without reading on waits for an event the log does not hold (it
+/// spins meanwhile). QEMU is then killed (SIGKILL: a
 /// stuck replay ignores SIGTERM) and the failure names the likely cause.
 ///
 /// CPU time rather than wall time, so that a machine too busy to run QEMU
@@ -33,6 +34,7 @@ pub fn watch_progress(
     qemu: &mut Qemu,
     log: &Path,
     extra_args: &[OsString],
+    stall_limit: Duration,
 ) -> Result<End, Failure> {
     let pid = qemu.id();
     // Where the log was last seen read, and QEMU's CPU time then.
@@ -50,8 +52,8 @@ pub fn watch_progress(
         };
         match last {
             Some((before, since)) if before == read => {
-                if cpu.saturating_sub(since) >= STALL_LIMIT {
-                    return Err(stalled(read, log, extra_args));
+                if cpu.saturating_sub(since) >= stall_limit {
+                    return Err(stalled(read, log, extra_args, stall_limit));
                 }
             }
             _ => last = Some((read, cpu)),
@@ -61,7 +63,7 @@ pub fn watch_progress(
 }
 
 /// The failure of a replay that stopped at byte `read` of its `log`.
-fn stalled(read: u64, log: &Path, extra_args: &[OsString]) -> Failure {
+fn stalled(read: u64, log: &Path, extra_args: &[OsString], stall_limit: Duration) -> Failure {
     let size = std::fs::metadata(log).map_or(0, |m| m.len());
     let extra = if extra_args.is_empty() {
         String::new()
@@ -72,7 +74,7 @@ fn stalled(read: u64, log: &Path, extra_args: &[OsString]) -> Failure {
         "the replay stopped making progress at byte {read} of its {size}-byte log \
          ({} s of QEMU's CPU time without reading on); QEMU killed. QEMU waits for an \
          event its log does not hold: the replayed machine differs from the recorded one{extra}",
-        STALL_LIMIT.as_secs()
+        stall_limit.as_secs()
     ))
 }
 

@@ -1,29 +1,67 @@
 //! Helpers shared by the integration tests: where the workspace is, the
-//! kernel ELFs (built once per test binary), and reading numbers out of the
-//! kernel's and gdb's output.
-
-// Each test binary compiles this module and uses only part of it.
-#![allow(dead_code)]
+//! kernel ELFs (built once for the whole suite), the machine the tests share
+//! ([`sharing_the_machine`], [`the_machine_alone`]), and reading numbers out
+//! of the kernel's and gdb's output.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::OnceLock;
 use std::sync::mpsc::{self, Receiver};
+use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 pub mod events;
+pub mod recording;
 
 pub use boot::bootable::kernel::workspace_root;
 
 /// The ELF of every kernel binary (`kernel`, `test_*`, `fault_*`), by name,
-/// built once per test binary with the boot tool's own `cargo kbuild --bins`.
+/// built once for the suite with the boot tool's own `cargo kbuild --bins`.
+///
+/// These ELFs are shared: a test that boots one makes its disk image and
+/// event file next to it, so a kernel booted by tests that may run at the
+/// same time is booted from a [`KernelCopy`]. Only a few boot shared ELFs,
+/// each a different one: the fault tests, `runner`'s test of `--bin` and
+/// the book's `run` listing.
 fn kernels() -> &'static HashMap<String, PathBuf> {
     static KERNELS: OnceLock<HashMap<String, PathBuf>> = OnceLock::new();
     KERNELS.get_or_init(|| {
         boot::bootable::kernel::build_all_kernels().unwrap_or_else(|failure| panic!("{failure}"))
     })
+}
+
+/// The machine the tests share. libtest runs as many tests at once as the
+/// machine has cores (two here; `--test-threads` changes it), and a test
+/// that boots a guest (QEMU or Bochs, both emulating every instruction) or
+/// runs another busy program (gdb, cargo, a script) keeps about a core busy
+/// meanwhile, so about as many guests run as there are cores. Such a test
+/// holds [`sharing_the_machine`] while it does. A test whose assertion
+/// depends on how fast its guest runs (a timeout within which the kernel
+/// must print a line, a pause in which gdb's TUI must redraw) holds
+/// [`the_machine_alone`] instead: no other test's guest or busy program runs
+/// beside it, so a neighbour cannot make it fail.
+///
+/// Never wait for another test's work while holding either (a shared
+/// recording that another test is making, say): get it first. A waiting
+/// [`the_machine_alone`] holds back new sharers, so such a wait could be
+/// circular.
+static MACHINE: RwLock<()> = RwLock::new(());
+
+/// Held while a test boots a guest or runs a busy program (see [`MACHINE`]).
+pub fn sharing_the_machine() -> RwLockReadGuard<'static, ()> {
+    // A test that failed holding it poisons it; the machine is no worse for it.
+    MACHINE
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Held while a timing-sensitive test runs its guest: no other test's
+/// guest or busy program runs meanwhile (see [`MACHINE`]).
+pub fn the_machine_alone() -> RwLockWriteGuard<'static, ()> {
+    MACHINE
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The ELF of the kernel binary `name`.

@@ -4,7 +4,7 @@
 //! relative link and `#anchor` between those pages resolves. Each check is
 //! also run on an edited copy of the pages, where it must fail and say why.
 
-mod common;
+use crate::common;
 
 use common::{output_within, said, workspace_root};
 use std::path::Path;
@@ -19,8 +19,9 @@ static LISTINGS: Mutex<()> = Mutex::new(());
 /// `scripts/docs.py ARGS`, with the boot tool this test built; the pages
 /// are read from `pages` when given (an edited copy), else the repository.
 fn docs(pages: Option<&Path>, args: &[&str]) -> Output {
-    // The listings boot the kernel: build it (once per test binary) first.
+    // The listings boot the kernel: build it (once for the suite) first.
     common::kernel("kernel");
+    let _sharing = common::sharing_the_machine();
     let mut command = Command::new("python3");
     command
         .arg(workspace_root().join("scripts/docs.py"))

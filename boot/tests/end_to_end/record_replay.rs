@@ -4,129 +4,15 @@
 //! switches and `coro-goto` goes both ways; a recording that does not fit
 //! is refused before QEMU starts, and one that stalls is ended.
 //!
-//! The BIOS recording of the main kernel is made once and shared; each
+//! The BIOS recording of the main kernel is made once for the suite
+//! (`common::recording::bios`, which gdb_window's TUI replays too); each
 //! test that changes it works on a copy.
 
-mod common;
+use crate::common;
 
-use common::{GdbServer, KernelCopy, assert_no_qemu_left, kernel, run_gdb};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use common::recording::{Recorded, bios, boot, path, stderr, stdout};
+use common::{GdbServer, KernelCopy, kernel, run_gdb};
 use std::time::Duration;
-
-/// Held while a test runs QEMU: on two cores, parallel TCG guests slow
-/// each other down (see boot.rs).
-static ONE_QEMU_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-/// Runs `boot ARGS` and returns its output; checks afterwards that no QEMU
-/// with `needle` (a path of the run) on its command line is left running.
-fn boot(args: &[&str], needle: &Path) -> Output {
-    let _turn = ONE_QEMU_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let output = Command::new(env!("CARGO_BIN_EXE_boot"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run boot");
-    assert_no_qemu_left(needle);
-    eprintln!("--- boot {args:?}: {}", output.status);
-    eprintln!("stderr:\n{}", String::from_utf8_lossy(&output.stderr));
-    output
-}
-
-/// One `--record` and what it printed and saved.
-struct Recorded {
-    /// Keeps the kernel copy, its image and the recording directory.
-    copy: KernelCopy,
-    dir: PathBuf,
-    output: Output,
-    /// COM2, saved with `--events`.
-    events: String,
-}
-
-impl Recorded {
-    /// Records kernel binary `name` (BIOS, or UEFI with `uefi`).
-    fn new(name: &str, uefi: bool) -> Self {
-        let copy = KernelCopy::new(name);
-        let dir = copy.dir().join("recording");
-        let events = copy.dir().join("recorded.events");
-        let mut args = vec![
-            copy.arg(),
-            "--record",
-            path(&dir),
-            "--events",
-            path(&events),
-        ];
-        if uefi {
-            args.push("--uefi");
-        }
-        let output = boot(&args, &dir);
-        let events = std::fs::read_to_string(&events).expect("the recorded events");
-        Recorded {
-            copy,
-            dir,
-            output,
-            events,
-        }
-    }
-
-    /// Replays it; the replay's output and its COM2.
-    fn replay(&self, extra: &[&str]) -> (Output, String) {
-        // A file of its own: tests replay the shared recording side by side.
-        static REPLAYS: AtomicUsize = AtomicUsize::new(0);
-        let n = REPLAYS.fetch_add(1, Ordering::Relaxed);
-        let events = self.copy.dir().join(format!("replayed-{n}.events"));
-        let mut args = vec!["--replay", path(&self.dir), "--events", path(&events)];
-        args.extend(extra);
-        let output = boot(&args, &self.dir);
-        let replayed = std::fs::read_to_string(&events).unwrap_or_default();
-        (output, replayed)
-    }
-
-    /// Replays it and checks that COM1, COM2 and the status are the
-    /// recorded ones; returns COM1.
-    fn replay_matches(&self) -> String {
-        let (replay, events) = self.replay(&[]);
-        assert_eq!(stdout(&replay), stdout(&self.output), "COM1 differs");
-        assert_eq!(events, self.events, "COM2 differs");
-        assert_eq!(replay.status.code(), self.output.status.code());
-        assert!(
-            stderr(&replay).contains("boot: replaying"),
-            "{}",
-            stderr(&replay)
-        );
-        stdout(&replay)
-    }
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 path")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// The main kernel's BIOS recording, made once for every test here.
-fn bios() -> &'static Recorded {
-    static RECORDED: OnceLock<Recorded> = OnceLock::new();
-    RECORDED.get_or_init(|| {
-        let recorded = Recorded::new("kernel", false);
-        assert_eq!(
-            recorded.output.status.code(),
-            Some(0),
-            "the recorded run succeeds"
-        );
-        recorded
-    })
-}
 
 #[test]
 fn a_bios_replay_repeats_the_recording_and_counts_a_round_trip() {
@@ -214,12 +100,18 @@ fn a_changed_image_is_refused() {
 #[test]
 fn a_replay_that_stalls_is_ended_with_its_likely_cause() {
     let recorded = bios();
-    // Twice the memory: the replayed machine is not the recorded one.
-    let (output, _) = recorded.replay(&["--", "-m", "256M"]);
+    // Twice the memory: the replayed machine is not the recorded one. It
+    // stops reading its log at byte 4096, soon after it starts: 2 s of CPU
+    // time without reading on tell it as surely as the default 10.
+    let (output, _) = recorded.replay(&["--stall-after", "2", "--", "-m", "256M"]);
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert!(
         err.contains("the replay stopped making progress at byte 4096 of its"),
+        "{err}"
+    );
+    assert!(
+        err.contains("(2 s of QEMU's CPU time without reading on)"),
         "{err}"
     );
     assert!(
@@ -247,9 +139,7 @@ fn where_after<'a>(text: &'a str, marker: &str) -> &'a str {
 #[test]
 fn gdb_steps_backwards_across_the_switches_of_a_replay() {
     let recorded = bios();
-    let _turn = ONE_QEMU_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _sharing = common::sharing_the_machine();
     let mut server = GdbServer::start_with(&["--replay", path(&recorded.dir)]);
     let elf = recorded.dir.join("kernel.elf");
     let text = run_gdb(
@@ -390,9 +280,7 @@ fn gdb_steps_backwards_across_the_switches_of_a_replay() {
 #[test]
 fn coro_goto_cannot_go_backwards_live() {
     let elf = KernelCopy::new("kernel");
-    let _turn = ONE_QEMU_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _sharing = common::sharing_the_machine();
     let mut server = GdbServer::start(elf.elf(), false);
     let text = run_gdb(
         elf.elf(),

@@ -3,8 +3,9 @@
 //! program; and they name the very objects the kernel uses, which its event
 //! lines report by address.
 
-mod common;
+use crate::common;
 
+use common::KernelCopy;
 use common::events::boot_with_events;
 use object::{Object, ObjectSection, ObjectSymbol, SectionKind, SymbolKind};
 use std::collections::HashMap;
@@ -76,7 +77,11 @@ fn the_seed_labels_are_symbols_of_the_objects_the_kernel_uses() {
 
     // The routines the kernel reports are those symbols: its stacks and
     // slots are the listing's, not copies.
-    let run = boot_with_events(common::kernel("kernel"), &[]);
+    let kernel = KernelCopy::new("kernel");
+    let run = {
+        let _sharing = common::sharing_the_machine();
+        boot_with_events(kernel.elf(), &[])
+    };
     assert!(run.output.status.success(), "{}", run.dump());
     for routine in &run.routines()[1..] {
         assert_eq!(get(routine.stack).0, routine.bottom, "{routine:?}");

@@ -3,9 +3,10 @@
 //! checked is read from the files and compared with the run's own event
 //! lines (`--events`), never with a stored copy.
 
-mod common;
+use crate::common;
 
 use clap::Parser;
+use common::KernelCopy;
 use common::events::Run;
 use protocol::event::{Event, Leaving, Routine};
 use serde_json::Value;
@@ -20,10 +21,12 @@ struct Pictured {
 }
 
 fn boot_pictured(kernel: &str) -> Pictured {
+    let kernel = KernelCopy::new(kernel);
     let dir = tempfile::tempdir().expect("scratch directory");
     let path = |name: &str| dir.path().join(name);
+    let sharing = common::sharing_the_machine();
     let output = Command::new(env!("CARGO_BIN_EXE_boot"))
-        .arg(common::kernel(kernel))
+        .arg(kernel.elf())
         .args(["--timeout", "60"])
         .arg("--events")
         .arg(path("run.events"))
@@ -33,6 +36,7 @@ fn boot_pictured(kernel: &str) -> Pictured {
         .arg(path("run.svg"))
         .output()
         .expect("run boot");
+    drop(sharing);
     let read =
         |p: &Path| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     let run = Run {

@@ -6,13 +6,14 @@
 //! about 50 s cold; the switch library built the same way, on the host, takes
 //! a second and fails in the same way if the profile loses its debug info.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
 #[test]
 fn the_workspace_release_profile_lets_the_switch_assemble_without_unwind_tables() {
     let target_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("release-profile");
+    let _sharing = common::sharing_the_machine();
     let out = Command::new(env!("CARGO"))
         .current_dir(common::workspace_root())
         .args([

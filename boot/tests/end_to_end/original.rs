@@ -9,9 +9,9 @@
 //! stack are different stacks, used to different depths before the first
 //! switch).
 
-mod common;
+use crate::common;
 
-use common::{run_within_a_minute, said};
+use common::{KernelCopy, run_within_a_minute, said};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -166,9 +166,12 @@ fn the_original_assembles_runs_and_exits_0() {
 #[test]
 fn the_original_switches_as_the_kernels_phase_1_does() {
     let dir = tempfile::tempdir().expect("scratch directory");
+    let kernel = KernelCopy::new("kernel");
+    // gdb single-steps the original, then QEMU boots the kernel.
+    let _sharing = common::sharing_the_machine();
     let original = original_sequence(&assemble(dir.path()));
     let mut boot = Command::new(env!("CARGO_BIN_EXE_boot"));
-    boot.arg(common::kernel("kernel"));
+    boot.arg(kernel.elf());
     let output = run_within_a_minute(boot, "boot");
     assert!(output.status.success(), "{}", said(&output));
     let kernel = kernel_sequence(&String::from_utf8_lossy(&output.stdout));

@@ -6,7 +6,7 @@
 //! leaves nothing in gdb's shared `__main__`, and reads the switch crate's
 //! constants from the kernel itself.
 
-mod common;
+use crate::common;
 
 use common::{output_within, run_within_a_minute, said, workspace_root};
 use std::io::Write;
@@ -15,6 +15,7 @@ use std::time::Duration;
 
 #[test]
 fn the_packages_unit_tests_pass() {
+    let _sharing = common::sharing_the_machine();
     let mut command = Command::new("python3");
     command
         .args(["-m", "unittest", "discover", "-s", "tests", "-t", "."])
@@ -47,6 +48,7 @@ fn loader() -> String {
 
 #[test]
 fn pyflakes_finds_nothing() {
+    let _sharing = common::sharing_the_machine();
     let mut command = Command::new("pyflakes3");
     command
         .args(["coro", "tests"])
@@ -77,10 +79,10 @@ fn pyflakes_finds_nothing() {
 /// sections) with `commands` before and after gdb/kernel.gdb. Its run to
 /// `_start` fails without a target, which ends the script there.
 fn gdb_on_the_elf(before: &[&str], after: &[&str]) -> String {
+    let elf = common::kernel("kernel");
+    let _sharing = common::sharing_the_machine();
     let mut command = Command::new("gdb");
-    command
-        .args(["-q", "-nx", "-batch"])
-        .arg(common::kernel("kernel"));
+    command.args(["-q", "-nx", "-batch"]).arg(elf);
     for c in before {
         command.args(["-ex", c]);
     }

@@ -7,7 +7,7 @@
 //! QEMU ended by a signal from outside, which says so on stderr too
 //! ("terminating on signal 15") or dies of it.
 
-mod common;
+use crate::common;
 
 use boot::error::{EXIT_ENDED_FROM_OUTSIDE, EXIT_GDB_ENDED};
 use common::{GdbServer, KernelCopy, assert_no_qemu_left, output_within, run_gdb};
@@ -22,6 +22,7 @@ const GDB_KILLED: &str =
 #[test]
 fn gdb_kill_ends_a_gdb_server_session() {
     let kernel = KernelCopy::new("kernel");
+    let _sharing = common::sharing_the_machine();
     let mut server = GdbServer::start(kernel.elf(), false);
     let gdb_said = run_gdb(kernel.elf(), server.port, &["kill"]);
     assert!(gdb_said.contains("killed"), "{gdb_said}");
@@ -35,6 +36,7 @@ fn gdb_kill_ends_a_gdb_server_session() {
 #[test]
 fn gdb_kill_ends_a_gdb_session() {
     let kernel = KernelCopy::new("kernel");
+    let _sharing = common::sharing_the_machine();
     let mut child = Command::new(env!("CARGO_BIN_EXE_boot"))
         .arg("--gdb")
         .arg(kernel.elf())
@@ -62,6 +64,7 @@ fn gdb_kill_ends_a_gdb_session() {
 #[test]
 fn qemu_ended_by_a_signal_from_outside_is_said_so() {
     let kernel = KernelCopy::new("kernel");
+    let _sharing = common::sharing_the_machine();
     // SIGTERM: QEMU catches it, says "terminating on signal 15" and exits
     // with 0, as after a triple fault. SIGKILL: it dies of the signal.
     for signal in [15, 9] {

@@ -8,9 +8,10 @@
 //! done, checks that no QEMU running one of these kernels' images outlived
 //! the `boot` that started it.
 
-mod common;
+use crate::common;
 
 use boot::leftover::leftover_qemus;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,11 +29,28 @@ fn touch() {
     *LAST_ACTIVITY.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
 }
 
-/// Boots kernel `name` with `boot --timeout SECS` and returns its output.
+/// Boots kernel `name` with `boot --timeout SECS`, sharing the machine,
+/// and returns its output.
 fn boot(name: &str, timeout_secs: u32) -> Output {
+    let elf = common::kernel(name);
+    let _sharing = common::sharing_the_machine();
+    boot_shared_elf(elf, timeout_secs)
+}
+
+/// Boots kernel `name` with `boot --timeout SECS` as [`boot`] does, with
+/// the machine alone (a timing-sensitive test).
+fn boot_alone(name: &str, timeout_secs: u32) -> Output {
+    let elf = common::kernel(name);
+    let _alone = common::the_machine_alone();
+    boot_shared_elf(elf, timeout_secs)
+}
+
+/// Boots the shared ELF `elf` (each fault kernel is booted by one test of
+/// the suite, here) and checks that no QEMU running its image is left.
+fn boot_shared_elf(elf: &Path, timeout_secs: u32) -> Output {
+    let name = elf.file_name().expect("a file name").to_string_lossy();
     STARTED.fetch_add(1, Ordering::SeqCst);
     touch();
-    let elf = common::kernel(name);
     let output = Command::new(env!("CARGO_BIN_EXE_boot"))
         .arg(elf)
         .args(["--timeout", &timeout_secs.to_string()])
@@ -181,7 +199,8 @@ fn double_fault_is_reported_from_its_ist_stack() {
 
 #[test]
 fn hang_is_stopped_by_the_timeout() {
-    let output = boot("fault_hang", 5);
+    // Alone: the kernel must print its line within the 5 s.
+    let output = boot_alone("fault_hang", 5);
     assert_eq!(
         output.status.code(),
         Some(boot::error::EXIT_TIMED_OUT.into()),
@@ -220,8 +239,9 @@ fn zz_no_qemu_left_after_the_suite() {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    // Only the images this suite boots: other suites (boot.rs) may be
-    // running their own QEMU from this workspace at the same time.
+    // Only the images these tests boot: the suite's other tests boot copies
+    // of the fault kernels elsewhere, and someone's own run may be booting
+    // QEMU from this workspace at the same time.
     let left: Vec<String> = leftover_qemus(
         &common::kernel("kernel")
             .with_file_name("fault_")

@@ -11,55 +11,37 @@
 //! `frame` name it (not `<signal handler called>`) and `bt` still reaches
 //! the kernel's entry; and `coro list` at the end agrees with the
 //! high-water marks the kernel's summary printed.
+//!
+//! The replays are of the main kernel's BIOS recording that record_replay's
+//! tests replay too (`common::recording::bios`).
 
-mod common;
+use crate::common;
 
+use common::recording::bios;
 use common::{GdbServer, KernelCopy, assert_no_qemu_left, run_gdb, said, workspace_root};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-/// Held while a test runs QEMU: on two cores, parallel TCG guests slow
-/// each other down (see boot.rs).
-static ONE_QEMU_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-/// The main kernel's BIOS recording, made once for every test here: the
-/// kernel's copy, the recording, and its event lines.
-fn recording() -> &'static (KernelCopy, PathBuf, String) {
-    static RECORDED: OnceLock<(KernelCopy, PathBuf, String)> = OnceLock::new();
-    RECORDED.get_or_init(|| {
-        let copy = KernelCopy::new("kernel");
-        let dir = copy.dir().join("recording");
-        let events = copy.dir().join("recorded.events");
-        let output = Command::new(env!("CARGO_BIN_EXE_boot"))
-            .arg(copy.arg())
-            .arg("--record")
-            .arg(&dir)
-            .arg("--events")
-            .arg(&events)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run boot --record");
-        assert_no_qemu_left(&dir);
-        assert!(output.status.success(), "{}", said(&output));
-        let events = std::fs::read_to_string(&events).expect("the recorded events");
-        (copy, dir, events)
-    })
-}
-
-/// A replay of the recording under `--gdb-server`, and the recorded ELF.
-fn replay() -> (GdbServer, PathBuf) {
-    let (_, dir, _) = recording();
+/// A replay of the recording under `--gdb-server` and the recorded ELF,
+/// with the machine as `take` takes it ([`common::sharing_the_machine`] or
+/// [`common::the_machine_alone`]), taken once the recording is made.
+fn replay<G>(take: fn() -> G) -> (G, GdbServer, PathBuf) {
+    let dir = &bios().dir;
+    let machine = take();
     let server = GdbServer::start_with(&["--replay", dir.to_str().expect("UTF-8 path")]);
-    (server, dir.join("kernel.elf"))
+    (machine, server, dir.join("kernel.elf"))
 }
 
 /// The pane after each of `steps`, captured by scripts/tui_capture.py at
 /// `width` columns; checks that its tmux server is gone afterwards.
 fn captures(port: u16, elf: &Path, steps: &[&str], width: u32) -> Vec<String> {
     let out = tempfile::NamedTempFile::new_in(env!("CARGO_TARGET_TMPDIR")).expect("a file");
-    let socket = format!("coro-test-{}", std::process::id());
+    // Its own tmux server: other tests of this process may capture too.
+    static CAPTURES: AtomicUsize = AtomicUsize::new(0);
+    let n = CAPTURES.fetch_add(1, Ordering::Relaxed);
+    let socket = format!("coro-test-{}-{n}", std::process::id());
     let mut command = Command::new("python3");
     command
         .arg(workspace_root().join("scripts/tui_capture.py"))
@@ -138,10 +120,9 @@ fn routine_lines(capture: &str, routine: &str) -> (String, String) {
 
 #[test]
 fn the_rsp_mark_moves_across_the_switch_and_back() {
-    let _turn = ONE_QEMU_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let (mut server, elf) = replay();
+    // scripts/tui_capture.py gives the TUI half a second to redraw after
+    // each command: no other test's guest may slow it down.
+    let (_alone, mut server, elf) = replay(common::the_machine_alone);
     let steps = [
         "layout coro",
         // coro break's hardware breakpoint on switch_to_coro1.
@@ -197,10 +178,8 @@ fn the_rsp_mark_moves_across_the_switch_and_back() {
 
 #[test]
 fn coro_show_prints_the_window_in_a_batch_session() {
-    let _turn = ONE_QEMU_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let kernel = KernelCopy::new("kernel");
+    let _sharing = common::sharing_the_machine();
     let mut server = GdbServer::start(kernel.elf(), false);
     let text = run_gdb(
         kernel.elf(),
@@ -285,10 +264,7 @@ fn answer<'a>(text: &'a str, place: &str, command: &str) -> &'a str {
 
 #[test]
 fn every_command_says_where_the_run_is_before_the_kernel_and_after_the_end() {
-    let _turn = ONE_QEMU_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let (mut server, elf) = replay();
+    let (_sharing, mut server, elf) = replay(common::sharing_the_machine);
     let mut commands: Vec<String> = vec!["delete".into(), "reverse-continue".into()];
     commands.extend(every_command("reset"));
     commands.extend(["echo @reset goto\\n".into(), "coro goto 6".into()]);
@@ -351,11 +327,8 @@ fn every_command_says_where_the_run_is_before_the_kernel_and_after_the_end() {
 
 #[test]
 fn coro_list_at_the_end_agrees_with_the_kernels_high_water_marks() {
-    let _turn = ONE_QEMU_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let (_, _, events) = recording();
-    let (mut server, elf) = replay();
+    let events = &bios().events;
+    let (_sharing, mut server, elf) = replay(common::sharing_the_machine);
     let text = gdb_in_order(
         &elf,
         server.port,
@@ -393,10 +366,7 @@ fn coro_list_at_the_end_agrees_with_the_kernels_high_water_marks() {
 
 #[test]
 fn the_trampolines_frame_is_named_in_stop_lines_and_frame_both_ways() {
-    let _turn = ONE_QEMU_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let (mut server, elf) = replay();
+    let (_sharing, mut server, elf) = replay(common::sharing_the_machine);
     let text = gdb_in_order(
         &elf,
         server.port,

@@ -12,7 +12,7 @@
 //! QEMU never outlives a test: the boot tool is killed when the test ends
 //! (pass or fail), and the boot tool's QEMU dies with it (PR_SET_PDEATHSIG).
 
-mod common;
+use crate::common;
 
 use common::{GdbServer, KernelCopy, hex_after, run_gdb};
 use std::time::Duration;
@@ -79,6 +79,7 @@ const GDB_KILLED: &str =
 fn step_through_the_switches(uefi: bool) {
     // A copy of our own: the image the boot tool writes next to it is ours alone.
     let kernel = KernelCopy::new("kernel");
+    let _sharing = common::sharing_the_machine();
     let mut server = GdbServer::start(kernel.elf(), uefi);
     let output = run_gdb(
         kernel.elf(),
@@ -221,6 +222,7 @@ fn assert_whole_backtrace(name: &str, bt: &str) {
 /// switch from any instruction of it, `coro-list` and `coro-bt`.
 fn gdb_sees_the_coroutines(uefi: bool) {
     let kernel = KernelCopy::new("kernel");
+    let _sharing = common::sharing_the_machine();
     let server = GdbServer::start(kernel.elf(), uefi);
     // switch_back has 7 instructions; `bt` after each `si`, the last of
     // which (`ret`) lands back in main.
@@ -371,6 +373,7 @@ fn gdb_sees_the_coroutines_under_uefi() {
 #[test]
 fn gdb_lists_the_round_robin_kernels_eight_coroutines() {
     let kernel = KernelCopy::new("round_robin");
+    let _sharing = common::sharing_the_machine();
     let server = GdbServer::start(kernel.elf(), false);
     // Resume 1, yield 1, resume 2, yield 2, resume 3: stopped entering it.
     let output = run_gdb(

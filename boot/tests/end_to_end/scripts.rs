@@ -4,7 +4,7 @@
 //! in a branch no run took still fails here, and each prints its usage for
 //! `--help` and exits 0.
 
-mod common;
+use crate::common;
 
 use common::{run_within_a_minute, said, workspace_root};
 use std::process::{Command, Output};
@@ -25,6 +25,7 @@ fn scripts() -> Vec<String> {
 
 /// `program args` in scripts/.
 fn run(program: &str, args: &[&str]) -> Output {
+    let _sharing = common::sharing_the_machine();
     let mut command = Command::new(program);
     command
         .args(args)

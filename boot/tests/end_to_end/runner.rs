@@ -1,21 +1,21 @@
 //! End-to-end tests: run the built `boot` binary on real kernels in QEMU.
 //!
 //! The kernels (the main one and the test kernels in `kernel/src/bin/`) are
-//! built once per test binary with `cargo kbuild --bins`. Each test boots its
+//! built once for the suite with `cargo kbuild --bins`. Each test boots its
 //! own copy of a kernel ELF, so its disk image (made next to the ELF) is used
 //! by no other test nor by someone's `cargo run` in the same tree, and each
 //! test checks afterwards that no QEMU using its image is left running.
-//! Boots run one at a time: on two cores, parallel TCG guests slow each other
-//! down enough to make a 3-second timeout meaningless.
+//! The boots share the machine, the hang test's too: whether its kernel
+//! printed within 3 s is not what it asserts (it boots again with 20 s when
+//! not), so a neighbour can slow it down but not make it fail.
 
-mod common;
+use crate::common;
 
 use boot::error::{EXIT_FAILURE, EXIT_TIMED_OUT, EXIT_TRIPLE_FAULT};
 use common::{KernelCopy, assert_no_qemu_left, kernel};
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::Mutex;
 
 /// A line the main kernel prints on every successful boot. Its program will
 /// change; update this one constant when its output does.
@@ -28,17 +28,10 @@ const PANIC_LINES: [&str; 2] = [
 /// What `test_hang` prints before halting forever.
 const HANG_LINE: &str = "test_hang: halting forever";
 
-/// Held while a test boots a kernel (see the module comment).
-static ONE_QEMU_AT_A_TIME: Mutex<()> = Mutex::new(());
-
 /// Runs `boot` with `args`, then checks that no QEMU using `image` survived.
-/// With an `image`, the run boots QEMU and waits for the other boots.
+/// With an `image`, the run boots QEMU, sharing the machine.
 fn boot(args: &[&str], image: Option<&Path>) -> Output {
-    let _turn = image.map(|_| {
-        ONE_QEMU_AT_A_TIME
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    });
+    let _sharing = image.map(|_| common::sharing_the_machine());
     let output = Command::new(env!("CARGO_BIN_EXE_boot"))
         .args(args)
         .stdin(Stdio::null())
@@ -239,6 +232,27 @@ fn timeout_zero_is_a_usage_error() {
     assert!(stderr(&output).contains("--timeout"), "{}", stderr(&output));
 }
 
+/// A replay's stall limit as well: `--stall-after 0`, or given without a
+/// replay to watch (the parser says `--replay` is missing).
+#[test]
+fn a_stall_limit_of_zero_or_without_a_replay_is_a_usage_error() {
+    for (args, says) in [
+        (
+            &["--replay", "recording", "--stall-after", "0"][..],
+            "invalid value '0' for '--stall-after <SECS>'",
+        ),
+        (
+            &["--stall-after", "5", "kernel.elf"],
+            "required arguments were not provided:\n  --replay <DIR>",
+        ),
+    ] {
+        let output = boot(args, None);
+        assert_eq!(code(&output), Some(2), "{args:?}");
+        assert!(stderr(&output).contains(says), "{}", stderr(&output));
+        assert!(stdout(&output).is_empty());
+    }
+}
+
 #[test]
 fn unknown_flag() {
     let output = boot(&["--frobnicate"], None);
@@ -350,9 +364,7 @@ esac
     .unwrap();
     std::fs::set_permissions(&cargo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let run = |new: Option<&Path>| {
-        let _turn = ONE_QEMU_AT_A_TIME
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _sharing = common::sharing_the_machine();
         let mut command = Command::new(runner);
         command
             .args(["--bin", bin])

@@ -8,8 +8,9 @@
 //! transcript is read too: the cycles figure, which under QEMU's TCG the
 //! kernel (asking CPUID) must call emulated.
 
-mod common;
+use crate::common;
 
+use common::KernelCopy;
 use common::events::{Run, boot_with_events};
 use protocol::ExitCode;
 use protocol::event::{Event, Id, Kind, Leave, Leaving, Routine, Switch};
@@ -59,7 +60,9 @@ fn expected_switches() -> Vec<(Kind, Id, Id, Option<u64>)> {
 }
 
 fn boot() -> Run {
-    let run = boot_with_events(common::kernel("kernel"), &[]);
+    let kernel = KernelCopy::new("kernel");
+    let _sharing = common::sharing_the_machine();
+    let run = boot_with_events(kernel.elf(), &[]);
     assert!(run.output.status.success(), "{}", run.dump());
     run
 }

@@ -5,8 +5,9 @@
 //! the exit and, from the event lines, the order of the switches and the
 //! stack of every RSP.
 
-mod common;
+use crate::common;
 
+use common::KernelCopy;
 use common::events::boot_with_events;
 use protocol::event::{Id, Kind};
 
@@ -15,7 +16,11 @@ const ROUNDS: u64 = 3;
 
 #[test]
 fn eight_coroutines_take_turns_on_their_own_stacks() {
-    let run = boot_with_events(common::kernel("round_robin"), &[]);
+    let kernel = KernelCopy::new("round_robin");
+    let run = {
+        let _sharing = common::sharing_the_machine();
+        boot_with_events(kernel.elf(), &[])
+    };
     let dump = run.dump();
     assert!(run.output.status.success(), "{dump}");
     let routines = run.routines();
