@@ -710,6 +710,15 @@ fn every_placement(name: &str, run: Run) -> Vec<(String, Run)> {
         .collect()
 }
 
+/// A headline reference: `make()` as the process's stack placed it (`name`)
+/// and a second one at the four placements (`name@…`), each its own
+/// coroutine.
+fn landed_and_placed(name: &str, make: impl Fn() -> Run) -> Vec<(String, Run)> {
+    let mut runs = vec![(name.to_string(), make())];
+    runs.extend(every_placement(name, make()));
+    runs
+}
+
 /// Sets up `inline_pair`: [inline_tramp, rbx = 0, rbp = 0] below the Slots.
 /// With `safe_api_parts`, each resume also pays what the safe API adds to
 /// the bare switch, exactly as `v2_pair_canary_enum` does: the canary's
@@ -808,8 +817,7 @@ fn main() {
             let co = started();
             Box::new(move |n| timed!(n, co.resume(black_box(1))))
         };
-        variants.push(("real_safe_api".into(), safe_api()));
-        variants.extend(every_placement("real_safe_api", safe_api()));
+        variants.extend(landed_and_placed("real_safe_api", safe_api));
         // The result matched rather than handed to `black_box` whole: a
         // caller branches on the kind and keeps the value, so only the value
         // is stored, as in `v2_pair` (see "The lab's history" in docs/measuring.md).
@@ -859,8 +867,7 @@ fn main() {
             2,
         )
     };
-    variants.push(("v2_pair".into(), bare()));
-    variants.extend(every_placement("v2_pair", bare()));
+    variants.extend(landed_and_placed("v2_pair", bare));
     variants.push(("inline_pair".into(), inline_lab(false)));
     variants.push(("inline_pair_canary_enum".into(), inline_lab(true)));
     variants.push((
@@ -919,8 +926,7 @@ fn main() {
             let co = started();
             Box::new(move |n| timed!(n, co.resume(black_box(1))))
         };
-        variants.push(("corosensei".into(), corosensei()));
-        variants.extend(every_placement("corosensei", corosensei()));
+        variants.extend(landed_and_placed("corosensei", corosensei));
         let co = started();
         variants.push((
             "corosensei_match".into(),
