@@ -40,16 +40,23 @@ What it does, in order:
    (unplaced); the exit code only reflects whether the benchmarks ran.
 
 `--steady` does only step 4, --runs times (default 20), one line per run:
-the experiment docs/measuring.md quotes for the switch's steadiness.
+the experiment docs/measuring.md quotes for the switch's steadiness. Each
+line says where the loader put the code (its page modulo 8), which sets a
+run's level on some CPUs.
+
+`--code-sweep N` links the lab (non-PIE) at N addresses a page apart from
+0x400000 and runs each --runs times (default 2): one line per address and
+the medians by page modulo 8 (docs/measuring.md, "Where the code lands").
 
 Usage: python3 scripts/bench.py [--core N] [--runs N] [--lab-runs N] [--no-run]
-                                [--markdown] [--steady]
+                                [--markdown] [--steady] [--code-sweep N]
   --runs N      criterion runs to take the lowest median of (default 3);
                 with --steady, lab runs (default 20)
   --lab-runs N  lab runs for the headline (default 9)
   --no-run      only re-read the last criterion results (no cargo bench)
   --markdown    print the table as Markdown
   --steady      only the lab's consecutive paired runs, one line each
+  --code-sweep N  only the lab, linked at N addresses a page apart
 Standard library only (Python 3.11).
 """
 
@@ -149,7 +156,9 @@ def lab_paired(exe: Path, core: int) -> dict[str, float]:
       "ticks ours@K", "ticks corosensei@K" their ticks per round trip;
     - "landed": `real_safe_api` as the process's stack placed it, and
       "landed at" that placement (RSP mod 64), as every run measured before
-      the lab placed its loops."""
+      the lab placed its loops;
+    - "page": the page modulo 8 at which the loader put the code
+      (docs/measuring.md, "Where the code lands")."""
     cmd = pinned([str(exe), "--bench"], core)
     result = subprocess.run(
         cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE,
@@ -169,18 +178,20 @@ def lab_paired(exe: Path, core: int) -> dict[str, float]:
         if len(cells) == len(names) and cells[0] != "variant" and not cells[0].startswith("-"):
             table[cells[0]] = (float(cells[paired_at]), float(cells[ticks_at]))
     landed = re.search(r"^rsp real_safe_api: 0x[0-9a-f]+ \((\d+) mod 64\)", result.stdout, re.M)
+    page = re.search(r"^code: switch_into at 0x[0-9a-f]+, page (\d) modulo 8$", result.stdout, re.M)
     wanted = ["real_safe_api", "real_safe_api@all", "v2_pair@all"] + [
         f"{name}@{at}" for name in ("real_safe_api", "corosensei") for at in PLACEMENTS
     ]
     missing = [name for name in wanted if name not in table]
-    if missing or landed is None:
-        sys.exit(f"bench.py: the lab's output lacks {missing or 'rsp real_safe_api'}:\n"
-                 f"{result.stdout}")
+    if missing or landed is None or page is None:
+        lacks = missing or ("rsp real_safe_api" if landed is None else "its code line")
+        sys.exit(f"bench.py: the lab's output lacks {lacks}:\n{result.stdout}")
     run = {
         "ours": table["real_safe_api@all"][0],
         "bare": table["v2_pair@all"][0],
         "landed": table["real_safe_api"][0],
         "landed at": float(landed.group(1)),
+        "page": float(page.group(1)),
     }
     for at in PLACEMENTS:
         run[f"ours@{at}"] = table[f"real_safe_api@{at}"][0]
@@ -200,10 +211,89 @@ def lab_runs(core: int, n: int, each: bool) -> list[dict[str, float]]:
             print(
                 f"run {i + 1:2}: ours / corosensei {run['ours']:.3f} (every placement), "
                 f"bare switch {run['bare']:.3f}; as the process landed (RSP mod 64 = "
-                f"{run['landed at']:2.0f}) {run['landed']:.3f}; load {load_average()}",
+                f"{run['landed at']:2.0f}) {run['landed']:.3f}; code at page {run['page']:.0f} "
+                f"modulo 8; load {load_average()}",
                 flush=True,
             )
     return runs
+
+
+# The code sweep's builds: non-PIE, so that the link address is where the
+# code runs, in a target directory of their own.
+SWEEP_ENV = {
+    "RUSTFLAGS": LAB_ENV["RUSTFLAGS"] + " -C relocation-model=static -C link-arg=-no-pie",
+    "CARGO_TARGET_DIR": str(ROOT / "target" / "lab-linked-at"),
+}
+# The first address the sweep links at: the linker's default for non-PIE.
+SWEEP_FROM = 0x400000
+
+
+def host_triple() -> str:
+    out = subprocess.run(["rustc", "-vV"], cwd=ROOT, text=True, stdout=subprocess.PIPE).stdout
+    match = re.search(r"^host: (\S+)$", out, re.M)
+    if not match:
+        sys.exit(f"bench.py: `rustc -vV` names no host:\n{out}")
+    return match.group(1)
+
+
+def lab_linked_at(base: int, triple: str) -> Path:
+    """The lab linked at `base` (non-PIE): a copy of the executable, named
+    by its address. The target is named explicitly so that RUSTFLAGS only
+    reach the lab, not build scripts and proc macros (which cannot be built
+    non-PIE); after the first, each build only relinks."""
+    cmd = ["cargo", "rustc", "-p", "switch-bench", "--bench", "variants", "--profile", "bench",
+           "--target", triple, "--message-format=json", "--",
+           "-C", f"link-arg=-Wl,--image-base={base:#x}"]
+    result = subprocess.run(
+        cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE, env={**os.environ, **SWEEP_ENV}
+    )
+    if result.returncode != 0:
+        sys.exit(f"bench.py: linking the lab at {base:#x} failed with exit code "
+                 f"{result.returncode}")
+    for line in result.stdout.splitlines():
+        msg = json.loads(line)
+        if msg.get("reason") == "compiler-artifact" and msg["target"]["name"] == "variants":
+            if msg.get("executable"):
+                copy = Path(SWEEP_ENV["CARGO_TARGET_DIR"]) / f"variants-at-{base:#x}"
+                shutil.copy2(msg["executable"], copy)
+                return copy
+    sys.exit("bench.py: cargo built no lab executable")
+
+
+def code_sweep(core: int, bases: int, runs: int) -> None:
+    """Links the lab at `bases` addresses a page apart and runs each `runs`
+    times (the rounds interleaved across the addresses): one line per
+    address, then the medians by page modulo 8. The process's stack and heap
+    still land at random; only the code's address is fixed."""
+    triple = host_triple()
+    print(f"Linking the lab at {bases} addresses from {SWEEP_FROM:#x}, a page apart "
+          f"(non-PIE, {triple})", file=sys.stderr, flush=True)
+    exes = [(SWEEP_FROM + i * 0x1000, lab_linked_at(SWEEP_FROM + i * 0x1000, triple))
+            for i in range(bases)]
+    print(f"CPU: {cpuinfo_mhz()}; pinned to CPU {core}; load {load_average()}")
+    found: dict[int, list[dict[str, float]]] = {base: [] for base, _ in exes}
+    for _ in range(runs):
+        for base, exe in exes:
+            found[base].append(lab_paired(exe, core))
+    for base, labs in found.items():
+        print(
+            f"{base:#x} (page {labs[0]['page']:.0f} modulo 8): ours / corosensei "
+            + " ".join(f"{lab['ours']:.3f}" for lab in labs)
+            + "; bare switch " + " ".join(f"{lab['bare']:.3f}" for lab in labs),
+            flush=True,
+        )
+    print(f"Medians by page modulo 8 (ours / corosensei at every placement of the stack; "
+          f"load {load_average()}):")
+    for page in sorted({lab["page"] for labs in found.values() for lab in labs}):
+        ours = [lab["ours"] for labs in found.values() for lab in labs if lab["page"] == page]
+        bare = [lab["bare"] for labs in found.values() for lab in labs if lab["page"] == page]
+        median, lo, hi, _ = spread(ours)
+        print(f"  {page:.0f}: {median:.3f} ({lo:.3f}-{hi:.3f}, {n_runs(len(ours))}); "
+              f"bare switch {spread(bare)[0]:.3f}")
+
+
+def n_runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
 
 
 def spread(values: list[float]) -> tuple[float, float, float, float]:
@@ -248,6 +338,15 @@ def headline(labs: list[dict[str, float]]) -> None:
             f"{p}: {at(f'ours@{p}'):.2f} ({at(f'ticks ours@{p}'):.1f} against "
             f"{at(f'ticks corosensei@{p}'):.1f} ticks)"
             for p in PLACEMENTS
+        )
+    )
+    pages = sorted({lab["page"] for lab in labs})
+    print(
+        "By where the loader put the code (its page modulo 8; medians over the runs): "
+        + ", ".join(
+            f"{p:.0f}: {spread([lab['ours'] for lab in labs if lab['page'] == p])[0]:.2f} "
+            f"({n_runs(sum(lab['page'] == p for lab in labs))})"
+            for p in pages
         )
     )
     landed, lo, hi, far = spread([lab["landed"] for lab in labs])
@@ -312,7 +411,14 @@ def main() -> None:
     parser.add_argument("--no-run", action="store_true")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--steady", action="store_true")
+    parser.add_argument("--code-sweep", type=int, metavar="N")
     args = parser.parse_args()
+
+    if args.code_sweep is not None:
+        if args.code_sweep < 1:
+            parser.error("--code-sweep takes a number of addresses, at least 1")
+        code_sweep(args.core, args.code_sweep, max(1, args.runs or 2))
+        return
 
     if args.steady:
         n = max(1, args.runs or 20)

@@ -32,7 +32,9 @@
 //! panic) and `v2_pair_canary_enum` also its `Resumed` result: together they
 //! split what the safe API costs over the bare switch into its parts.
 //! `real_safe_api_match` and `corosensei_match` match each result, as a
-//! caller does, instead of handing it to `black_box` whole.
+//! caller does, instead of handing it to `black_box` whole; `_reg` keeps the
+//! input and both words of the result in registers, so that the loop stores
+//! nothing besides what the switch itself stores.
 //!
 //! What the steadiness experiments of docs/measuring.md added, each changing
 //! one thing: `mix_<echo>_<entry>` (the coroutine side and the resume side
@@ -51,7 +53,11 @@
 //! in every run. `LAB_PLACED=1` measures every other variant kept that way
 //! too. `LAB_ROUNDS=1` prints every round's figure, so that a variant with
 //! two levels shows them; `LAB_RSP=1` prints where each timed loop's stack
-//! pointer falls in a cache line.
+//! pointer falls in a cache line. Every run prints where the loader put the
+//! code (`switch_into`'s address and its page modulo 8), which decides a
+//! run's level as the stack's placement does for a variant
+//! (`python3 scripts/bench.py --code-sweep` relinks the lab at other
+//! addresses).
 //!
 //! Run with `taskset -c 1 cargo bench -p switch-bench --bench variants`
 //! (a few seconds), or only some of the variants with
@@ -444,6 +450,29 @@ unsafe extern "sysv64" fn inline_tramp() -> ! {
     )
 }
 
+/// A value the compiler cannot see through, in a register: the input of the
+/// `_reg` variants, where `black_box` would store it to the stack and load it
+/// back in every round trip.
+#[inline(always)]
+fn opaque(value: u64) -> u64 {
+    let out: u64;
+    // SAFETY: an empty `asm!` that hands the register back unchanged.
+    unsafe {
+        asm!("/* {0} */", inlateout(reg) value => out, options(pure, nomem, nostack, preserves_flags))
+    };
+    out
+}
+
+/// Consumes both words of a result in registers, as a caller that keeps it
+/// in registers does: the `_reg` variants' loops store nothing of their own.
+#[inline(always)]
+fn consumed(returned: bool, value: u64) {
+    // SAFETY: an empty `asm!` that only reads two registers.
+    unsafe {
+        asm!("/* {0} {1} */", in(reg) u64::from(returned), in(reg) value, options(nomem, nostack, preserves_flags))
+    };
+}
+
 /// Runs `n` round trips and returns the TSC ticks they took.
 type Run = Box<dyn FnMut(u64) -> u64>;
 
@@ -794,6 +823,16 @@ fn main() {
     black_box(lab_pad as *const ());
     // `cargo bench` passes `--bench`; there is nothing else to parse.
     let mut variants: Vec<(String, Run)> = Vec::new();
+    // Where the loader put the code: the loader moves all of it by whole
+    // pages, and on the Xeon of docs/measuring.md the page modulo 8 (bits
+    // 12-14 of any of its addresses; `switch_into`'s here) decides which of
+    // two levels some variants run at in this process ("Where the code
+    // lands").
+    let code = coroutine_switch::switch_into as *const () as usize;
+    println!(
+        "code: switch_into at {code:#x}, page {} modulo 8",
+        (code >> 12) % 8
+    );
 
     // The crate's own switch through its safe API: what `round_trip/ours`
     // measures, and the same used as a caller uses it (`_match`, below).
@@ -830,6 +869,21 @@ fn main() {
                     match co.resume(black_box(1)) {
                         Resumed::Yielded(v) => v,
                         Resumed::Returned(_) => unreachable!("the echo loop never returns"),
+                    }
+                )
+            }),
+        ));
+        // Neither the input nor the result through memory: the switch and
+        // its check with no store of the loop's own beside the switch's.
+        let co = started();
+        variants.push((
+            "real_safe_api_reg".into(),
+            Box::new(move |n| {
+                timed!(
+                    n,
+                    match co.resume(opaque(1)) {
+                        Resumed::Yielded(v) => consumed(false, v),
+                        Resumed::Returned(v) => consumed(true, v),
                     }
                 )
             }),
@@ -936,6 +990,19 @@ fn main() {
                     match co.resume(black_box(1)) {
                         CoroutineResult::Yield(v) => v,
                         CoroutineResult::Return(_) => unreachable!("the echo loop never returns"),
+                    }
+                )
+            }),
+        ));
+        let co = started();
+        variants.push((
+            "corosensei_reg".into(),
+            Box::new(move |n| {
+                timed!(
+                    n,
+                    match co.resume(opaque(1)) {
+                        CoroutineResult::Yield(v) => consumed(false, v),
+                        CoroutineResult::Return(v) => consumed(true, v),
                     }
                 )
             }),
