@@ -284,12 +284,17 @@ def code_sweep(core: int, bases: int, runs: int) -> None:
         )
     print(f"Medians by page modulo 8 (ours / corosensei at every placement of the stack; "
           f"load {load_average()}):")
+    medians = []
     for page in sorted({lab["page"] for labs in found.values() for lab in labs}):
         ours = [lab["ours"] for labs in found.values() for lab in labs if lab["page"] == page]
         bare = [lab["bare"] for labs in found.values() for lab in labs if lab["page"] == page]
         median, lo, hi, _ = spread(ours)
+        medians.append(median)
         print(f"  {page:.0f}: {median:.3f} ({lo:.3f}-{hi:.3f}, {n_runs(len(ours))}); "
               f"bare switch {spread(bare)[0]:.3f}")
+    if len(medians) == 8:
+        print(f"Their mean, the figure a process placed at random is expected to give: "
+              f"{sum(medians) / 8:.3f}")
 
 
 def n_runs(n: int) -> str:
