@@ -5,7 +5,9 @@
 
 use crate::emulator::recording::STALL_AFTER_SECS;
 use crate::outputs::Outputs;
-use clap::Parser;
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -65,8 +67,7 @@ pub struct Args {
         long,
         value_name = "SECS",
         default_value_t = STALL_AFTER_SECS,
-        value_parser = stall_after,
-        requires = "replay"
+        value_parser = stall_after
     )]
     pub stall_after: u64,
 
@@ -141,6 +142,28 @@ fn seconds(text: &str, zero: &str) -> Result<u64, String> {
 }
 
 impl Args {
+    /// Parses a command line, the program's name first. One rule is checked
+    /// here rather than by an attribute: `--stall-after` without `--replay`,
+    /// where clap's own message (`requires`) would name only `--replay` and
+    /// not the flag that needs it.
+    pub fn try_from_command_line<I, T>(argv: I) -> Result<Args, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let mut command = Args::command();
+        let matches = command.try_get_matches_from_mut(argv)?;
+        if matches.value_source("stall_after") == Some(ValueSource::CommandLine)
+            && !matches.contains_id("replay")
+        {
+            return Err(command.error(
+                ErrorKind::MissingRequiredArgument,
+                "--stall-after is a replay's stall limit: give it with --replay <DIR>",
+            ));
+        }
+        Args::from_arg_matches(&matches).map_err(|error| error.format(&mut command))
+    }
+
     /// Whether the kernel boots in Bochs (`--bochs` or `--bochs-debug`).
     pub fn in_bochs(&self) -> bool {
         self.bochs || self.bochs_debug
@@ -162,7 +185,7 @@ mod tests {
     use clap::error::ErrorKind;
 
     fn parse(args: &[&str]) -> Result<Args, clap::Error> {
-        Args::try_parse_from(std::iter::once("boot").chain(args.iter().copied()))
+        Args::try_from_command_line(std::iter::once("boot").chain(args.iter().copied()))
     }
 
     #[test]
@@ -226,7 +249,7 @@ mod tests {
             (
                 &["--stall-after", "2", "k.elf"],
                 ErrorKind::MissingRequiredArgument,
-                "--replay",
+                "--stall-after is a replay's stall limit: give it with --replay <DIR>",
             ),
         ] {
             let error = parse(bad).unwrap_err();
@@ -420,7 +443,7 @@ mod properties {
             words in prop::collection::vec(a_word(), 0..8),
         ) {
             let argv = std::iter::once("boot".to_owned()).chain(words);
-            if let Err(error) = Args::try_parse_from(argv) {
+            if let Err(error) = Args::try_from_command_line(argv) {
                 // Help and version are answers, not refusals.
                 prop_assume!(!matches!(
                     error.kind(),

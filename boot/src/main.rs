@@ -5,11 +5,12 @@
 //! kernel itself).
 
 use boot::cli::Args;
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    match boot::run(&Args::parse()) {
+    let args =
+        Args::try_from_command_line(std::env::args_os()).unwrap_or_else(|error| error.exit());
+    match boot::run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("{failure}");

@@ -233,7 +233,7 @@ fn timeout_zero_is_a_usage_error() {
 }
 
 /// A replay's stall limit as well: `--stall-after 0`, or given without a
-/// replay to watch (the parser says `--replay` is missing).
+/// replay to watch (the message names both flags).
 #[test]
 fn a_stall_limit_of_zero_or_without_a_replay_is_a_usage_error() {
     for (args, says) in [
@@ -243,7 +243,7 @@ fn a_stall_limit_of_zero_or_without_a_replay_is_a_usage_error() {
         ),
         (
             &["--stall-after", "5", "kernel.elf"],
-            "required arguments were not provided:\n  --replay <DIR>",
+            "error: --stall-after is a replay's stall limit: give it with --replay <DIR>",
         ),
     ] {
         let output = boot(args, None);
