@@ -81,6 +81,24 @@
 //! it was last resumed, as the kernel's and the benchmark's do; otherwise a
 //! few returns are mispredicted until the RSB agrees again.
 //!
+//! ## Where the two switches lie: one 128-byte block
+//!
+//! ```text
+//!   128-byte boundary ->  switch_back   push rbp ... ret     (11 bytes)
+//!   + 64                  switch_into   push rbp ... jmp rcx (13 bytes)
+//! ```
+//!
+//! A round trip runs both, so both are on one page and in two adjacent
+//! cache lines: `switch_back` starts a 128-byte block (`.p2align 7`) and
+//! `switch_into` takes its second line (`.p2align 6`), where the linker puts
+//! it, right after `switch_back`. A 128-byte block never crosses a page.
+//! When only each line was aligned, a build in which `switch_back` ended a
+//! page put the two on two pages, and there some processes ran the safe
+//! API at 1.00× corosensei instead of 0.84–0.88, the bare switch at 0.86
+//! instead of 0.78 (docs/measuring.md, "Where the code lands").
+//! `tests/switch.rs` checks the block on the host, and the boot tool's
+//! tests in the kernel.
+//!
 //! ## Backtraces across the switch
 //!
 //! A debugger finds the caller of a frame with the frame's DWARF call frame
@@ -201,12 +219,6 @@ macro_rules! clobbers_undefined {
 macro_rules! save_and_swap {
     () => {
         concat!(
-            // Emits no padding: rustc gives each function a section of its
-            // own and this is its offset 0, already aligned. It raises the
-            // section's alignment to 64 bytes, so the linker starts the
-            // switch on a cache line of its own, wherever it places it
-            // (docs/measuring.md). `tests/switch.rs` checks both.
-            ".p2align 6\n",
             ".cfi_startproc\n",
             // Save this side's rbp and rbx on its own stack, below its
             // continue address.
@@ -283,6 +295,11 @@ macro_rules! restore {
 #[unsafe(no_mangle)]
 pub unsafe extern "sysv64" fn switch_into(from: *mut u64, to: *const u64) -> u64 {
     naked_asm!(
+        // Emits no padding: rustc gives each function a section of its own
+        // and this is its offset 0. It raises the section's alignment to a
+        // cache line, the second of `switch_back`'s block ("Where the two
+        // switches lie").
+        ".p2align 6",
         save_and_swap!(),
         restore!(),
         // Its continue address. `pop; jmp` rather than `ret`: the RSB's
@@ -314,6 +331,9 @@ pub unsafe extern "sysv64" fn switch_into(from: *mut u64, to: *const u64) -> u64
 #[unsafe(no_mangle)]
 pub unsafe extern "sysv64" fn switch_back(from: *mut u64, to: *const u64) -> u64 {
     naked_asm!(
+        // No padding either: its section starts a 128-byte block, whose
+        // second line `switch_into` takes ("Where the two switches lie").
+        ".p2align 7",
         save_and_swap!(),
         restore!(),
         // Pops the continue address the resumer's `call` pushed, which the

@@ -460,8 +460,22 @@ fn each_switch_starts_a_cache_line_with_its_first_push() {
         assert_eq!(switch as usize % 64, 0, "{name} at {switch:p}");
         // SAFETY: the first byte of a function's code, mapped readable.
         let first = unsafe { switch.read() };
-        // The `.p2align 6` that aligns it inserted no padding before the
+        // The `.p2align` that aligns it inserted no padding before the
         // code: the first byte is `push rbp` (0x55).
         assert_eq!(first, 0x55, "{name} does not start with push rbp");
     }
+}
+
+#[test]
+fn the_two_switches_share_one_128_byte_block() {
+    let back = switch_back as *const u8 as usize;
+    let into = switch_into as *const u8 as usize;
+    // So both are on one page, in two adjacent lines, wherever the loader
+    // puts the code (switch.rs, "Where the two switches lie").
+    assert_eq!(back % 128, 0, "switch_back at {back:#x}");
+    assert_eq!(
+        into,
+        back + 64,
+        "switch_into at {into:#x}, switch_back at {back:#x}"
+    );
 }

@@ -26,6 +26,29 @@ fn symbols(elf: &[u8]) -> HashMap<String, (u64, u64, SymbolKind, SectionKind)> {
         .collect()
 }
 
+/// The crate's two switches share one 128-byte block in the kernels as on
+/// the host (switch/src/switch.rs, "Where the two switches lie").
+#[test]
+fn the_two_switches_share_one_128_byte_block_in_the_kernels() {
+    for kernel in ["kernel", "round_robin"] {
+        let elf = std::fs::read(common::kernel(kernel)).expect("read the kernel");
+        let symbols = symbols(&elf);
+        let at = |name: &str| {
+            symbols
+                .get(name)
+                .unwrap_or_else(|| panic!("no symbol {name} in {kernel}"))
+                .0
+        };
+        let (back, into) = (at("switch_back"), at("switch_into"));
+        assert_eq!(back % 128, 0, "{kernel}: switch_back at {back:#x}");
+        assert_eq!(
+            into,
+            back + 64,
+            "{kernel}: switch_into at {into:#x}, switch_back at {back:#x}"
+        );
+    }
+}
+
 #[test]
 fn the_seed_labels_are_symbols_of_the_objects_the_kernel_uses() {
     let elf = std::fs::read(common::kernel("kernel")).expect("read the kernel");
