@@ -71,6 +71,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 CRITERION = ROOT / "target" / "criterion" / "round_trip"
@@ -118,8 +119,16 @@ DISAGREE = 0.10
 SLOW_PAGE = 1.02
 
 
-def lab_executable() -> Path:
-    """Builds the lab (aligned loops) and returns its executable."""
+class Lab(NamedTuple):
+    """The lab's executable and the library it loads at every code page."""
+
+    exe: Path
+    library: Path
+
+
+def lab_executable() -> Lab:
+    """Builds the lab (aligned loops) and returns its executable and the
+    cdylib of its library (bench/src), which it loads once per code page."""
     cmd = ["cargo", "bench", "-p", "switch-bench", "--bench", "variants", "--no-run",
            "--message-format=json"]
     shown = " ".join(f"{k}={shlex.quote(v)}" for k, v in LAB_ENV.items())
@@ -129,12 +138,18 @@ def lab_executable() -> Path:
     )
     if result.returncode != 0:
         sys.exit(f"bench.py: building the lab failed with exit code {result.returncode}")
+    exe = library = None
     for line in result.stdout.splitlines():
         msg = json.loads(line)
-        if msg.get("reason") == "compiler-artifact" and msg["target"]["name"] == "variants":
-            if msg.get("executable"):
-                return Path(msg["executable"])
-    sys.exit("bench.py: cargo built no lab executable")
+        if msg.get("reason") != "compiler-artifact":
+            continue
+        if msg["target"]["name"] == "variants" and msg.get("executable"):
+            exe = Path(msg["executable"])
+        if msg["target"]["name"] == "switch_bench":
+            library = next((Path(f) for f in msg["filenames"] if f.endswith(".so")), library)
+    if exe is None or library is None:
+        sys.exit(f"bench.py: cargo built no lab {'executable' if exe is None else 'library'}")
+    return Lab(exe, library)
 
 
 def load_average() -> str:
@@ -147,26 +162,33 @@ def load_average() -> str:
 PLACEMENTS = ["0", "16", "32", "48"]
 
 
-def lab_paired(exe: Path, core: int) -> dict[str, float]:
+PAGES = range(8)
+
+
+def lab_paired(exe: Path, core: int, library: Path | None) -> dict[str, float]:
     """Runs the lab once with the safe API only; returns, from its "/
     corosensei, paired" column (the median over the rounds of each round's
-    ratio to corosensei at the same placement):
+    ratio to corosensei at the same placements):
 
-    - "ours" and "bare": `real_safe_api@all` and `v2_pair@all`, the mean of
-      the four placements of the timed loop's stack in a cache line, the
-      run's headline figure;
-    - "ours@0" .. "ours@48": the safe API at each placement, and
-      "ticks ours@K", "ticks corosensei@K" their ticks per round trip;
-    - "landed": `real_safe_api` as the process's stack placed it, and
-      "landed at" that placement (RSP mod 64), as every run measured before
-      the lab placed its loops;
-    - "page": the page modulo 8 at which the loader put the code
-      (docs/measuring.md, "Where the code lands")."""
+    - "ours" (with `library`): `real_safe_api@code`, the mean over the
+      copies of the library at the eight code pages (`LAB_CODE`) and the
+      four placements of the stack in a cache line: the run's headline
+      figure; "ours#0" .. "ours#7" each page's mean over the four;
+    - "here": `real_safe_api@all`, the mean over the four placements of the
+      stack with the code where the loader put the process's own, at page
+      "page" modulo 8 (docs/measuring.md, "Where the code lands");
+    - "bare": `v2_pair@all`, the bare switch, likewise;
+    - "ours@0" .. "ours@48": the safe API at each placement of the stack
+      (the process's own code), and "ticks ours@K", "ticks corosensei@K"
+      their ticks per round trip;
+    - "landed": `real_safe_api` as the process's stack and code placed it,
+      and "landed at" that placement (RSP mod 64), as every run measured
+      before the lab placed its loops."""
     cmd = pinned([str(exe), "--bench"], core)
-    result = subprocess.run(
-        cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE,
-        env={**os.environ, "LAB": "real_safe_api", "LAB_RSP": "1"},
-    )
+    env = {**os.environ, "LAB": "real_safe_api", "LAB_RSP": "1"}
+    if library is not None:
+        env["LAB_CODE"] = str(library)
+    result = subprocess.run(cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE, env=env)
     if result.returncode != 0:
         sys.exit(f"bench.py: the lab ({' '.join(cmd)}) failed with exit code {result.returncode}")
     lines = result.stdout.splitlines()
@@ -185,17 +207,23 @@ def lab_paired(exe: Path, core: int) -> dict[str, float]:
     wanted = ["real_safe_api", "real_safe_api@all", "v2_pair@all"] + [
         f"{name}@{at}" for name in ("real_safe_api", "corosensei") for at in PLACEMENTS
     ]
+    if library is not None:
+        wanted += ["real_safe_api@code"] + [f"real_safe_api#{p}@all" for p in PAGES]
     missing = [name for name in wanted if name not in table]
     if missing or landed is None or page is None:
         lacks = missing or ("rsp real_safe_api" if landed is None else "its code line")
         sys.exit(f"bench.py: the lab's output lacks {lacks}:\n{result.stdout}")
     run = {
-        "ours": table["real_safe_api@all"][0],
+        "here": table["real_safe_api@all"][0],
         "bare": table["v2_pair@all"][0],
         "landed": table["real_safe_api"][0],
         "landed at": float(landed.group(1)),
         "page": float(page.group(1)),
     }
+    if library is not None:
+        run["ours"] = table["real_safe_api@code"][0]
+        for p in PAGES:
+            run[f"ours#{p}"] = table[f"real_safe_api#{p}@all"][0]
     for at in PLACEMENTS:
         run[f"ours@{at}"] = table[f"real_safe_api@{at}"][0]
         run[f"ticks ours@{at}"] = table[f"real_safe_api@{at}"][1]
@@ -205,17 +233,17 @@ def lab_paired(exe: Path, core: int) -> dict[str, float]:
 
 def lab_runs(core: int, n: int, each: bool) -> list[dict[str, float]]:
     """Runs the lab n times in a row; with `each`, prints a line per run."""
-    exe = lab_executable()
+    lab = lab_executable()
     runs = []
     for i in range(n):
-        run = lab_paired(exe, core)
+        run = lab_paired(lab.exe, core, lab.library)
         runs.append(run)
         if each:
             print(
-                f"run {i + 1:2}: ours / corosensei {run['ours']:.3f} (every placement), "
-                f"bare switch {run['bare']:.3f}; as the process landed (RSP mod 64 = "
-                f"{run['landed at']:2.0f}) {run['landed']:.3f}; code at page {run['page']:.0f} "
-                f"modulo 8; load {load_average()}",
+                f"run {i + 1:2}: ours / corosensei {run['ours']:.3f} (every placement of code "
+                f"and stack), bare switch {run['bare']:.3f}; the process's own code (page "
+                f"{run['page']:.0f} modulo 8) {run['here']:.3f}; as the process landed (RSP "
+                f"mod 64 = {run['landed at']:2.0f}) {run['landed']:.3f}; load {load_average()}",
                 flush=True,
             )
     return runs
@@ -277,11 +305,11 @@ def code_sweep(core: int, bases: int, runs: int) -> None:
     found: dict[int, list[dict[str, float]]] = {base: [] for base, _ in exes}
     for _ in range(runs):
         for base, exe in exes:
-            found[base].append(lab_paired(exe, core))
+            found[base].append(lab_paired(exe, core, None))
     for base, labs in found.items():
         print(
             f"{base:#x} (page {labs[0]['page']:.0f} modulo 8): ours / corosensei "
-            + " ".join(f"{lab['ours']:.3f}" for lab in labs)
+            + " ".join(f"{lab['here']:.3f}" for lab in labs)
             + "; bare switch " + " ".join(f"{lab['bare']:.3f}" for lab in labs),
             flush=True,
         )
@@ -289,7 +317,7 @@ def code_sweep(core: int, bases: int, runs: int) -> None:
           f"load {load_average()}):")
     medians = []
     for page in sorted({lab["page"] for labs in found.values() for lab in labs}):
-        ours = [lab["ours"] for labs in found.values() for lab in labs if lab["page"] == page]
+        ours = [lab["here"] for labs in found.values() for lab in labs if lab["page"] == page]
         bare = [lab["bare"] for labs in found.values() for lab in labs if lab["page"] == page]
         median, lo, hi, _ = spread(ours)
         medians.append(median)
@@ -315,16 +343,17 @@ def spread(values: list[float]) -> tuple[float, float, float, float]:
 
 def headline(labs: list[dict[str, float]]) -> None:
     """The figure `make bench` ends with: the median and range over the runs
-    of the paired ours / corosensei at every placement, with the CPU, in
-    words whether the runs agree, what each placement costs, and the same
-    runs as each process's stack happened to land."""
+    of the paired ours / corosensei at every placement of the code and the
+    stack, with the CPU, in words whether the runs agree, what each
+    placement costs, and the same runs as each process happened to land."""
     median, lo, hi, far = spread([lab["ours"] for lab in labs])
     bare = spread([lab["bare"] for lab in labs])[0]
     print()
     print(
         f"HEADLINE: ours / corosensei = {median:.2f} (median of {len(labs)} paired lab runs, "
-        f"range {lo:.2f}-{hi:.2f}, each the mean of the four placements of the caller's stack "
-        f"in a cache line; bare switch {bare:.2f}) on {cpu_model()}, load {load_average()}"
+        f"range {lo:.2f}-{hi:.2f}, each the mean of the eight placements of the code and the "
+        f"four of the caller's stack in a cache line; bare switch {bare:.2f}) on "
+        f"{cpu_model()}, load {load_average()}"
     )
     if far > DISAGREE:
         print(
@@ -341,40 +370,43 @@ def headline(labs: list[dict[str, float]]) -> None:
     )
     at = lambda key: spread([lab[key] for lab in labs])[0]  # noqa: E731
     print(
-        "Per placement (the caller's RSP mod 64; medians over the runs): "
+        "Per placement of the stack (the caller's RSP mod 64, the process's own code; "
+        "medians over the runs): "
         + ", ".join(
             f"{p}: {at(f'ours@{p}'):.2f} ({at(f'ticks ours@{p}'):.1f} against "
             f"{at(f'ticks corosensei@{p}'):.1f} ticks)"
             for p in PLACEMENTS
         )
     )
-    pages = sorted({lab["page"] for lab in labs})
-    on_page = {p: spread([lab["ours"] for lab in labs if lab["page"] == p])[0] for p in pages}
+    on_page = {p: at(f"ours#{p}") for p in PAGES}
     print(
-        "By where the loader put the code (its page modulo 8; medians over the runs): "
-        + ", ".join(
-            f"{p:.0f}: {on_page[p]:.2f} ({n_runs(sum(lab['page'] == p for lab in labs))})"
-            for p in pages
-        )
+        "Per placement of the code (its page modulo 8, every placement of the stack; medians "
+        "over the runs): " + ", ".join(f"{p}: {on_page[p]:.2f}" for p in PAGES)
     )
     # Pages more than 2 % above the fastest: said in words, since they are
-    # what spreads the runs once the stack's placement is measured away.
+    # what spreads the runs of processes measured only where they landed.
     fastest = min(on_page.values())
-    slow = [p for p in pages if on_page[p] > SLOW_PAGE * fastest]
+    slow = [p for p in PAGES if on_page[p] > SLOW_PAGE * fastest]
     if slow:
-        fast_runs = [lab["ours"] for lab in labs if lab["page"] not in slow]
-        slow_runs = [lab["ours"] for lab in labs if lab["page"] in slow]
+        fast_pages = spread([on_page[p] for p in PAGES if p not in slow])[0]
+        slow_pages = spread([on_page[p] for p in slow])[0]
         print(
-            f"Runs whose code landed at page{'s' if len(slow) > 1 else ''} "
-            + ", ".join(f"{p:.0f}" for p in slow)
-            + f" are {spread(slow_runs)[0] / spread(fast_runs)[0] - 1:.0%} slower than the "
-            "others: where the loader put the code sets that level (docs/measuring.md, "
+            f"Code at page{'s' if len(slow) > 1 else ''} "
+            + ", ".join(str(p) for p in slow)
+            + f" runs {slow_pages / fast_pages - 1:.0%} slower than at the others: a process "
+            "gets the level of the page the loader picked for it (docs/measuring.md, "
             '"Where the code lands").'
         )
+    here, lo, hi, far = spread([lab["here"] for lab in labs])
+    print(
+        f"With the code where each process's loader put it (the stack placed): {here:.2f}, "
+        f"range {lo:.2f}-{hi:.2f} (farthest {far:.1%} from the median)."
+    )
     landed, lo, hi, far = spread([lab["landed"] for lab in labs])
     print(
-        f"As each process's stack landed, unplaced: {landed:.2f}, range {lo:.2f}-{hi:.2f} "
-        f"(farthest {far:.0%} from the median): the figure a single run used to give."
+        f"As each process's code and stack landed, unplaced: {landed:.2f}, range "
+        f"{lo:.2f}-{hi:.2f} (farthest {far:.0%} from the median): the figure a single run "
+        "used to give."
     )
 
 

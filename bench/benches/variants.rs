@@ -72,12 +72,11 @@
 //! in front of the command (its own target directory, so that the flag does
 //! not rebuild target/).
 
-use std::arch::x86_64::{_mm_lfence, _rdtsc};
 use std::arch::{asm, naked_asm};
 use std::hint::black_box;
 use std::time::Instant;
 
-const STACK_BYTES: usize = 64 * 1024;
+use switch_bench::{LOOP_RSP, Run, STACK_BYTES, every_placement, timed, tsc};
 
 /// What a lab coroutine finds at the top of its stack: its slot and its
 /// resumer's.
@@ -473,39 +472,6 @@ fn consumed(returned: bool, value: u64) {
     };
 }
 
-/// Runs `n` round trips and returns the TSC ticks they took.
-type Run = Box<dyn FnMut(u64) -> u64>;
-
-/// rdtsc fenced so that it is neither read early nor late.
-fn tsc() -> u64 {
-    // SAFETY: lfence and rdtsc only order instructions and read the TSC.
-    unsafe {
-        _mm_lfence();
-        let t = _rdtsc();
-        _mm_lfence();
-        t
-    }
-}
-
-/// The stack pointer of the last timed loop that started, for `LAB_RSP=1`.
-static LOOP_RSP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// The timed loop: what criterion's `iter` does, without criterion.
-macro_rules! timed {
-    ($n:expr, $round_trip:expr) => {{
-        let n = $n;
-        let rsp: u64;
-        // SAFETY: reads RSP into a register, nothing else.
-        unsafe { asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack, preserves_flags)) };
-        LOOP_RSP.store(rsp, std::sync::atomic::Ordering::Relaxed);
-        let start = tsc();
-        for _ in 0..n {
-            black_box($round_trip);
-        }
-        tsc() - start
-    }};
-}
-
 /// Sets up one lab variant: `resume` is what main does, `tramp` the first
 /// code the coroutine runs, `regs` how many registers its frame holds.
 ///
@@ -701,44 +667,6 @@ struct Aligned16 {
     value: u64,
 }
 
-/// Runs `run` from a frame realigned to 64 bytes (a local aligned to 64
-/// makes the compiler realign it) and `PAD` bytes deeper, so that the timed
-/// loop's stack pointer falls at the same offset of a cache line in every
-/// run, whatever the process's stack placement. `PAD` = 0, 16, 32, 48 gives
-/// the four offsets a 16-byte-aligned stack pointer can take; `LAB_RSP=1`
-/// and the variant's name (`@` and the offset) say which is which.
-#[inline(never)]
-fn placed<const PAD: usize>(run: &mut Run, n: u64) -> u64 {
-    #[repr(C, align(64))]
-    struct Line([u8; 64]);
-    let line = Line([0; 64]);
-    black_box(&line);
-    below::<PAD>(run, n)
-}
-
-/// Calls `run` from a frame that holds `PAD` bytes more than `below::<0>`.
-#[inline(never)]
-fn below<const PAD: usize>(run: &mut Run, n: u64) -> u64 {
-    let pad = [0u8; PAD];
-    black_box(&pad);
-    black_box(run(n))
-}
-
-/// `run` four times over, each time through `placed` at another of the
-/// four offsets (one coroutine: only the caller's placement changes); named
-/// `name@?` until the warm-up run tells the offset.
-fn every_placement(name: &str, run: Run) -> Vec<(String, Run)> {
-    let run = std::rc::Rc::new(std::cell::RefCell::new(run));
-    let at: [fn(&mut Run, u64) -> u64; 4] = [placed::<0>, placed::<16>, placed::<32>, placed::<48>];
-    at.into_iter()
-        .map(|place| {
-            let run = std::rc::Rc::clone(&run);
-            let placed: Run = Box::new(move |n| place(&mut run.borrow_mut(), n));
-            (format!("{name}@?"), placed)
-        })
-        .collect()
-}
-
 /// A headline reference: `make()` as the process's stack placed it (`name`)
 /// and a second one at the four placements (`name@…`), each its own
 /// coroutine.
@@ -837,26 +765,9 @@ fn main() {
     // The crate's own switch through its safe API: what `round_trip/ours`
     // measures, and the same used as a caller uses it (`_match`, below).
     {
-        use coroutine_switch::{Context, Coroutine, Resumed, Stack, Yielder};
-        fn echo(y: &Yielder, mut v: u64) -> u64 {
-            loop {
-                v = y.suspend(v);
-            }
-        }
-        let started = || {
-            let stack: &'static Stack<STACK_BYTES> = Box::leak(Box::new(Stack::new()));
-            let own: &'static Context = Box::leak(Box::new(Context::new()));
-            let main: &'static Context = Box::leak(Box::new(Context::new()));
-            // SAFETY: the stack and slots are this coroutine's alone.
-            let co = unsafe { Coroutine::new(stack, own, main, echo) };
-            co.resume(0);
-            co
-        };
-        let safe_api = move || -> Run {
-            let co = started();
-            Box::new(move |n| timed!(n, co.resume(black_box(1))))
-        };
-        variants.extend(landed_and_placed("real_safe_api", safe_api));
+        use coroutine_switch::Resumed;
+        use switch_bench::ours_started as started;
+        variants.extend(landed_and_placed("real_safe_api", switch_bench::ours));
         // The result matched rather than handed to `black_box` whole: a
         // caller branches on the kind and keeps the value, so only the value
         // is stored, as in `v2_pair` (see "The lab's history" in docs/measuring.md).
@@ -963,24 +874,9 @@ fn main() {
     // corosensei, black-boxed as `round_trip/corosensei` measures it, and
     // matched (`_match`) as `real_safe_api_match` matches ours.
     {
-        use corosensei::stack::DefaultStack;
-        use corosensei::{Coroutine, CoroutineResult, Yielder};
-        let started = || {
-            let stack = DefaultStack::new(STACK_BYTES).expect("stack");
-            let mut co = Coroutine::with_stack(stack, |y: &Yielder<u64, u64>, mut v: u64| -> u64 {
-                loop {
-                    v = y.suspend(v);
-                }
-            });
-            co.resume(0);
-            // Never dropped: it loops forever, and dropping would unwind it.
-            Box::leak(Box::new(co))
-        };
-        let corosensei = move || -> Run {
-            let co = started();
-            Box::new(move |n| timed!(n, co.resume(black_box(1))))
-        };
-        variants.extend(landed_and_placed("corosensei", corosensei));
+        use corosensei::CoroutineResult;
+        use switch_bench::corosensei_started as started;
+        variants.extend(landed_and_placed("corosensei", switch_bench::corosensei));
         let co = started();
         variants.push((
             "corosensei_match".into(),
@@ -1020,6 +916,18 @@ fn main() {
         ));
     }
 
+    // `LAB_CODE=<libswitch_bench.so>`: the headline's loops also in a copy
+    // of the library at every page modulo 8 (`real_safe_api#5@16`: page 5,
+    // RSP at 16 modulo 64), each copy's code laid out as in every other.
+    if let Some(library) = std::env::var_os("LAB_CODE") {
+        match switch_bench::copies::every_page(std::path::Path::new(&library)) {
+            Ok(copies) => variants.extend(copies),
+            Err(e) => {
+                eprintln!("variants: LAB_CODE: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
     // Interleaved: every round runs every variant once, starting at a
     // different one each round, so background load on this shared machine
     // falls on all of them alike instead of on whichever ran at a bad time.
@@ -1094,15 +1002,32 @@ fn main() {
             .collect();
         rows.push((format!("{name}@all"), all));
     }
-    let index = |name: &str| rows.iter().position(|(id, _)| id == name).unwrap();
-    // A placed row is compared with the reference at the same placement
-    // (`@16` with `corosensei@16`, `@all` with `corosensei@all`), the
-    // others with the references as the process placed them.
-    let reference = |id: &str, name: &str| match id.split_once('@') {
-        Some((_, at)) => index(&format!("{name}@{at}")),
-        None => index(name),
+    // `name@code`: each round's mean over the copies' `name#<page>@all`,
+    // the figure a process whose code and stack landed at random is
+    // expected to give.
+    for name in switch_bench::HEADLINE {
+        let pages: Vec<&Vec<f64>> = rows
+            .iter()
+            .filter(|(id, _)| id.starts_with(&format!("{name}#")) && id.ends_with("@all"))
+            .map(|(_, t)| t)
+            .collect();
+        if !pages.is_empty() {
+            let all = (0..ROUNDS)
+                .map(|r| pages.iter().map(|t| t[r]).sum::<f64>() / pages.len() as f64)
+                .collect();
+            rows.push((format!("{name}@code"), all));
+        }
+    }
+    let index = |name: &str| rows.iter().position(|(id, _)| id == name);
+    // A placed row is compared with the reference at the same placements
+    // (`@16` with `corosensei@16`, `#5@all` with `corosensei#5@all`), the
+    // others with the references as the process placed them; the copies
+    // hold no bare switch, so their rows have no `/ v2_pair` figure.
+    let reference = |id: &str, name: &str| {
+        let at = id.find(['#', '@']).map_or("", |i| &id[i..]);
+        index(&format!("{name}{at}"))
     };
-    let coro = index("corosensei");
+    let coro = index("corosensei").expect("corosensei always runs");
     // Rounds in which corosensei ran within 10 % of its fastest: the machine
     // was quiet then (it alternates with busier periods that slow every
     // variant, but not all by as much).
@@ -1146,15 +1071,16 @@ fn main() {
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (i, (id, ticks)) in rows.iter().enumerate() {
-        let (coro, bare) = (reference(id, "corosensei"), reference(id, "v2_pair"));
+        let coro = reference(id, "corosensei").expect("every row has its corosensei");
         let m = median(ticks.clone());
+        let bare =
+            reference(id, "v2_pair").map_or("-".into(), |bare| format!("{:.3}", paired(i, bare)));
         println!(
-            "| {id} | {m:.1} | {:.1} | {:.2} | {:.2} | {:.3} | {:.3} | {:.3} |",
+            "| {id} | {m:.1} | {:.1} | {:.2} | {:.2} | {:.3} | {bare} | {:.3} |",
             ticks.iter().copied().fold(f64::INFINITY, f64::min),
             m / (mhz / 1000.0),
             m / median(rows[coro].1.clone()),
             paired(i, coro),
-            paired(i, bare),
             median(quiet.iter().map(|&r| ticks[r] / rows[coro].1[r]).collect()),
         );
     }
