@@ -32,17 +32,20 @@ What it does, in order:
    within a few % (docs/measuring.md). Each of the three also runs with its
    loop's stack pointer at each of the four 16-byte offsets of a cache line
    (where a process's stack lands decides the level of a caller that
-   stores the whole result); the run's figure is ours / corosensei over the
-   mean of the four. Prints the median and range of the runs' figures with
-   the CPU and the load, says in words when the runs disagree by more than
-   10 %, compares the median with the goal (0.9) as information, and gives
-   each placement's figure and the same runs as each process landed
-   (unplaced); the exit code only reflects whether the benchmarks ran.
+   stores the whole result), and ours and corosensei also in copies of the
+   lab's library (bench/src) loaded at each of the eight code pages modulo
+   8 (`LAB_CODE`: where the loader puts the code decides a process's level
+   on some CPUs); the run's figure is ours / corosensei over the mean of
+   those 32 placements. Prints the median and range of the runs' figures
+   with the CPU and the load, says in words when the runs disagree by more
+   than 10 %, compares the median with the goal (0.9) as information, and
+   gives each placement's figure, the same runs with the code where each
+   process's loader put it, and as each process landed (unplaced); the
+   exit code only reflects whether the benchmarks ran.
 
 `--steady` does only step 4, --runs times (default 20), one line per run:
-the experiment docs/measuring.md quotes for the switch's steadiness. Each
-line says where the loader put the code (its page modulo 8), which sets a
-run's level on some CPUs.
+the experiment docs/measuring.md quotes for the switch's steadiness, each
+run's figure beside the same run at its own code page and unplaced.
 
 `--code-sweep N` links the lab (non-PIE) at N addresses a page apart from
 0x400000 and runs each --runs times (default 2): one line per address and

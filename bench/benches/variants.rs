@@ -42,7 +42,9 @@
 //! representations: a one-byte tag, the value first, aligned to 16),
 //! `gap64_canary_enum` and `gap128_canary_enum` (the switch's frame pushed
 //! 64 or 128 bytes below the caller's locals: `sub rsp` before the `call`,
-//! `add rsp` after).
+//! `add rsp` after). `real_safe_api_slots_4k` is the safe API with its two
+//! slots 4096 bytes apart, the layout that made every switch stall before
+//! the switch read the other side's slot first.
 //!
 //! Placement: where the timed loop's stack pointer falls in a 64-byte cache
 //! line decides the level of some variants (docs/measuring.md, "Why some
@@ -57,7 +59,15 @@
 //! code (`switch_into`'s address and its page modulo 8), which decides a
 //! run's level as the stack's placement does for a variant
 //! (`python3 scripts/bench.py --code-sweep` relinks the lab at other
-//! addresses).
+//! addresses). The process cannot move its own code, so with
+//! `LAB_CODE=<path of libswitch_bench.so>` it loads copies of the lab's
+//! library (`bench/src`, the headline's two loops) until one lies at each
+//! page modulo 8, and times them there too: `real_safe_api#5@16` is ours in
+//! the copy at page 5 with RSP at 16 modulo 64, `name#5@all` that copy's
+//! mean over the four placements of the stack, and `name@code` the mean over
+//! the eight copies, the figure a process whose code and stack landed at
+//! random is expected to give (`make bench` and `make steady` pass the
+//! library cargo built).
 //!
 //! Run with `taskset -c 1 cargo bench -p switch-bench --bench variants`
 //! (a few seconds), or only some of the variants with
@@ -783,6 +793,20 @@ fn main() {
                     }
                 )
             }),
+        ));
+        // The two slots 4096 bytes apart, as two statics that each start a
+        // page are: every switch reads one and writes the other, and the
+        // two share address bits 0-11 (switch.rs, "Why the other side's
+        // slot is read before this side's is written").
+        #[repr(C, align(4096))]
+        struct TwoPages([coroutine_switch::Context; 1024]);
+        let pages: &'static TwoPages = Box::leak(Box::new(TwoPages(core::array::from_fn(|_| {
+            coroutine_switch::Context::new()
+        }))));
+        let co = switch_bench::ours_started_with(&pages.0[0], &pages.0[512]);
+        variants.push((
+            "real_safe_api_slots_4k".into(),
+            Box::new(move |n| timed!(n, co.resume(black_box(1)))),
         ));
         // Neither the input nor the result through memory: the switch and
         // its check with no store of the loop's own beside the switch's.

@@ -8,10 +8,11 @@
 //! were slow"). The lab measures the stack's four placements in one process
 //! (`placed`); the code's eight it cannot move within a process, so it
 //! loads this library, built as a `cdylib`, once per page modulo 8
-//! (`LAB_CODE=1`) and times the headline's loops in each copy through the
-//! `lab_copy_*` functions below. Everything a round trip runs (the timed
-//! loop, `resume`, the switch, the coroutine's side) lies in the copy, at
-//! the same offsets from each other as in every other copy.
+//! (`LAB_CODE=<its path>`, `copies.rs`) and times the headline's loops in
+//! each copy through the `lab_copy_*` functions below. Everything a round
+//! trip runs (the timed loop, `resume`, the switch, the coroutine's side)
+//! lies in the copy, at the same offsets from each other as in every other
+//! copy; only the page differs.
 //!
 //! The other benchmarks (`round_trip`, `tsc_freq`, the example) do not use
 //! it.
@@ -105,17 +106,29 @@ pub fn every_placement(name: &str, run: Run) -> Vec<(String, Run)> {
         .collect()
 }
 
-/// A coroutine of the crate that echoes what it receives, started.
+/// A coroutine of the crate that echoes what it receives, started, with
+/// slots of its own.
 pub fn ours_started() -> coroutine_switch::Coroutine<'static, STACK_BYTES> {
-    use coroutine_switch::{Context, Coroutine, Stack, Yielder};
+    use coroutine_switch::Context;
+    ours_started_with(
+        Box::leak(Box::new(Context::new())),
+        Box::leak(Box::new(Context::new())),
+    )
+}
+
+/// The same with the slots given: `own` the coroutine's, `main` its
+/// resumer's.
+pub fn ours_started_with(
+    own: &'static coroutine_switch::Context,
+    main: &'static coroutine_switch::Context,
+) -> coroutine_switch::Coroutine<'static, STACK_BYTES> {
+    use coroutine_switch::{Coroutine, Stack, Yielder};
     fn echo(y: &Yielder, mut v: u64) -> u64 {
         loop {
             v = y.suspend(v);
         }
     }
     let stack: &'static Stack<STACK_BYTES> = Box::leak(Box::new(Stack::new()));
-    let own: &'static Context = Box::leak(Box::new(Context::new()));
-    let main: &'static Context = Box::leak(Box::new(Context::new()));
     // SAFETY: the stack and slots are this coroutine's alone.
     let co = unsafe { Coroutine::new(stack, own, main, echo) };
     co.resume(0);

@@ -142,10 +142,16 @@ class SwitchSteps(gdb.Command):
             target = memory_operand(text)
             gdb.execute("stepi", to_string=True)
             return "%s <- RSP = %s" % (slot_name(target, place), place.name(word(target)))
-        if text.startswith("mov rsp,"):
-            source = memory_operand(text)
+        match = re.match(r"mov (\w+),QWORD PTR \[", text)
+        if match:
+            register, source = match.group(1), memory_operand(text)
             gdb.execute("stepi", to_string=True)
-            return "RSP <- %s = %s" % (slot_name(source, place), place.name(number("$rsp")))
+            shown = "RSP" if register == "rsp" else register
+            return "%s <- %s = %s" % (shown, slot_name(source, place), place.name(number("$" + register)))
+        match = re.match(r"mov rsp,(\w+)$", text)
+        if match:
+            gdb.execute("stepi", to_string=True)
+            return "RSP <- %s = %s" % (match.group(1), place.name(number("$rsp")))
         if text.startswith("call"):
             gdb.execute("nexti", to_string=True)
             return "called it on this stack; back with rax=%d" % number("$rax")

@@ -21,8 +21,9 @@
 //!      +-------------------+    *from            +-------------------+    from *to
 //!
 //!   push rbp; push rbx            the leaving side's frame, on its own stack
-//!   mov [rdi], rsp                its RSP into its slot (`from`)
-//!   mov rsp, [rsi]                the other side's RSP, from its slot (`to`)
+//!   mov rcx, [rsi]                the other side's RSP, from its slot (`to`)
+//!   mov [rdi], rsp                this side's RSP into its slot (`from`)
+//!   mov rsp, rcx                  onto the other side's stack
 //!   pop rbx; pop rbp              its registers back
 //!   pop rcx; jmp rcx  (into)      to its continue address, or
 //!   ret               (back)
@@ -32,6 +33,23 @@
 //! across, `[rsp]` = where the leaving side continues. On exit, on the other
 //! side: its rbx, rbp and RSP restored, rax = the value, rdi and rsi as they
 //! came in.
+//!
+//! ## Why the other side's slot is read before this side's is written
+//!
+//! The two slots are the caller's (`Context`s anywhere in memory). If their
+//! addresses differ by a multiple of 4 KiB, a load from one that follows a
+//! store to the other looks, to the CPU's first check (address bits 0–11),
+//! like a load of the value just stored ("4K aliasing"). Written the plain
+//! way, `mov [rdi], rsp` then `mov rsp, [rsi]`, every switch is such a
+//! pair, and on the Xeon of docs/measuring.md a round trip then takes 23 TSC
+//! ticks instead of 5.3, in every round of the process (the lab's
+//! `real_safe_api_slots_4k`: 3.6× corosensei). Two statics that each start
+//! a page are such a pair: the kernel's `main_context` and `coro1_context`
+//! are, in the build of this writing (`.bss` starts a page, and
+//! `main_context` follows a page-aligned stack). Reading `*to` first leaves
+//! no store of the switch before the load that everything after it waits
+//! for: the same slots then cost nothing (5.3 ticks). The price is one
+//! register move per switch, `mov rsp, rcx`.
 //!
 //! ## Which registers, and why only rbp and rbx
 //!
@@ -118,8 +136,9 @@
 //!   stopped at            CFA        rbx at    rbp at    return address
 //!   push rbp (entry)      rsp + 8    -         -         [CFA - 8]
 //!   push rbx              rsp + 16   -         CFA - 16  [CFA - 8]
+//!   mov rcx, [rsi]        rsp + 24   CFA - 24  CFA - 16  [CFA - 8]
 //!   mov [rdi], rsp        rsp + 24   CFA - 24  CFA - 16  [CFA - 8]
-//!   mov rsp, [rsi]        rsp + 24   CFA - 24  CFA - 16  [CFA - 8]
+//!   mov rsp, rcx          rsp + 24   CFA - 24  CFA - 16  [CFA - 8]
 //!   pop rbx               rsp + 24   CFA - 24  CFA - 16  [CFA - 8]
 //!   pop rbp               rsp + 16   -         CFA - 16  [CFA - 8]
 //!   pop rcx (switch_into) rsp + 8    -         -         [CFA - 8]
@@ -128,7 +147,7 @@
 //! ```
 //!
 //! ("-": the register holds the caller's value.) The row does not change
-//! at `mov rsp, [rsi]`: before it, RSP points at the
+//! at `mov rsp, rcx`: before it, RSP points at the
 //! leaving side's frame; after it, at the arriving side's, which has the same
 //! layout. So until the `mov` a backtrace lists the side that leaves, and from
 //! then on the side the switch is about to continue, as if the switch were
@@ -185,7 +204,7 @@ pub(crate) static TOMBSTONE: Frame = Frame {
 
 /// The CFI rows that mark every register the switches' callers declare
 /// clobbered (their `asm!` blocks' clobber lists) as undefined, for the
-/// instructions after `mov rsp, [rsi]`: those registers now hold the
+/// instructions after `mov rsp, rcx`: those registers now hold the
 /// leaving side's values, so gdb shows `<optimized out>` for them in the
 /// continued side's frames rather than values that are not theirs. rax (the
 /// value handed across) is left as it is. Each row is two bytes,
@@ -232,6 +251,11 @@ macro_rules! save_and_swap {
             ".cfi_def_cfa_offset 24\n",
             // DW_CFA_offset rbx, 3 (0x83 0x03): rbx saved at CFA − 24.
             ".cfi_offset rbx, -24\n",
+            // The other side's RSP, read before this side's is stored: the
+            // load that every later instruction waits for follows no store
+            // of ours, so slots 4 KiB apart do not stall it (header, "Why
+            // the other side's slot is read before this side's is written").
+            "mov rcx, [rsi]\n",
             // This side is now fully described by RSP: save it in its slot.
             "mov [rdi], rsp\n",
             // The other side's stack. From here on we run on it.
@@ -241,7 +265,7 @@ macro_rules! save_and_swap {
             // CFA − 24, rbp at CFA − 16, return address at CFA − 8" now
             // describes the side we are about to continue, and a backtrace
             // from here on lists its frames.
-            "mov rsp, [rsi]\n",
+            "mov rsp, rcx\n",
             // What the continued side declared clobbered now holds this
             // side's values: marked undefined.
             clobbers_undefined!(),
@@ -287,7 +311,7 @@ macro_rules! restore {
 /// `from` must be valid for a write of one `u64`. `*to` must hold an RSP
 /// stored by one of the two switches (or prepared by [`Coroutine::new`]) on a
 /// stack that is still alive and not running, and must not be switched to
-/// twice. Not a plain System V function: the caller must treat every
+/// twice. `from` may be `to`: `*to` is read before `*from` is written. Not a plain System V function: the caller must treat every
 /// register but rbx, rbp and RSP as clobbered, r12–r15 included.
 #[unsafe(naked)]
 // An unmangled symbol: gdb shows it without the crate hash of a v0 name
@@ -321,7 +345,9 @@ pub unsafe extern "sysv64" fn switch_into(from: *mut u64, to: *const u64) -> u64
 /// [`Context::return_to`]; leaves with `ret`, which pops the continue address
 /// that the resumer's `call` pushed and that the RSB has on top: predicted.
 ///
-/// Register state on entry and exit as for [`switch_into`].
+/// Register state on entry and exit as for [`switch_into`], but rcx = the
+/// continued side's RSP (its continue address is still on the stack, for
+/// the `ret`).
 ///
 /// # Safety
 ///

@@ -173,6 +173,31 @@ fn a_finished_coroutine_sends_every_resume_back_through_the_switch_to_panic() {
 }
 
 #[test]
+fn a_switch_reads_the_other_sides_slot_before_it_writes_its_own() {
+    // The order that keeps slots 4 KiB apart from stalling every switch
+    // (switch.rs, "Why the other side's slot is read before this side's is
+    // written"), seen from outside: one slot can then serve both sides. A
+    // switch that wrote first would read back its own RSP and return to
+    // its caller at once, the value unchanged.
+    fn add_one_forever(y: &Yielder, mut v: u64) -> u64 {
+        loop {
+            v = y.suspend(v + 1);
+        }
+    }
+    let stack = Box::new(BigStack::new());
+    let one = Context::new();
+    // SAFETY: the stack and the slot are this test's alone. The slot is
+    // both sides': each switch reads it (the other side's RSP) before it
+    // writes it (its own). The body never returns, which would leave the
+    // tombstone in the slot before the switch back reads it.
+    let co = unsafe { Coroutine::new(&stack, &one, &one, add_one_forever) };
+    assert_eq!(co.resume(1), Resumed::Yielded(2));
+    // Between resumes the slot holds the coroutine's RSP, in its stack.
+    assert!(stack.contains(one.saved_rsp()), "{:#x}", one.saved_rsp());
+    assert_eq!(co.resume(5), Resumed::Yielded(6));
+}
+
+#[test]
 fn the_tombstone_restores_rbx_rbp_and_rsp_and_says_it_saved_nothing() {
     fn done(_: &Yielder, v: u64) -> u64 {
         v

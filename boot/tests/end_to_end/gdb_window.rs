@@ -381,9 +381,9 @@ fn the_trampolines_frame_is_named_in_stop_lines_and_frame_both_ways() {
             "frame",
             "bt",
             "continue",
-            // push rbp, push rbx, mov [rdi], rsp, mov rsp, [rsi], pop rbx,
-            // pop rbp, pop rcx, jmp rcx: into the trampoline.
-            "stepi 8",
+            // push rbp, push rbx, mov rcx, [rsi], mov [rdi], rsp, mov rsp,
+            // rcx, pop rbx, pop rbp, pop rcx, jmp rcx: into the trampoline.
+            "stepi 9",
             "echo @frame\\n",
             "frame",
             "echo @bt\\n",

@@ -162,11 +162,12 @@ fn gdb_steps_backwards_across_the_switches_of_a_replay() {
             "echo @reversed-mov\\n",
             "coro-where",
             "x/i $pc",
-            // switch_into: push rbp, push rbx, mov [rdi], rsp, mov rsp, [rsi]
+            // switch_into: push rbp, push rbx, mov rcx, [rsi], mov [rdi], rsp,
+            // mov rsp, rcx
             "continue",
             "echo @switch-into\\n",
             "coro-where",
-            "stepi 4",
+            "stepi 5",
             "echo @after-switch-into\\n",
             "coro-where",
             "reverse-stepi",
@@ -230,10 +231,7 @@ fn gdb_steps_backwards_across_the_switches_of_a_replay() {
         "{text}"
     );
     let reversed = &text[text.find("@reversed-switch-into").unwrap()..];
-    assert!(
-        reversed.contains("mov    rsp,QWORD PTR [rsi]"),
-        "{reversed}"
-    );
+    assert!(reversed.contains("mov    rsp,rcx"), "{reversed}");
     let after = |marker: &str| {
         &text[text
             .find(marker)
