@@ -806,7 +806,7 @@ fn main() {
         let co = switch_bench::ours_started_with(&pages.0[0], &pages.0[512]);
         variants.push((
             "real_safe_api_slots_4k".into(),
-            Box::new(move |n| timed!(n, co.resume(black_box(1)))),
+            switch_bench::ours_timed(co),
         ));
         // Neither the input nor the result through memory: the switch and
         // its check with no store of the loop's own beside the switch's.

@@ -138,7 +138,11 @@ pub fn ours_started_with(
 /// The crate's switch through its safe API, the result handed to
 /// `black_box` whole: what `round_trip/ours` measures.
 pub fn ours() -> Run {
-    let co = ours_started();
+    ours_timed(ours_started())
+}
+
+/// The same loop around a coroutine set up by the caller.
+pub fn ours_timed(co: coroutine_switch::Coroutine<'static, STACK_BYTES>) -> Run {
     Box::new(move |n| timed!(n, co.resume(black_box(1))))
 }
 
